@@ -1,0 +1,185 @@
+#pragma once
+// One thread pool for fastpp's compute, and one policy for it and the BLAS library's threads.
+//
+// The policy (docs/ARCHITECTURE.md, "Threads"): fastpp::set_num_threads(n) sets both the number of
+// threads parallel_for uses and the number of threads OpenBLAS uses for one GEMM. BLAS is called only
+// from the thread that owns the work (never from inside a parallel_for body), and parallel_for called
+// from inside a pool worker runs serially, so n cores never carry more than n compute threads.
+// Data-loader workers are a separate, explicit count (DataLoaders' num_workers).
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "error.hpp"
+
+// OpenBLAS's thread control, found at link time when the program links OpenBLAS; null otherwise.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+extern "C" int openblas_get_num_threads(void) __attribute__((weak));
+
+namespace fastpp {
+
+class ThreadPool {
+ public:
+  // A pool of n - 1 workers: the calling thread is the n-th in parallel_for.
+  explicit ThreadPool(int n) { resize(n); }
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+  ~ThreadPool() { stop(); }
+
+  // Total threads parallel_for uses, the caller included.
+  int size() const noexcept { return static_cast<int>(workers_.size()) + 1; }
+
+  void resize(int n) {
+    check(n >= 1, "a thread pool needs at least 1 thread, got ", n);
+    stop();
+    std::lock_guard lock(mutex_);
+    stopping_ = false;
+    for (int i = 0; i + 1 < n; ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  // Runs f() on a worker (or inline when the pool has no workers) and returns its future; an exception
+  // thrown by f reaches whoever calls get().
+  template <class F>
+  auto submit(F f) -> std::future<std::invoke_result_t<F>> {
+    using R = std::invoke_result_t<F>;
+    auto task = std::make_shared<std::packaged_task<R()>>(std::move(f));
+    auto fut = task->get_future();
+    if (workers_.empty()) {
+      (*task)();
+      return fut;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      queue_.emplace_back([task] { (*task)(); });
+    }
+    cv_.notify_one();
+    return fut;
+  }
+
+  // Calls body(b, e) over disjoint chunks covering [begin, end), each at least `grain` long, and waits.
+  // The chunks are the same for the same pool size, so results that depend on chunking are reproducible.
+  // The first exception thrown by a chunk is rethrown here after all chunks finished.
+  template <class Body>
+  void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, Body&& body) {
+    if (end <= begin) return;
+    grain = std::max<std::int64_t>(grain, 1);
+    const std::int64_t n = end - begin;
+    const std::int64_t chunks = std::min<std::int64_t>(size(), (n + grain - 1) / grain);
+    if (chunks <= 1 || in_worker()) {
+      body(begin, end);
+      return;
+    }
+    const std::int64_t step = (n + chunks - 1) / chunks;
+    std::vector<std::future<void>> pending;
+    pending.reserve(static_cast<std::size_t>(chunks - 1));
+    for (std::int64_t c = 1; c < chunks; ++c) {
+      const std::int64_t b = begin + c * step, e = std::min(end, b + step);
+      if (b >= e) break;
+      pending.push_back(submit([&body, b, e] { body(b, e); }));
+    }
+    std::exception_ptr first;
+    try {
+      body(begin, std::min(end, begin + step));
+    } catch (...) {
+      first = std::current_exception();
+    }
+    for (auto& f : pending) {
+      try {
+        f.get();
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    if (first) std::rethrow_exception(first);
+  }
+
+  // True on a thread owned by any fastpp pool.
+  static bool in_worker() noexcept { return worker_flag(); }
+
+ private:
+  static bool& worker_flag() noexcept {
+    thread_local bool flag = false;
+    return flag;
+  }
+  void work() {
+    worker_flag() = true;
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      job();
+    }
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  std::vector<std::thread> workers_;
+  std::deque<std::function<void()>> queue_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+};
+
+namespace detail {
+inline int default_num_threads() {
+  if (const char* env = std::getenv("FASTPP_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n >= 1) return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+inline void set_blas_threads(int n) {
+  if (openblas_set_num_threads) openblas_set_num_threads(n);
+}
+}  // namespace detail
+
+// The pool fastpp's kernels use; sized by FASTPP_NUM_THREADS, else by the number of hardware threads.
+inline ThreadPool& compute_pool() {
+  static ThreadPool pool = [] {
+    const int n = detail::default_num_threads();
+    detail::set_blas_threads(n);
+    return ThreadPool(n);
+  }();
+  return pool;
+}
+
+// Sets the threads of fastpp's compute and of BLAS together. Not to be called while kernels run.
+inline void set_num_threads(int n) {
+  check(n >= 1, "set_num_threads: need at least 1 thread, got ", n);
+  compute_pool().resize(n);
+  detail::set_blas_threads(n);
+}
+inline int get_num_threads() { return compute_pool().size(); }
+// Threads BLAS will use for one call (0 when no OpenBLAS is linked).
+inline int get_blas_threads() { return openblas_get_num_threads ? openblas_get_num_threads() : 0; }
+
+template <class Body>
+void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, Body&& body) {
+  compute_pool().parallel_for(begin, end, grain, std::forward<Body>(body));
+}
+
+}  // namespace fastpp

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what fastpp needs from Debian's packages. Idempotent: packages already present are skipped,
+# and `apt-get update` runs only when something is missing.
+#
+#   scripts/deps.sh            build + test dependencies (what scripts/test.sh needs)
+#   scripts/deps.sh --torch    also PyTorch, for regenerating fixtures and running comparisons
+set -euo pipefail
+
+want=(
+  build-essential cmake ninja-build pkg-config
+  libeigen3-dev libstb-dev catch2 libbenchmark-dev libopenblas-dev
+  clang-14 libclang-rt-14-dev
+  libcurl4-openssl-dev libarchive-dev libturbojpeg0-dev
+  dataset-fashion-mnist python3
+)
+if [[ "${1:-}" == "--torch" ]]; then
+  want+=(python3-torch python3-torchvision python3-numpy libopenblas0-pthread)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "deps.sh: installing ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "deps.sh: all packages present"
+fi
+
+# The CUDA toolkit is not a Debian package here; it is used where found (/usr/local/cuda).
+if [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  echo "deps.sh: CUDA toolkit: $(/usr/local/cuda/bin/nvcc --version | tail -n 2 | head -n 1)"
+else
+  echo "deps.sh: no CUDA toolkit at /usr/local/cuda (the CUDA targets will not be built)"
+fi
