@@ -106,3 +106,29 @@ TEST_CASE("the progress line shows the bar, percent, size and rate") {
   CHECK(detail::progress_line("x", 2048, 0, 0, 10) == "x  2.0 KiB  0 B/s");
   CHECK(detail::progress_line("x", 10, 10, 1, 4) == "x [####] 100%  10 B / 10 B  1 B/s");
 }
+
+TEST_CASE("the progress bar is drawn on stderr when asked for") {
+  // Only the drawing: a fake transfer that reports its progress twice, on a captured stderr.
+  std::FILE* capture = std::tmpfile();
+  REQUIRE(capture);
+  std::fflush(stderr);
+  const int saved = dup(STDERR_FILENO);
+  dup2(fileno(capture), STDERR_FILENO);
+  detail::Transfer t;
+  t.show = true;
+  t.decided = true;
+  t.name = "pets.tgz";
+  t.started = std::chrono::steady_clock::now() - std::chrono::seconds(2);
+  t.received = 1 << 20;
+  detail::on_progress(&t, 4 << 20, 1 << 20, 0, 0);
+  t.draw(4 << 20, 4 << 20, true);
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  std::rewind(capture);
+  std::string out(4096, '\0');
+  out.resize(std::fread(out.data(), 1, out.size(), capture));
+  std::fclose(capture);
+  CHECK_THAT(out, Catch::Contains("\rpets.tgz [") && Catch::Contains(" 25%  1.0 MiB / 4.0 MiB") &&
+                      Catch::Contains("100%  4.0 MiB / 4.0 MiB") && Catch::Contains("KiB/s"));
+}
