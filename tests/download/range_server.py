@@ -6,7 +6,8 @@ Python's plain http.server ignores Range, so this one serves files from --root w
   - /drop/<K>/<T>/<file>          -> the first T requests for this path are cut after K body bytes
                                      (headers promise the full length, so the client sees a dropped
                                      connection, as with a flaky network);
-  - /norange/<file>               -> ignores Range and always answers 200 with the whole file;
+  - /norange/<file>               -> ignores Range and always answers 200 with the whole file
+                                     (/drop/<K>/<T>/norange/<file> combines both);
   - /status/<code>/<file>         -> answers <code> with a short body;
   - /redirect/<file>              -> 302 to /<file>.
 It binds 127.0.0.1 on a port the OS chooses, prints "PORT <n>" on stdout, and appends one line per request,
@@ -54,7 +55,7 @@ class Handler(BaseHTTPRequestHandler):
             if seen < int(m.group(2)):
                 drop_after = int(m.group(1))
             path = "/" + m.group(3)
-        elif path.startswith("/norange/"):
+        if path.startswith("/norange/"):  # may follow /drop/K/T/
             honour_range, path = False, path[len("/norange"):]
         elif path.startswith("/redirect/"):
             self.send_response(302)

@@ -222,6 +222,7 @@ inline void download_url(std::string_view url, const std::filesystem::path& dest
     const bool resumed_from_old_part = fs::exists(part) && fs::file_size(part) > 0;
     int failures = 0;
     double delay = opts.retry_delay_s;
+    std::uint64_t longest = fs::exists(part) ? fs::file_size(part) : 0;
     for (;;) {  // attempts, each resuming where the last one stopped
       t.offset = fs::exists(part) ? fs::file_size(part) : 0;
       t.base = t.offset;
@@ -308,12 +309,17 @@ inline void download_url(std::string_view url, const std::filesystem::path& dest
         if (t.show) std::fputc('\n', stderr);
         throw DownloadError(part.string(), "download of " + u + " failed: " + problem, u, false);
       }
-      failures = t.received > 0 ? 0 : failures + 1;
-      if (t.received > 0) delay = opts.retry_delay_s;
+      // Progress means the file grew past its longest so far: a server that drops every connection and
+      // ignores Range would otherwise restart forever.
+      const std::uint64_t now_size = fs::exists(part) ? fs::file_size(part) : 0;
+      const bool progressed = now_size > longest;
+      longest = std::max(longest, now_size);
+      failures = progressed ? 0 : failures + 1;
+      if (progressed) delay = opts.retry_delay_s;
       if (failures > opts.retries) {
         if (t.show) std::fputc('\n', stderr);
         throw DownloadError(part.string(),
-                            detail::msg("download of ", u, " failed ", failures, " times in a row (last: ", problem,
+                            detail::msg("download of ", u, " failed ", failures, " times in a row without progress (last: ", problem,
                                 "); the bytes received so far are kept and the next call resumes from them"),
                             u, false);
       }

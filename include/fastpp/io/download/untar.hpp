@@ -92,6 +92,12 @@ class FileLock {
   int fd_ = -1;
 };
 
+// An IoError's message without the " [file: ...]" that IoError appends.
+inline std::string reason_of(const IoError& e) {
+  const std::string what = e.what(), suffix = " [file: " + e.path() + "]";
+  return what.ends_with(suffix) ? what.substr(0, what.size() - suffix.size()) : what;
+}
+
 inline bool env_flag(const char* name) {
   const char* v = std::getenv(name);
   if (!v) return false;
@@ -206,7 +212,13 @@ inline std::filesystem::path untar_data(std::string_view url, const UntarOptions
     }
   }
   detail::remove_stale_temps(data_dir, archive_stem(fname));
-  return untar_dir(archive_file, data_dir, opts.force_download, opts.limits);
+  try {
+    return untar_dir(archive_file, data_dir, opts.force_download, opts.limits);
+  } catch (const FormatError& e) {
+    throw FormatError(archive_file.string(), detail::reason_of(e) + "; the archive stays cached at " +
+                                                 archive_file.string() +
+                                                 ": delete it or pass force_download to download it again");
+  }
 }
 
 }  // namespace fastpp
