@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Small limits keep each run fast; the limit checks themselves are under test too.
   const fastpp::ExtractLimits limits{.max_bytes = 8 << 20, .max_ratio = 0, .ratio_floor = 0, .max_entries = 2000};
   try {
-    fastpp::detail::extract_into(
-        {.file = {}, .memory = std::as_bytes(std::span(data, size)), .name = "fuzz-input"}, dest, limits);
+    fastpp::detail::extract_into({.file = {}, .memory = std::as_bytes(std::span(data, size)), .name = "fuzz-input"},
+                                 dest, limits);
   } catch (const fastpp::Error&) {
     // refused: fine
   }

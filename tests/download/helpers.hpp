@@ -107,8 +107,8 @@ struct Entry {
   std::string name;
   Kind kind = file;
   std::string data{};
-  std::string link{};              // symlink or hard link target
-  std::uint64_t zeros = 0;         // a file of this many zero bytes instead of `data` (for size limits)
+  std::string link{};       // symlink or hard link target
+  std::uint64_t zeros = 0;  // a file of this many zero bytes instead of `data` (for size limits)
 };
 
 enum class Format { tgz, tar, zip, tar_xz };
@@ -232,9 +232,13 @@ class RangeServer {
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     const std::string script = FASTPP_RANGE_SERVER, r = root.string(), l = log_.string();
-    std::vector<char*> argv{const_cast<char*>(python.c_str()), const_cast<char*>(script.c_str()),
-                            const_cast<char*>("--root"), const_cast<char*>(r.c_str()),
-                            const_cast<char*>("--log"), const_cast<char*>(l.c_str()), nullptr};
+    std::vector<char*> argv{const_cast<char*>(python.c_str()),
+                            const_cast<char*>(script.c_str()),
+                            const_cast<char*>("--root"),
+                            const_cast<char*>(r.c_str()),
+                            const_cast<char*>("--log"),
+                            const_cast<char*>(l.c_str()),
+                            nullptr};
     const int rc = posix_spawn(&pid_, python.c_str(), &fa, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     close(in[0]);
@@ -272,9 +276,7 @@ class RangeServer {
     pid_ = -1;
   }
   int port() const { return port_; }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/" + path;
-  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + "/" + path; }
   // One "<path> <Range or ->" line per request received so far.
   std::vector<std::string> requests() const {
     std::vector<std::string> out;

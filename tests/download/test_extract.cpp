@@ -64,8 +64,9 @@ TEST_CASE("tgz, tar, tar.xz and zip datasets extract to data/<stem> with their s
 
 TEST_CASE("an archive with several root entries keeps them all under data/<stem>") {
   test::TempDir dir;
-  test::write_archive(dir / "flat.tgz", Format::tgz,
-                      {{"a.txt", Entry::file, "A"}, {"sub/b.txt", Entry::file, "B"}, {"link", Entry::symlink, "", "sub/b.txt"}});
+  test::write_archive(
+      dir / "flat.tgz", Format::tgz,
+      {{"a.txt", Entry::file, "A"}, {"sub/b.txt", Entry::file, "B"}, {"link", Entry::symlink, "", "sub/b.txt"}});
   const fs::path out = untar_dir(dir / "flat.tgz", dir / "data");
   CHECK(out == dir / "data/flat");
   CHECK(test::read_file(out / "a.txt") == "A");

@@ -61,8 +61,9 @@ TEST_CASE("path_stats and check_failure follow fastai's check") {
 
   CHECK(check_failure(file, {}).empty());
   CHECK(passes_check(file, {.size = 1572864, .md5_first_mib = "8F82CE4CFC5DEBDF2CEC8E770944240D", .sha256 = {}}));
-  CHECK(passes_check(file, {.size = {}, .md5_first_mib = {},
-                            .sha256 = "a8aa9c73fdf9d0de7d50ae043f99d68dea1a48ed39578d5a46ddfe102ac3be5b"}));
+  CHECK(passes_check(
+      file,
+      {.size = {}, .md5_first_mib = {}, .sha256 = "a8aa9c73fdf9d0de7d50ae043f99d68dea1a48ed39578d5a46ddfe102ac3be5b"}));
   CHECK_THAT(check_failure(file, {.size = 1572865, .md5_first_mib = {}, .sha256 = {}}),
              Catch::Contains("size is 1572864 bytes, expected 1572865"));
   CHECK_THAT(check_failure(file, {.size = {}, .md5_first_mib = "00000000000000000000000000000000", .sha256 = {}}),

@@ -41,8 +41,11 @@ struct Fixture {
             .archive_dir = home / "archive",
             .offline = false,
             .limits = {},
-            .download = DownloadOptions{.progress = Progress::never, .retries = 2, .connect_timeout_s = 5,
-                                        .stall_timeout_s = 20, .retry_delay_s = 0.0}};
+            .download = DownloadOptions{.progress = Progress::never,
+                                        .retries = 2,
+                                        .connect_timeout_s = 5,
+                                        .stall_timeout_s = 20,
+                                        .retry_delay_s = 0.0}};
   }
   FileCheck right_check() const {
     return {.size = archive_bytes.size(), .md5_first_mib = md5_hex(archive_bytes.substr(0, 1 << 20)), .sha256 = {}};

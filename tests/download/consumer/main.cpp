@@ -12,8 +12,11 @@ int main() {
   const std::filesystem::path home = templ;
   int rc = 1;
   try {
-    fastpp::untar_data(fastpp::urls::pets, {.dest = home / "data", .force_download = false, .check = std::nullopt,
-                                            .archive_dir = home / "archive", .offline = true});
+    fastpp::untar_data(fastpp::urls::pets, {.dest = home / "data",
+                                            .force_download = false,
+                                            .check = std::nullopt,
+                                            .archive_dir = home / "archive",
+                                            .offline = true});
   } catch (const fastpp::IoError& e) {
     std::printf("offline as expected: %s\n", e.what());
     rc = 0;

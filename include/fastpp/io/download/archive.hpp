@@ -37,8 +37,8 @@ namespace fastpp {
 // How much an archive may expand. The byte budget is min(max_bytes, max(max_ratio * archive size,
 // ratio_floor)): real datasets (JPEG/PNG in a tgz) expand about 1-10x, a zip bomb 1000x or more.
 struct ExtractLimits {
-  std::uint64_t max_bytes = std::uint64_t{64} << 30;   // 64 GiB of file data in total
-  std::uint64_t max_ratio = 100;                       // 0: no ratio limit
+  std::uint64_t max_bytes = std::uint64_t{64} << 30;    // 64 GiB of file data in total
+  std::uint64_t max_ratio = 100;                        // 0: no ratio limit
   std::uint64_t ratio_floor = std::uint64_t{64} << 20;  // a small archive may always expand to 64 MiB
   std::uint64_t max_entries = 10'000'000;
 };
@@ -98,8 +98,7 @@ inline std::string join(const std::vector<std::string>& parts, std::size_t n) {
 }
 
 // Whether a symlink at `link` (components inside the destination) with `target` stays inside, lexically.
-inline bool symlink_target_inside(const std::vector<std::string>& link, std::string_view target,
-                                  std::string& why) {
+inline bool symlink_target_inside(const std::vector<std::string>& link, std::string_view target, std::string& why) {
   if (target.empty()) {
     why = "is a symbolic link with an empty target";
     return false;
@@ -160,9 +159,8 @@ inline std::unique_ptr<archive, ArchiveReadDeleter> open_archive(const ArchiveSo
   archive_read_support_filter_bzip2(a.get());
   archive_read_support_filter_xz(a.get());
   archive_read_support_filter_zstd(a.get());
-  const int r = src.file.empty()
-                    ? archive_read_open_memory(a.get(), src.memory.data(), src.memory.size())
-                    : archive_read_open_filename(a.get(), src.file.c_str(), std::size_t{1} << 16);
+  const int r = src.file.empty() ? archive_read_open_memory(a.get(), src.memory.data(), src.memory.size())
+                                 : archive_read_open_filename(a.get(), src.file.c_str(), std::size_t{1} << 16);
   if (r != ARCHIVE_OK) {
     const char* e = archive_error_string(a.get());
     throw FormatError(src.name, std::string("cannot open the archive: ") + (e ? e : "unknown libarchive error"));
@@ -186,8 +184,8 @@ inline void extract_into(const ArchiveSource& src, const std::filesystem::path& 
   std::unique_ptr<archive, ArchiveWriteDeleter> out(archive_write_disk_new());
   if (!out) throw Error("libarchive could not allocate a disk writer");
   // No owner, no setuid/setgid, no ACLs or attributes: only data, modes under the umask, and times.
-  archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+  archive_write_disk_set_options(
+      out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   archive_write_disk_set_standard_lookup(out.get());
 
   auto refuse = [&](std::string_view entry, const std::string& why) -> void {
@@ -231,7 +229,8 @@ inline void extract_into(const ArchiveSource& src, const std::filesystem::path& 
                          ", which is not a regular file extracted earlier from this archive");
     } else if (type == AE_IFLNK) {
       const char* target = archive_entry_symlink(entry);
-      if (!symlink_target_inside(*parts, target ? target : "", why)) refuse(name, why + " (" + quoted(target ? target : "") + ")");
+      if (!symlink_target_inside(*parts, target ? target : "", why))
+        refuse(name, why + " (" + quoted(target ? target : "") + ")");
     } else if (type == AE_IFCHR || type == AE_IFBLK) {
       refuse(name, "is a device file");
     } else if (type == AE_IFIFO) {
@@ -245,8 +244,8 @@ inline void extract_into(const ArchiveSource& src, const std::filesystem::path& 
     const bool has_data = !hardlink && type == AE_IFREG;
     if (has_data && archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0 &&
         static_cast<std::uint64_t>(archive_entry_size(entry)) > budget - total)
-      refuse(name, detail::msg("would expand the archive beyond its limit of ", budget, " bytes (",
-                               archive_size, " bytes compressed; see ExtractLimits)"));
+      refuse(name, detail::msg("would expand the archive beyond its limit of ", budget, " bytes (", archive_size,
+                               " bytes compressed; see ExtractLimits)"));
 
     // The owner must be able to read the dataset and remove it; nothing setuid.
     const auto perm = archive_entry_perm(entry) & 0777;
@@ -268,8 +267,8 @@ inline void extract_into(const ArchiveSource& src, const std::filesystem::path& 
         // Sparse holes count too: they take no disk here, but a reader sees them as bytes.
         entry_end = std::max(entry_end, static_cast<std::uint64_t>(offset) + size);
         if (entry_end > budget - total)
-          refuse(name, detail::msg("would expand the archive beyond its limit of ", budget, " bytes (",
-                                   archive_size, " bytes compressed; see ExtractLimits)"));
+          refuse(name, detail::msg("would expand the archive beyond its limit of ", budget, " bytes (", archive_size,
+                                   " bytes compressed; see ExtractLimits)"));
         if (archive_write_data_block(out.get(), buf, size, offset) < ARCHIVE_OK) read_error(name, out.get());
       }
       if (r != ARCHIVE_EOF) read_error(name, in.get());
@@ -289,8 +288,8 @@ inline void extract_into(const ArchiveSource& src, const std::filesystem::path& 
   }
   if (r != ARCHIVE_EOF) {
     const char* e = archive_error_string(in.get());
-    throw FormatError(src.name, detail::msg("cannot read the archive after ", entries, " entries: ",
-                                            e ? e : "unknown libarchive error",
+    throw FormatError(src.name, detail::msg("cannot read the archive after ", entries,
+                                            " entries: ", e ? e : "unknown libarchive error",
                                             " (is it truncated, corrupt, or not a tar/zip archive?)"));
   }
   if (entries == 0) throw FormatError(src.name, "the archive holds no entries");

@@ -36,14 +36,13 @@ inline std::ifstream open_for_check(const std::filesystem::path& file) {
   return in;
 }
 
-inline std::string lower_hex(std::string s, const std::filesystem::path& file, std::size_t digits,
-                             const char* what) {
+inline std::string lower_hex(std::string s, const std::filesystem::path& file, std::size_t digits, const char* what) {
   check<ValueError>(s.size() == digits, "the expected ", what, " of ", file.string(), " must have ", digits,
                     " hex digits, got '", s, "'");
   for (char& c : s) {
     if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-    check<ValueError>((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'), "the expected ", what, " of ",
-                      file.string(), " is not hex: '", s, "'");
+    check<ValueError>((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'), "the expected ", what, " of ", file.string(),
+                      " is not hex: '", s, "'");
   }
   return s;
 }

@@ -27,10 +27,10 @@ namespace fastpp {
 
 struct DownloadOptions {
   Progress progress = Progress::automatic;
-  int retries = 5;                // failed attempts in a row (no byte received) before giving up
-  long connect_timeout_s = 30;    // per connection attempt
-  long stall_timeout_s = 60;      // abort an attempt that receives nothing for this long
-  double retry_delay_s = 1.0;     // first pause before resuming; doubles up to 30 s
+  int retries = 5;              // failed attempts in a row (no byte received) before giving up
+  long connect_timeout_s = 30;  // per connection attempt
+  long stall_timeout_s = 60;    // abort an attempt that receives nothing for this long
+  double retry_delay_s = 1.0;   // first pause before resuming; doubles up to 30 s
 };
 
 // A download that failed; `unreachable()` when no connection could be made at all (offline, wrong host).
@@ -110,12 +110,12 @@ struct CurlCleanup {
 struct Transfer {
   CURL* curl = nullptr;
   std::FILE* file = nullptr;
-  std::uint64_t offset = 0;       // bytes in the .part file when the attempt started (the Range asked for)
-  std::uint64_t base = 0;         // where this response's body starts in the file (offset, or 0 on a 200)
-  bool decided = false;           // the first body byte has been seen and the response accepted
+  std::uint64_t offset = 0;  // bytes in the .part file when the attempt started (the Range asked for)
+  std::uint64_t base = 0;    // where this response's body starts in the file (offset, or 0 on a 200)
+  bool decided = false;      // the first body byte has been seen and the response accepted
   std::optional<std::uint64_t> range_start, range_total;
-  std::uint64_t received = 0;     // body bytes written in this attempt
-  std::string refusal;            // why the body was refused (then the write callback stops the transfer)
+  std::uint64_t received = 0;  // body bytes written in this attempt
+  std::string refusal;         // why the body was refused (then the write callback stops the transfer)
   // progress
   bool show = false;
   std::string name;
@@ -158,8 +158,8 @@ inline std::size_t on_body(char* data, std::size_t size, std::size_t n, void* us
     if (code == 206) {
       if (!t.range_start || *t.range_start != t.offset) {
         t.refusal = msg("the server sent a range starting at byte ",
-                        t.range_start ? std::to_string(*t.range_start) : std::string("(none)"),
-                        " but byte ", t.offset, " was asked for");
+                        t.range_start ? std::to_string(*t.range_start) : std::string("(none)"), " but byte ", t.offset,
+                        " was asked for");
         return 0;
       }
       t.base = t.offset;
@@ -208,7 +208,8 @@ inline void download_url(std::string_view url, const std::filesystem::path& dest
                          const DownloadOptions& opts = {}) {
   namespace fs = std::filesystem;
   const std::string u(url);
-  check<ValueError>(detail::is_http_url(u), "download_url: only http:// and https:// URLs are supported, got '", u, "'");
+  check<ValueError>(detail::is_http_url(u), "download_url: only http:// and https:// URLs are supported, got '", u,
+                    "'");
   detail::curl_global_init_once();
   const fs::path part = dest.string() + ".part";
   if (!dest.parent_path().empty()) fs::create_directories(dest.parent_path());
@@ -318,10 +319,11 @@ inline void download_url(std::string_view url, const std::filesystem::path& dest
       if (progressed) delay = opts.retry_delay_s;
       if (failures > opts.retries) {
         if (t.show) std::fputc('\n', stderr);
-        throw DownloadError(part.string(),
-                            detail::msg("download of ", u, " failed ", failures, " times in a row without progress (last: ", problem,
-                                "); the bytes received so far are kept and the next call resumes from them"),
-                            u, false);
+        throw DownloadError(
+            part.string(),
+            detail::msg("download of ", u, " failed ", failures, " times in a row without progress (last: ", problem,
+                        "); the bytes received so far are kept and the next call resumes from them"),
+            u, false);
       }
       if (failures > 0 && delay > 0) {
         std::this_thread::sleep_for(std::chrono::duration<double>(delay));

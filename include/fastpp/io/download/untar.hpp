@@ -53,8 +53,8 @@ inline std::string url_file_name(std::string_view url) {
   s = s.substr(0, s.find_first_of("?#"));
   const auto slash = s.rfind('/');
   const std::string_view name = slash == std::string_view::npos ? std::string_view{} : s.substr(slash + 1);
-  check<ValueError>(!name.empty() && name != "." && name != "..",
-                    "cannot tell the archive's file name from the URL '", url, "': it must end in /<file>");
+  check<ValueError>(!name.empty() && name != "." && name != "..", "cannot tell the archive's file name from the URL '",
+                    url, "': it must end in /<file>");
   return std::string(name);
 }
 
@@ -193,8 +193,8 @@ inline std::filesystem::path untar_data(std::string_view url, const UntarOptions
     if (why.empty()) {
       need_download = false;
     } else if (offline) {
-      throw FormatError(archive_file.string(), "the cached archive fails its check (" + why +
-                                                   ") and downloads are off (offline); " + by_hand);
+      throw FormatError(archive_file.string(),
+                        "the cached archive fails its check (" + why + ") and downloads are off (offline); " + by_hand);
     } else {
       std::fprintf(stderr, "Downloading a new version of %s (the cached archive's %s)...\n", fname.c_str(),
                    why.c_str());
