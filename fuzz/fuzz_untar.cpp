@@ -19,13 +19,22 @@ namespace {
 
 // One sandbox per fuzzing process; each input extracts into a fresh folder inside it.
 const fs::path& sandbox() {
-  static const fs::path dir = [] {
+  // Never destroyed, so the exit handler below can still read it.
+  static const fs::path* dir = [] {
     const char* base = std::getenv("TMPDIR");
     std::string templ = std::string(base && *base ? base : "/tmp") + "/fastpp-fuzz-untar-XXXXXX";
     if (!mkdtemp(templ.data())) std::abort();
-    return fs::canonical(templ);
+    return new fs::path(fs::canonical(templ));
   }();
-  return dir;
+  static const bool cleanup_registered = [] {
+    std::atexit([] {  // libFuzzer ends with exit(): leave no folder behind
+      std::error_code ec;
+      fs::remove_all(*dir, ec);
+    });
+    return true;
+  }();
+  (void)cleanup_registered;
+  return *dir;
 }
 
 }  // namespace

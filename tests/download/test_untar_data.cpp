@@ -196,6 +196,10 @@ TEST_CASE("offline: a missing dataset fails at once, naming the URL and where to
   }
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
   CHECK(f.server->requests().empty());
+  CHECK_FALSE(fs::exists(f.home));  // nothing was created
+  opts.force_download = true;
+  CHECK_THROWS_WITH(untar_data(url, opts), Catch::Contains("force_download needs the network"));
+  opts.force_download = false;
 
   // FASTPP_OFFLINE does the same; an archive placed by hand is then used.
   opts.offline = false;

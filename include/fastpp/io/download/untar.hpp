@@ -173,6 +173,13 @@ inline std::filesystem::path untar_data(std::string_view url, const UntarOptions
   const fs::path archive_file = archive_dir / fname;
   const fs::path data = data_dir / archive_stem(fname);
   if (!opts.force_download && fs::is_directory(data)) return data;  // fastai: no check, no network
+  const bool offline = opts.offline || detail::env_flag("FASTPP_OFFLINE");
+  const std::string by_hand = "download " + u + " by hand and place it at " + archive_file.string() +
+                              " (or its extracted folder at " + data.string() + ")";
+  if (offline && opts.force_download)
+    throw IoError(archive_file.string(), "force_download needs the network, but downloads are off (offline)");
+  if (offline && !fs::is_regular_file(archive_file))  // fail at once, before creating anything
+    throw IoError(archive_file.string(), u + " is not in the cache and downloads are off (offline): " + by_hand);
 
   fs::create_directories(archive_dir);
   detail::FileLock lock(archive_dir / (fname + ".lock"));
@@ -183,9 +190,6 @@ inline std::filesystem::path untar_data(std::string_view url, const UntarOptions
     expected = *opts.check;
   else if (const auto known = urls::find_by_url(u))
     expected = FileCheck{.size = known->size, .md5_first_mib = std::string(known->md5_first_mib), .sha256 = {}};
-  const bool offline = opts.offline || detail::env_flag("FASTPP_OFFLINE");
-  const std::string by_hand = "download " + u + " by hand and place it at " + archive_file.string() +
-                              " (or its extracted folder at " + data.string() + ")";
 
   bool need_download = true;
   if (!opts.force_download && fs::is_regular_file(archive_file)) {
