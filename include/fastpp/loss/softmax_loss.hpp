@@ -1,0 +1,117 @@
+#pragma once
+// The engine behind cross_entropy and label-smoothing cross-entropy: both are "log_softmax, then a
+// linear function of it", so one row pass serves both. For row i with target t, weight w_t (0 when the
+// row is ignored), lse = logsumexp(x_i) and C classes:
+//   nll_i    = w_t * (lse - x_t)
+//   smooth_i = sum_j (lse - x_j) = C * lse - sum_j x_j            (label smoothing only)
+//   loss_i   = eps / C * smooth_i + (1 - eps) * nll_i
+// and its gradient is   d loss_i / dx_j = a softmax_j - b [j == t] - c   with
+//   a = (1 - eps) s_nll + eps s_smooth,  b = (1 - eps) s_nll,  c = eps / C * s_smooth,
+// where s_nll and s_smooth are the upstream gradient times the factor of each part's reduction
+// (1/total weight and 1/N for the mean). Cross-entropy is eps = 0.
+//
+// Three passes share the code: forward (loss, saves lse), backward (from x and the saved lse) and fused
+// (loss and gradient in one pass over x: the training step, at the speed of a copy).
+#include <cstdint>
+
+#include "checks.hpp"
+#include "nll.hpp"
+#include "row_blocks.hpp"
+#include "row_math.hpp"
+
+namespace fastpp::loss_detail {
+
+enum class Pass { forward, backward, fused };
+
+template <class T>
+struct SoftmaxLossJob {
+  using A = acc_t<T>;
+  const T* x = nullptr;
+  std::int64_t rows = 0, classes = 0;
+  const std::int64_t* target = nullptr;
+  const float* weight = nullptr;  // null: all ones
+  std::int64_t ignore_index = -100;
+  Reduction reduction = Reduction::mean;
+  double eps = 0;                 // label smoothing; 0 for cross-entropy
+  double total_weight = 0;        // sum of the weights of the rows that count
+  // upstream gradient: g[i] per row (reduction none) or g[0] for all
+  const A* grad = nullptr;
+  // outputs, each may be null when not wanted
+  A* loss_rows = nullptr;         // [N] per-row loss (reduction none)
+  A* lse = nullptr;               // [N] logsumexp, written by forward/fused
+  const A* saved_lse = nullptr;   // [N] logsumexp the forward saved, read by backward
+  T* dx = nullptr;                // [N, C] gradient
+
+  double weight_of(std::int64_t i) const {
+    if (target[i] == ignore_index) return 0.0;
+    return weight ? static_cast<double>(weight[target[i]]) : 1.0;
+  }
+  // Coefficients a, b, c of row i's gradient (see the header comment).
+  void grad_coefficients(std::int64_t i, A& a, A& b, A& c) const {
+    const double g = static_cast<double>(reduction == Reduction::none ? grad[i] : grad[0]);
+    const double nll_factor = reduction == Reduction::mean ? g / total_weight : g;
+    const double smooth_factor = reduction == Reduction::mean ? g / static_cast<double>(rows) : g;
+    const double w = weight_of(i);
+    const double s_nll = w == 0.0 ? 0.0 : w * nll_factor;  // an ignored row adds nothing, even when 1/W is inf
+    a = static_cast<A>((1.0 - eps) * s_nll + eps * smooth_factor);
+    b = static_cast<A>((1.0 - eps) * s_nll);
+    c = static_cast<A>(eps / static_cast<double>(classes) * smooth_factor);
+  }
+};
+
+// Runs one pass over all rows; returns the sums of nll_i (a) and smooth_i (b) over the rows.
+template <Pass P, class T>
+BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
+  using A = acc_t<T>;
+  const std::int64_t c = job.classes;
+  return for_row_blocks(job.rows, c, [&](std::int64_t r0, std::int64_t r1) {
+    BlockSums sums;
+    for (std::int64_t i = r0; i < r1; ++i) {
+      const T* xi = job.x + i * c;
+      const std::int64_t t = job.target[i];
+      const bool counted = t != job.ignore_index;
+      // read before the gradient is written: dx may alias x
+      const A x_t = counted ? static_cast<A>(xi[t]) : A(0);
+      const A sum_x = (P != Pass::backward && job.eps != 0.0) ? loss_math::row_sum(xi, c) : A(0);
+      A lse;
+      if constexpr (P == Pass::forward) {
+        lse = loss_math::row_logsumexp(xi, c);
+      } else {
+        A a, b, cc;
+        job.grad_coefficients(i, a, b, cc);
+        const std::int64_t t_grad = counted ? t : -1;
+        if constexpr (P == Pass::fused) {
+          lse = loss_math::softmax_loss_row_fused(xi, c, t_grad, a, b, cc, job.dx + i * c);
+        } else {
+          loss_math::softmax_loss_row_backward(xi, c, job.saved_lse[i], t_grad, a, b, cc, job.dx + i * c);
+          continue;
+        }
+      }
+      if (job.lse) job.lse[i] = lse;
+      const double nll = counted ? job.weight_of(i) * static_cast<double>(lse - x_t) : 0.0;
+      const double smooth = job.eps != 0.0 ? static_cast<double>(c) * static_cast<double>(lse) - static_cast<double>(sum_x) : 0.0;
+      if (job.loss_rows)
+        job.loss_rows[i] = static_cast<A>(job.eps / static_cast<double>(c) * smooth + (1.0 - job.eps) * nll);
+      sums.a += nll;
+      sums.b += smooth;
+    }
+    return sums;
+  });
+}
+
+// The reduced loss from the pass's sums.
+template <class T>
+double reduced_value(const SoftmaxLossJob<T>& job, const BlockSums& s) {
+  const double cls = static_cast<double>(job.classes);
+  if (job.reduction == Reduction::mean)
+    return job.eps / cls * (s.b / static_cast<double>(job.rows)) + (1.0 - job.eps) * (s.a / job.total_weight);
+  return job.eps / cls * s.b + (1.0 - job.eps) * s.a;
+}
+
+// Writes the loss output: per-row values were written during the pass; a reduced one is written here.
+template <class T>
+void finish_loss(const SoftmaxLossJob<T>& job, const BlockSums& s, Tensor<acc_t<T>>& loss) {
+  if (job.reduction != Reduction::none) loss.data()[0] = static_cast<acc_t<T>>(reduced_value(job, s));
+}
+
+}  // namespace fastpp::loss_detail
