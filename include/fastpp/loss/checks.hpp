@@ -2,6 +2,7 @@
 // Run-time checks shared by the loss functions. They run before any output is written, so a bad target
 // leaves the caller's buffers untouched, and every message names the operation, the row and the value.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "../core/error.hpp"
@@ -19,17 +20,33 @@ void check_logits(std::string_view op, const Tensor<T>& x) {
 }
 
 // An output the caller provides must already have the right shape (it is written, never resized).
+// The shape of t for a message (building the string only when a check failed).
+template <class T>
+std::string shape_text(const Tensor<T>& t) {
+  return t.defined() ? t.shape().str() : std::string("an undefined tensor");
+}
+
 template <class T>
 void check_out(std::string_view op, std::string_view name, const Tensor<T>& out, const Shape& want) {
-  check<ShapeError>(out.defined() && out.shape() == want, op, ": output '", name, "' must have shape ", want,
-                    ", got ", out.defined() ? out.shape().str() : std::string("an undefined tensor"));
+  if (!(out.defined() && out.shape() == want))
+    throw ShapeError(detail::msg(op, ": output '", name, "' must have shape ", want, ", got ", shape_text(out)));
 }
 
 template <class T>
 void check_same_shape(std::string_view op, std::string_view a_name, const Tensor<T>& a, std::string_view b_name,
                       const Shape& b) {
-  check<ShapeError>(a.defined() && a.shape() == b, op, ": '", a_name, "' must have the shape of '", b_name,
-                    "' ", b, ", got ", a.defined() ? a.shape().str() : std::string("an undefined tensor"));
+  if (!(a.defined() && a.shape() == b))
+    throw ShapeError(detail::msg(op, ": '", a_name, "' must have the shape of '", b_name, "' ", b, ", got ", shape_text(a)));
+}
+
+// An output that is computed in chunks from an input must not share memory with it.
+template <class T>
+void check_no_overlap(std::string_view op, std::string_view out_name, const Tensor<T>& out, std::string_view in_name,
+                      const Tensor<T>& in) {
+  const T *o = out.data(), *i = in.data();
+  const bool overlap = o < i + in.numel() && i < o + out.numel();
+  check<ValueError>(!overlap, op, ": '", out_name, "' must not share memory with '", in_name,
+                    "' (the kernel reads each row of it after writing part of the output)");
 }
 
 // Class weights: undefined (all ones) or [C].
@@ -44,9 +61,9 @@ inline void check_class_weight(std::string_view op, const Tensor<float>& w, std:
 // weights of the rows that count (their number when there are no weights): the divisor of the mean.
 inline double check_targets_and_weigh(std::string_view op, const Tensor<std::int64_t>& target, std::int64_t rows,
                                       std::int64_t classes, std::int64_t ignore_index, const Tensor<float>& w) {
-  check<ShapeError>(target.defined() && target.rank() == 1 && target.size(0) == rows, op,
-                    ": targets must have shape [", rows, "] (one class index per row), got ",
-                    target.defined() ? target.shape().str() : std::string("an undefined tensor"));
+  if (!(target.defined() && target.rank() == 1 && target.size(0) == rows))
+    throw ShapeError(detail::msg(op, ": targets must have shape [", rows, "] (one class index per row), got ",
+                                 shape_text(target)));
   check_class_weight(op, w, classes);
   const std::int64_t* t = target.data();
   const float* pw = w.defined() ? w.data() : nullptr;

@@ -48,7 +48,7 @@ Tensor<acc_t<T>> cross_entropy(const Tensor<T>& x, const Tensor<std::int64_t>& t
 }
 
 // dx = (softmax(x) - onehot(t)) * w_t * grad (/ total weight for the mean), from the lse the forward saved.
-// grad has the loss's shape. dx may be x itself (the gradient then overwrites the logits).
+// grad has the loss's shape. dx must not share memory with x.
 template <FloatDType T>
 void cross_entropy_backward_out(const Tensor<T>& x, const Tensor<std::int64_t>& target, const NllOptions& o,
                                 const Tensor<acc_t<T>>& lse, const Tensor<acc_t<T>>& grad, Tensor<T>& dx) {
@@ -56,6 +56,7 @@ void cross_entropy_backward_out(const Tensor<T>& x, const Tensor<std::int64_t>& 
   loss_detail::check_same_shape("cross_entropy_backward", "lse", lse, "one value per row", Shape{job.rows});
   loss_detail::check_loss_grad("cross_entropy_backward", grad, o.reduction, job.rows);
   loss_detail::check_out("cross_entropy_backward", "dx", dx, x.shape());
+  loss_detail::check_no_overlap("cross_entropy_backward", "dx", dx, "x", x);
   job.saved_lse = lse.data();
   job.grad = grad.data();
   job.dx = dx.data();
@@ -80,6 +81,7 @@ void cross_entropy_forward_backward_out(const Tensor<T>& x, const Tensor<std::in
   loss_detail::check_loss_grad("cross_entropy_forward_backward", grad, o.reduction, job.rows);
   loss_detail::check_out("cross_entropy_forward_backward", "loss", loss, loss_detail::loss_shape(o.reduction, job.rows));
   loss_detail::check_out("cross_entropy_forward_backward", "dx", dx, x.shape());
+  loss_detail::check_no_overlap("cross_entropy_forward_backward", "dx", dx, "x", x);
   job.grad = grad.data();
   job.loss_rows = o.reduction == Reduction::none ? loss.data() : nullptr;
   job.dx = dx.data();

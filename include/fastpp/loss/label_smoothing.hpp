@@ -59,6 +59,7 @@ void label_smoothing_cross_entropy_backward_out(const Tensor<T>& x, const Tensor
                                 Shape{job.rows});
   loss_detail::check_loss_grad("label_smoothing_cross_entropy_backward", grad, o.reduction, job.rows);
   loss_detail::check_out("label_smoothing_cross_entropy_backward", "dx", dx, x.shape());
+  loss_detail::check_no_overlap("label_smoothing_cross_entropy_backward", "dx", dx, "x", x);
   job.saved_lse = lse.data();
   job.grad = grad.data();
   job.dx = dx.data();
@@ -74,6 +75,7 @@ void label_smoothing_cross_entropy_forward_backward_out(const Tensor<T>& x, cons
   loss_detail::check_out("label_smoothing_cross_entropy_forward_backward", "loss", loss,
                          loss_detail::loss_shape(o.reduction, job.rows));
   loss_detail::check_out("label_smoothing_cross_entropy_forward_backward", "dx", dx, x.shape());
+  loss_detail::check_no_overlap("label_smoothing_cross_entropy_forward_backward", "dx", dx, "x", x);
   job.grad = grad.data();
   job.loss_rows = o.reduction == Reduction::none ? loss.data() : nullptr;
   job.dx = dx.data();

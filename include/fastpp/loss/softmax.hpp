@@ -24,6 +24,7 @@ template <FloatDType T>
 void softmax_out(const Tensor<T>& x, Tensor<T>& y) {
   loss_detail::check_logits("softmax", x);
   loss_detail::check_out("softmax", "y", y, x.shape());
+  loss_detail::check_no_overlap("softmax", "y", y, "x", x);
   const std::int64_t n = x.size(0), c = x.size(1);
   const T* px = x.data();
   T* py = y.data();
@@ -63,6 +64,7 @@ template <FloatDType T>
 void log_softmax_out(const Tensor<T>& x, Tensor<T>& y) {
   loss_detail::check_logits("log_softmax", x);
   loss_detail::check_out("log_softmax", "y", y, x.shape());
+  loss_detail::check_no_overlap("log_softmax", "y", y, "x", x);
   const std::int64_t n = x.size(0), c = x.size(1);
   const T* px = x.data();
   T* py = y.data();
@@ -82,6 +84,8 @@ void log_softmax_backward_out(const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>
   loss_detail::check_logits("log_softmax_backward", y);
   loss_detail::check_same_shape("log_softmax_backward", "dy", dy, "y", y.shape());
   loss_detail::check_out("log_softmax_backward", "dx", dx, y.shape());
+  loss_detail::check_no_overlap("log_softmax_backward", "dx", dx, "y", y);
+  loss_detail::check_no_overlap("log_softmax_backward", "dx", dx, "dy", dy);
   const std::int64_t n = y.size(0), c = y.size(1);
   const T *py = y.data(), *pdy = dy.data();
   T* pdx = dx.data();

@@ -46,16 +46,27 @@ struct SoftmaxLossJob {
     if (target[i] == ignore_index) return 0.0;
     return weight ? static_cast<double>(weight[target[i]]) : 1.0;
   }
+  // The parts of the gradient coefficients that are the same for every row (computed once per pass).
+  struct GradFactors {
+    double nll = 0, smooth = 0, smooth_c = 0;
+  };
+  GradFactors grad_factors() const {
+    GradFactors f;
+    const double g = reduction == Reduction::none ? 1.0 : static_cast<double>(grad[0]);
+    f.nll = reduction == Reduction::mean ? g / total_weight : g;
+    f.smooth = reduction == Reduction::mean ? g / static_cast<double>(rows) : g;
+    f.smooth_c = eps / static_cast<double>(classes);
+    return f;
+  }
   // Coefficients a, b, c of row i's gradient (see the header comment).
-  void grad_coefficients(std::int64_t i, A& a, A& b, A& c) const {
-    const double g = static_cast<double>(reduction == Reduction::none ? grad[i] : grad[0]);
-    const double nll_factor = reduction == Reduction::mean ? g / total_weight : g;
-    const double smooth_factor = reduction == Reduction::mean ? g / static_cast<double>(rows) : g;
+  void grad_coefficients(std::int64_t i, const GradFactors& f, A& a, A& b, A& c) const {
+    const double gi = reduction == Reduction::none ? static_cast<double>(grad[i]) : 1.0;
     const double w = weight_of(i);
-    const double s_nll = w == 0.0 ? 0.0 : w * nll_factor;  // an ignored row adds nothing, even when 1/W is inf
-    a = static_cast<A>((1.0 - eps) * s_nll + eps * smooth_factor);
+    const double s_nll = w == 0.0 ? 0.0 : w * f.nll * gi;  // an ignored row adds nothing, even when 1/W is inf
+    const double s_smooth = f.smooth * gi;
+    a = static_cast<A>((1.0 - eps) * s_nll + eps * s_smooth);
     b = static_cast<A>((1.0 - eps) * s_nll);
-    c = static_cast<A>(eps / static_cast<double>(classes) * smooth_factor);
+    c = static_cast<A>(f.smooth_c * s_smooth);
   }
 };
 
@@ -64,13 +75,13 @@ template <Pass P, class T>
 BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   using A = acc_t<T>;
   const std::int64_t c = job.classes;
+  const auto factors = P == Pass::forward ? typename SoftmaxLossJob<T>::GradFactors{} : job.grad_factors();
   return for_row_blocks(job.rows, c, [&](std::int64_t r0, std::int64_t r1) {
     BlockSums sums;
     for (std::int64_t i = r0; i < r1; ++i) {
       const T* xi = job.x + i * c;
       const std::int64_t t = job.target[i];
       const bool counted = t != job.ignore_index;
-      // read before the gradient is written: dx may alias x
       const A x_t = counted ? static_cast<A>(xi[t]) : A(0);
       const A sum_x = (P != Pass::backward && job.eps != 0.0) ? loss_math::row_sum(xi, c) : A(0);
       A lse;
@@ -78,7 +89,7 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
         lse = loss_math::row_logsumexp(xi, c);
       } else {
         A a, b, cc;
-        job.grad_coefficients(i, a, b, cc);
+        job.grad_coefficients(i, factors, a, b, cc);
         const std::int64_t t_grad = counted ? t : -1;
         if constexpr (P == Pass::fused) {
           lse = loss_math::softmax_loss_row_fused(xi, c, t_grad, a, b, cc, job.dx + i * c);
