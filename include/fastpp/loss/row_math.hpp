@@ -241,6 +241,45 @@ FASTPP_HD void softmax_loss_row_backward(const T* x, std::int64_t n, acc_t<T> ls
   if (t >= 0 && t < n) dx[t] = static_cast<T>(load(dx, t) - b);
 }
 
+// ---- groups of rows: the same math for up to `row_group` rows at once -------------------------------
+// The drivers hand rows over in groups so that, for float rows, the AVX2 code can interleave several
+// rows' dependency chains (see simd_rows.hpp); elsewhere these just loop over the rows.
+inline constexpr int row_group = 4;
+
+// lse[r] = logsumexp of row r, for `count` <= row_group rows with leading dimension ld.
+template <class T>
+FASTPP_HD void rows_logsumexp(const T* x, std::int64_t ld, std::int64_t n, int count, acc_t<T>* lse) {
+#if defined(FASTPP_LOSS_SIMD)
+  if constexpr (std::is_same_v<T, float>)
+    if (count == loss_simd::group && n >= loss_simd::width) return loss_simd::rows_logsumexp(x, ld, n, lse);
+#endif
+  for (int r = 0; r < count; ++r) lse[r] = row_logsumexp(x + r * ld, n);
+}
+
+// softmax of `count` rows.
+template <class T>
+FASTPP_HD void rows_softmax(const T* x, std::int64_t ld, std::int64_t n, int count, T* y) {
+#if defined(FASTPP_LOSS_SIMD)
+  if constexpr (std::is_same_v<T, float>)
+    if (count == loss_simd::group && n >= loss_simd::width) return loss_simd::rows_softmax(x, ld, n, y);
+#endif
+  for (int r = 0; r < count; ++r) softmax_row(x + r * ld, n, y + r * ld);
+}
+
+// softmax_loss_row_fused for `count` rows; t, a, b, c and lse hold one value per row.
+template <class T>
+FASTPP_HD void rows_softmax_loss_fused(const T* x, std::int64_t ld, std::int64_t n, int count, const std::int64_t* t,
+                                       const acc_t<T>* a, const acc_t<T>* b, const acc_t<T>* c, T* dx,
+                                       acc_t<T>* lse) {
+#if defined(FASTPP_LOSS_SIMD)
+  if constexpr (std::is_same_v<T, float>)
+    if (count == loss_simd::group && n >= loss_simd::width)
+      return loss_simd::rows_softmax_loss_fused(x, ld, n, t, a, b, c, dx, lse);
+#endif
+  for (int r = 0; r < count; ++r)
+    lse[r] = softmax_loss_row_fused(x + r * ld, n, t[r], a[r], b[r], c[r], dx + r * ld);
+}
+
 // ---- element-wise: sigmoid and binary cross-entropy on logits ----------------------------------------
 
 // 1 / (1 + exp(-x)), without overflow for either sign: with e = exp(-|x|) <= 1,

@@ -7,6 +7,7 @@
 // (double, half, bfloat16, other ISAs, and CUDA device code).
 #if defined(__AVX2__) && defined(__FMA__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
 #define FASTPP_LOSS_SIMD 1
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -128,6 +129,81 @@ inline void row_scaled_exp(const float* x, std::int64_t n, float shift, float sc
 inline void log_softmax_backward(const float* y, const float* dy, std::int64_t n, float sdy, float* dx) {
   const v8f s = splat(sdy);
   map(n, dx, [=](std::int64_t j) { return loadu(dy + j) - exp_nonpos(loadu(y + j)) * s; });
+}
+
+// ---- groups of rows ----------------------------------------------------------------------------------
+// A short row (37 classes) is a chain of dependent steps: max, then exp and sum, then log. One row at a
+// time leaves the core waiting on that chain; R rows side by side give it R independent chains.
+
+template <int R>
+__attribute__((always_inline)) inline void rows_max(const float* x, std::int64_t ld, std::int64_t n, float* out) {
+  v8f m[R];
+  for (int r = 0; r < R; ++r) m[r] = loadu(x + r * ld);
+  const std::int64_t end = n - n % width;
+  for (std::int64_t j = width; j < end; j += width)
+    for (int r = 0; r < R; ++r) m[r] = max(loadu(x + r * ld + j), m[r]);
+  if (end < n)
+    for (int r = 0; r < R; ++r) m[r] = max(loadu(x + r * ld + n - width), m[r]);
+  for (int r = 0; r < R; ++r) out[r] = hmax(m[r]);
+}
+
+// sums[r] = sum_j exp(x[r][j] - shift[r]); with Store, out[r][j] = that exp (out has leading dimension ld).
+template <int R, bool Store>
+__attribute__((always_inline)) inline void rows_sum_exp(const float* x, std::int64_t ld, std::int64_t n,
+                                                        const float* shift, float* out, float* sums) {
+  v8f sh[R], s[R];
+  for (int r = 0; r < R; ++r) {
+    sh[r] = splat(shift[r]);
+    s[r] = splat(0.0f);
+  }
+  const std::int64_t end = n - n % width;
+  for (std::int64_t j = 0; j < end; j += width)
+    for (int r = 0; r < R; ++r) {
+      const v8f e = exp_nonpos(loadu(x + r * ld + j) - sh[r]);
+      if constexpr (Store) storeu(out + r * ld + j, e);
+      s[r] += e;
+    }
+  if (end < n) {
+    const v8i fresh = lanes_from(end - (n - width));
+    for (int r = 0; r < R; ++r) {
+      const v8f e = exp_nonpos(loadu(x + r * ld + n - width) - sh[r]);
+      if constexpr (Store) storeu(out + r * ld + n - width, e);
+      s[r] += select(fresh, e, splat(0.0f));
+    }
+  }
+  for (int r = 0; r < R; ++r) sums[r] = hsum(s[r]);
+}
+
+inline constexpr int group = 4;  // rows per group
+
+// lse[r] = logsumexp of row r, for `group` rows.
+inline void rows_logsumexp(const float* x, std::int64_t ld, std::int64_t n, float* lse) {
+  float m[group], s[group];
+  rows_max<group>(x, ld, n, m);
+  rows_sum_exp<group, false>(x, ld, n, m, nullptr, s);
+  for (int r = 0; r < group; ++r) lse[r] = m[r] + std::log(s[r]);
+}
+
+// softmax of `group` rows into y.
+inline void rows_softmax(const float* x, std::int64_t ld, std::int64_t n, float* y) {
+  float m[group], s[group];
+  rows_max<group>(x, ld, n, m);
+  rows_sum_exp<group, true>(x, ld, n, m, y, s);
+  for (int r = 0; r < group; ++r) row_affine_inplace(y + r * ld, n, 1.0f / s[r], 0.0f);
+}
+
+// loss_math::softmax_loss_row_fused for `group` rows.
+inline void rows_softmax_loss_fused(const float* x, std::int64_t ld, std::int64_t n, const std::int64_t* t,
+                                    const float* a, const float* b, const float* c, float* dx, float* lse) {
+  float m[group], s[group];
+  rows_max<group>(x, ld, n, m);
+  rows_sum_exp<group, true>(x, ld, n, m, dx, s);
+  for (int r = 0; r < group; ++r) {
+    float* d = dx + r * ld;
+    row_affine_inplace(d, n, a[r] / s[r], -c[r]);
+    if (t[r] >= 0 && t[r] < n) d[t[r]] -= b[r];
+    lse[r] = m[r] + std::log(s[r]);
+  }
 }
 
 }  // namespace fastpp::loss_simd

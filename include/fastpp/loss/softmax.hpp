@@ -17,6 +17,15 @@ void for_each_row(std::int64_t rows, std::int64_t row_length, F&& f) {
     for (std::int64_t i = b; i < e; ++i) f(i);
   });
 }
+// Calls f(i, count) for groups of `count` <= loss_math::row_group rows starting at row i.
+template <class F>
+void for_each_row_group(std::int64_t rows, std::int64_t row_length, F&& f) {
+  constexpr std::int64_t G = loss_math::row_group;
+  const std::int64_t groups = (rows + G - 1) / G;
+  fastpp::parallel_for(0, groups, (rows_per_block(row_length) + G - 1) / G, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t g = b; g < e; ++g) f(g * G, static_cast<int>(std::min(G, rows - g * G)));
+  });
+}
 }  // namespace loss_detail
 
 // y = softmax(x) along axis 1.
@@ -28,7 +37,9 @@ void softmax_out(const Tensor<T>& x, Tensor<T>& y) {
   const std::int64_t n = x.size(0), c = x.size(1);
   const T* px = x.data();
   T* py = y.data();
-  loss_detail::for_each_row(n, c, [&](std::int64_t i) { loss_math::softmax_row(px + i * c, c, py + i * c); });
+  loss_detail::for_each_row_group(n, c, [&](std::int64_t i, int count) {
+    loss_math::rows_softmax(px + i * c, c, c, count, py + i * c);
+  });
 }
 template <FloatDType T>
 Tensor<T> softmax(const Tensor<T>& x) {
@@ -68,7 +79,11 @@ void log_softmax_out(const Tensor<T>& x, Tensor<T>& y) {
   const std::int64_t n = x.size(0), c = x.size(1);
   const T* px = x.data();
   T* py = y.data();
-  loss_detail::for_each_row(n, c, [&](std::int64_t i) { loss_math::log_softmax_row(px + i * c, c, py + i * c); });
+  loss_detail::for_each_row_group(n, c, [&](std::int64_t i, int count) {
+    acc_t<T> lse[loss_math::row_group];
+    loss_math::rows_logsumexp(px + i * c, c, c, count, lse);
+    for (int r = 0; r < count; ++r) loss_math::row_shift(px + (i + r) * c, c, lse[r], py + (i + r) * c);
+  });
 }
 template <FloatDType T>
 Tensor<T> log_softmax(const Tensor<T>& x) {

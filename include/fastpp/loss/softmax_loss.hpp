@@ -78,33 +78,46 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   const auto factors = P == Pass::forward ? typename SoftmaxLossJob<T>::GradFactors{} : job.grad_factors();
   return for_row_blocks(job.rows, c, [&](std::int64_t r0, std::int64_t r1) {
     BlockSums sums;
-    for (std::int64_t i = r0; i < r1; ++i) {
-      const T* xi = job.x + i * c;
-      const std::int64_t t = job.target[i];
-      const bool counted = t != job.ignore_index;
-      const A x_t = counted ? static_cast<A>(xi[t]) : A(0);
-      const A sum_x = (P != Pass::backward && job.eps != 0.0) ? loss_math::row_sum(xi, c) : A(0);
-      A lse;
-      if constexpr (P == Pass::forward) {
-        lse = loss_math::row_logsumexp(xi, c);
-      } else {
-        A a, b, cc;
-        job.grad_coefficients(i, factors, a, b, cc);
-        const std::int64_t t_grad = counted ? t : -1;
-        if constexpr (P == Pass::fused) {
-          lse = loss_math::softmax_loss_row_fused(xi, c, t_grad, a, b, cc, job.dx + i * c);
-        } else {
-          loss_math::softmax_loss_row_backward(xi, c, job.saved_lse[i], t_grad, a, b, cc, job.dx + i * c);
-          continue;
+    constexpr int G = loss_math::row_group;
+    for (std::int64_t i0 = r0; i0 < r1; i0 += G) {
+      const int count = static_cast<int>(r1 - i0 < G ? r1 - i0 : G);
+      const T* x0 = job.x + i0 * c;
+      A lse[G];
+      if constexpr (P == Pass::backward) {
+        for (int r = 0; r < count; ++r) {
+          const std::int64_t i = i0 + r, t = job.target[i];
+          A a, b, cc;
+          job.grad_coefficients(i, factors, a, b, cc);
+          loss_math::softmax_loss_row_backward(x0 + r * c, c, job.saved_lse[i], t != job.ignore_index ? t : -1, a, b,
+                                               cc, job.dx + i * c);
         }
+        continue;
+      } else if constexpr (P == Pass::forward) {
+        loss_math::rows_logsumexp(x0, c, c, count, lse);
+      } else {
+        std::int64_t tg[G];
+        A a[G], b[G], cc[G];
+        for (int r = 0; r < count; ++r) {
+          const std::int64_t t = job.target[i0 + r];
+          tg[r] = t != job.ignore_index ? t : -1;
+          job.grad_coefficients(i0 + r, factors, a[r], b[r], cc[r]);
+        }
+        loss_math::rows_softmax_loss_fused(x0, c, c, count, tg, a, b, cc, job.dx + i0 * c, lse);
       }
-      if (job.lse) job.lse[i] = lse;
-      const double nll = counted ? job.weight_of(i) * static_cast<double>(lse - x_t) : 0.0;
-      const double smooth = job.eps != 0.0 ? static_cast<double>(c) * static_cast<double>(lse) - static_cast<double>(sum_x) : 0.0;
-      if (job.loss_rows)
-        job.loss_rows[i] = static_cast<A>(job.eps / static_cast<double>(c) * smooth + (1.0 - job.eps) * nll);
-      sums.a += nll;
-      sums.b += smooth;
+      for (int r = 0; r < count; ++r) {
+        const std::int64_t i = i0 + r, t = job.target[i];
+        const T* xi = x0 + r * c;
+        const bool counted = t != job.ignore_index;
+        if (job.lse) job.lse[i] = lse[r];
+        const double nll = counted ? job.weight_of(i) * static_cast<double>(lse[r] - static_cast<A>(xi[t])) : 0.0;
+        double smooth = 0.0;
+        if (job.eps != 0.0)  // sum_j (lse - x_j); x is read again, but from the cache
+          smooth = static_cast<double>(c) * static_cast<double>(lse[r]) - static_cast<double>(loss_math::row_sum(xi, c));
+        if (job.loss_rows)
+          job.loss_rows[i] = static_cast<A>(job.eps / static_cast<double>(c) * smooth + (1.0 - job.eps) * nll);
+        sums.a += nll;
+        sums.b += smooth;
+      }
     }
     return sums;
   });
