@@ -18,6 +18,14 @@ typedef std::int32_t v8i __attribute__((vector_size(32)));
 
 inline constexpr int width = 8;
 
+// Unrolls the loops over the rows of a group, so each row's vectors stay in registers (GCC otherwise keeps
+// arrays of vectors on the stack).
+#if defined(__clang__)
+#define FASTPP_SIMD_UNROLL _Pragma("unroll")
+#else
+#define FASTPP_SIMD_UNROLL _Pragma("GCC unroll 4")
+#endif
+
 __attribute__((always_inline)) inline v8f splat(float s) { return v8f{s, s, s, s, s, s, s, s}; }
 __attribute__((always_inline)) inline v8i splat_i(std::int32_t s) { return v8i{s, s, s, s, s, s, s, s}; }
 __attribute__((always_inline)) inline v8f loadu(const float* p) {
@@ -51,12 +59,11 @@ __attribute__((always_inline)) inline v8f exp_nonpos(v8f x) {
   v8f r = x - n * splat(0.693359375f);
   r = r - n * splat(-2.12194440e-4f);
   const v8f r2 = r * r;
-  v8f p = splat(1.9875691500e-4f);
-  p = p * r + splat(1.3981999507e-3f);
-  p = p * r + splat(8.3334519073e-3f);
-  p = p * r + splat(4.1665795894e-2f);
-  p = p * r + splat(1.6666665459e-1f);
-  p = p * r + splat(5.0000001201e-1f);
+  v8f p = splat(1.381461276e-3f);
+  p = p * r + splat(8.368710056e-3f);
+  p = p * r + splat(4.166838899e-2f);
+  p = p * r + splat(1.666652113e-1f);
+  p = p * r + splat(4.999999404e-1f);
   const v8f er = p * r2 + r + splat(1.0f);
   return er * reinterpret_cast<v8f>((ni + splat_i(127)) << 23);
 }
@@ -131,6 +138,31 @@ inline void log_softmax_backward(const float* y, const float* dy, std::int64_t n
   map(n, dx, [=](std::int64_t j) { return loadu(dy + j) - exp_nonpos(loadu(y + j)) * s; });
 }
 
+// Horizontal sums and maxima of 4 vectors at once (one per row): the halves are added, then a 4x4
+// transpose. The sums are added in hsum's order, so a row's sum has the same bits either way.
+typedef float v4f __attribute__((vector_size(16)));
+__attribute__((always_inline)) inline v4f halves_sum(v8f a) {
+  return __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+}
+__attribute__((always_inline)) inline v4f halves_max(v8f a) {
+  return __builtin_ia32_maxps(__builtin_shufflevector(a, a, 0, 1, 2, 3), __builtin_shufflevector(a, a, 4, 5, 6, 7));
+}
+__attribute__((always_inline)) inline void hsum4(const v8f* s, float* out) {
+  const v4f a = halves_sum(s[0]), b = halves_sum(s[1]), c = halves_sum(s[2]), d = halves_sum(s[3]);
+  // hadd(a, b) = (a0+a1, a2+a3, b0+b1, b2+b3): twice gives ((a0+a1)+(a2+a3), ...), hsum's order
+  const v4f r = __builtin_ia32_haddps(__builtin_ia32_haddps(a, b), __builtin_ia32_haddps(c, d));
+  std::memcpy(out, &r, sizeof r);
+}
+__attribute__((always_inline)) inline void hmax4(const v8f* m, float* out) {
+  const v4f a = halves_max(m[0]), b = halves_max(m[1]), c = halves_max(m[2]), d = halves_max(m[3]);
+  const v4f ab_lo = __builtin_shufflevector(a, b, 0, 4, 1, 5), ab_hi = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+  const v4f cd_lo = __builtin_shufflevector(c, d, 0, 4, 1, 5), cd_hi = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+  const v4f c0 = __builtin_shufflevector(ab_lo, cd_lo, 0, 1, 4, 5), c1 = __builtin_shufflevector(ab_lo, cd_lo, 2, 3, 6, 7);
+  const v4f c2 = __builtin_shufflevector(ab_hi, cd_hi, 0, 1, 4, 5), c3 = __builtin_shufflevector(ab_hi, cd_hi, 2, 3, 6, 7);
+  const v4f r = __builtin_ia32_maxps(__builtin_ia32_maxps(c0, c1), __builtin_ia32_maxps(c2, c3));
+  std::memcpy(out, &r, sizeof r);
+}
+
 // ---- groups of rows ----------------------------------------------------------------------------------
 // A short row (37 classes) is a chain of dependent steps: max, then exp and sum, then log. One row at a
 // time leaves the core waiting on that chain; R rows side by side give it R independent chains.
@@ -138,13 +170,15 @@ inline void log_softmax_backward(const float* y, const float* dy, std::int64_t n
 template <int R>
 __attribute__((always_inline)) inline void rows_max(const float* x, std::int64_t ld, std::int64_t n, float* out) {
   v8f m[R];
-  for (int r = 0; r < R; ++r) m[r] = loadu(x + r * ld);
+  FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) m[r] = loadu(x + r * ld);
   const std::int64_t end = n - n % width;
   for (std::int64_t j = width; j < end; j += width)
-    for (int r = 0; r < R; ++r) m[r] = max(loadu(x + r * ld + j), m[r]);
+    FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) m[r] = max(loadu(x + r * ld + j), m[r]);
   if (end < n)
-    for (int r = 0; r < R; ++r) m[r] = max(loadu(x + r * ld + n - width), m[r]);
-  for (int r = 0; r < R; ++r) out[r] = hmax(m[r]);
+    FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) m[r] = max(loadu(x + r * ld + n - width), m[r]);
+  if constexpr (R == 4) hmax4(m, out);
+  else
+    FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) out[r] = hmax(m[r]);
 }
 
 // sums[r] = sum_j exp(x[r][j] - shift[r]); with Store, out[r][j] = that exp (out has leading dimension ld).
@@ -152,26 +186,28 @@ template <int R, bool Store>
 __attribute__((always_inline)) inline void rows_sum_exp(const float* x, std::int64_t ld, std::int64_t n,
                                                         const float* shift, float* out, float* sums) {
   v8f sh[R], s[R];
-  for (int r = 0; r < R; ++r) {
+  FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) {
     sh[r] = splat(shift[r]);
     s[r] = splat(0.0f);
   }
   const std::int64_t end = n - n % width;
   for (std::int64_t j = 0; j < end; j += width)
-    for (int r = 0; r < R; ++r) {
+    FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) {
       const v8f e = exp_nonpos(loadu(x + r * ld + j) - sh[r]);
       if constexpr (Store) storeu(out + r * ld + j, e);
       s[r] += e;
     }
   if (end < n) {
     const v8i fresh = lanes_from(end - (n - width));
-    for (int r = 0; r < R; ++r) {
+    FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) {
       const v8f e = exp_nonpos(loadu(x + r * ld + n - width) - sh[r]);
       if constexpr (Store) storeu(out + r * ld + n - width, e);
       s[r] += select(fresh, e, splat(0.0f));
     }
   }
-  for (int r = 0; r < R; ++r) sums[r] = hsum(s[r]);
+  if constexpr (R == 4) hsum4(s, sums);
+  else
+    FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) sums[r] = hsum(s[r]);
 }
 
 inline constexpr int group = 4;  // rows per group
@@ -181,7 +217,7 @@ inline void rows_logsumexp(const float* x, std::int64_t ld, std::int64_t n, floa
   float m[group], s[group];
   rows_max<group>(x, ld, n, m);
   rows_sum_exp<group, false>(x, ld, n, m, nullptr, s);
-  for (int r = 0; r < group; ++r) lse[r] = m[r] + std::log(s[r]);
+  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) lse[r] = m[r] + std::log(s[r]);
 }
 
 // softmax of `group` rows into y.
@@ -189,7 +225,7 @@ inline void rows_softmax(const float* x, std::int64_t ld, std::int64_t n, float*
   float m[group], s[group];
   rows_max<group>(x, ld, n, m);
   rows_sum_exp<group, true>(x, ld, n, m, y, s);
-  for (int r = 0; r < group; ++r) row_affine_inplace(y + r * ld, n, 1.0f / s[r], 0.0f);
+  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) row_affine_inplace(y + r * ld, n, 1.0f / s[r], 0.0f);
 }
 
 // loss_math::softmax_loss_row_fused for `group` rows.
@@ -198,7 +234,7 @@ inline void rows_softmax_loss_fused(const float* x, std::int64_t ld, std::int64_
   float m[group], s[group];
   rows_max<group>(x, ld, n, m);
   rows_sum_exp<group, true>(x, ld, n, m, dx, s);
-  for (int r = 0; r < group; ++r) {
+  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
     float* d = dx + r * ld;
     row_affine_inplace(d, n, a[r] / s[r], -c[r]);
     if (t[r] >= 0 && t[r] < n) d[t[r]] -= b[r];
