@@ -10,3 +10,4 @@
 #include "nn/pool.hpp"
 #include "nn/residual.hpp"
 #include "nn/sequential.hpp"
+#include "nn/state_dict.hpp"
