@@ -51,7 +51,7 @@ struct StTensor {
   }
   std::string shape_str() const {
     std::string s = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    for (std::size_t i = 0; i < shape.size(); ++i) { if (i) s += ", "; s += std::to_string(shape[i]); }
     return s + "]";
   }
   // Element i converted to double (any dtype).
@@ -454,7 +454,7 @@ inline std::vector<std::uint8_t> serialize_safetensors(const SafeTensors& st) {
     first = false;
     detail::append_json_string(h, name);
     h += ":{\"dtype\":\"" + std::string(st_dtype_name(t.dtype)) + "\",\"shape\":[";
-    for (std::size_t i = 0; i < t.shape.size(); ++i) h += (i ? "," : "") + std::to_string(t.shape[i]);
+    for (std::size_t i = 0; i < t.shape.size(); ++i) { if (i) h += ","; h += std::to_string(t.shape[i]); }
     h += "],\"data_offsets\":[" + std::to_string(off) + "," + std::to_string(off + t.bytes.size()) + "]}";
     off += t.bytes.size();
   }

@@ -14,6 +14,10 @@
 #include "../core/eigen.hpp"
 #include "../core/thread_pool.hpp"
 
+// The kernels are not inlined into each layer type that calls them: with fifty layer types in a ResNet,
+// inlining the GEMM and loop bodies into every caller multiplied the compile time of a model.
+#define FASTPP_KERNEL [[gnu::noinline]] inline
+
 namespace fastpp::nn::kernels {
 
 using i64 = std::int64_t;
@@ -36,7 +40,7 @@ struct ConvGeom {
 
 // col[(img*Ho + oy)*Wo + ox, (i*kw + j)*cg + c] = x[img, oy*s - p + i*d, ox*s - p + j*d, c0 + c] (0 outside),
 // for images [n0, n1).
-inline void im2col_nhwc(const float* x, const ConvGeom& g, i64 n0, i64 n1, i64 c0, float* col) {
+FASTPP_KERNEL void im2col_nhwc(const float* x, const ConvGeom& g, i64 n0, i64 n1, i64 c0, float* col) {
   const i64 ho = g.ho(), wo = g.wo(), cg = g.cg(), kd = g.k();
   parallel_for(0, (n1 - n0) * ho, 4, [&](i64 b, i64 e) {
     for (i64 r = b; r < e; ++r) {
@@ -60,7 +64,7 @@ inline void im2col_nhwc(const float* x, const ConvGeom& g, i64 n0, i64 n1, i64 c
 
 // The adjoint of im2col: dx[img, y, x, c0 + c] = sum of the col entries that read it, for images [n0, n1).
 // Written as a gather over input pixels, so threads never write the same element.
-inline void col2im_nhwc(const float* col, const ConvGeom& g, i64 n0, i64 n1, i64 c0, float* dx) {
+FASTPP_KERNEL void col2im_nhwc(const float* col, const ConvGeom& g, i64 n0, i64 n1, i64 c0, float* dx) {
   const i64 ho = g.ho(), wo = g.wo(), cg = g.cg(), kd = g.k();
   parallel_for(0, (n1 - n0) * g.h, 2, [&](i64 b, i64 e) {
     for (i64 r = b; r < e; ++r) {
@@ -92,7 +96,7 @@ inline i64 conv_chunk_images(const ConvGeom& g) {
 }
 
 // y[N*Ho*Wo, Cout] = conv(x, w) (+ bias).
-inline void conv2d_forward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* y,
+FASTPP_KERNEL void conv2d_forward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* y,
                            std::vector<float>& col) {
   const i64 hw = g.ho() * g.wo(), cog = g.cog(), kd = g.k(), cg = g.cg();
   if (g.direct()) {
@@ -119,7 +123,7 @@ inline void conv2d_forward(const float* x, const float* w, const float* bias, co
 
 // Sum over rows of a [rows, cols] matrix into out[cols] (+=), in double, in fixed chunks so the result
 // does not depend on the number of threads.
-inline void add_column_sums(const float* a, i64 rows, i64 cols, float* out) {
+FASTPP_KERNEL void add_column_sums(const float* a, i64 rows, i64 cols, float* out) {
   constexpr i64 chunk = 1024;
   const i64 chunks = (rows + chunk - 1) / chunk;
   std::vector<double> part(static_cast<std::size_t>(chunks * cols), 0.0);
@@ -139,7 +143,7 @@ inline void add_column_sums(const float* a, i64 rows, i64 cols, float* out) {
 
 // Given dy[N*Ho*Wo, Cout]: dw += dy^T col (when dw), dbias += column sums (when dbias), dx = col2im(dy W)
 // (when dx).
-inline void conv2d_backward(const float* x, const float* w, const float* dy, const ConvGeom& g, float* dw,
+FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* dy, const ConvGeom& g, float* dw,
                             float* dbias, float* dx, std::vector<float>& col, std::vector<float>& dcol) {
   const i64 hw = g.ho() * g.wo(), cog = g.cog(), kd = g.k(), cg = g.cg();
   if (dbias) add_column_sums(dy, g.n * hw, g.cout, dbias);
@@ -171,12 +175,12 @@ inline void conv2d_backward(const float* x, const float* w, const float* dy, con
 // ---- linear --------------------------------------------------------------------------------------
 
 // y[n, out] = x[n, in] w[out, in]^T + b
-inline void linear_forward(const float* x, const float* w, const float* b, i64 n, i64 in, i64 out, float* y) {
+FASTPP_KERNEL void linear_forward(const float* x, const float* w, const float* b, i64 n, i64 in, i64 out, float* y) {
   MatMap Y(y, n, out);
   Y.noalias() = CMatMap(x, n, in) * CMatMap(w, out, in).transpose();
   if (b) Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b, out);
 }
-inline void linear_backward(const float* x, const float* w, const float* dy, i64 n, i64 in, i64 out, float* dw,
+FASTPP_KERNEL void linear_backward(const float* x, const float* w, const float* dy, i64 n, i64 in, i64 out, float* dw,
                             float* db, float* dx) {
   if (dw) MatMap(dw, out, in).noalias() += CMatMap(dy, n, out).transpose() * CMatMap(x, n, in);
   if (db) add_column_sums(dy, n, out, db);
@@ -186,7 +190,7 @@ inline void linear_backward(const float* x, const float* w, const float* dy, i64
 // ---- batch normalisation over rows of C channels (NHWC: rows = N*H*W; BatchNorm1d: rows = N) -----
 
 // Per-channel mean and biased variance of x[rows, C], in double, two passes, fixed chunking.
-inline void channel_mean_var(const float* x, i64 rows, i64 c, std::vector<double>& mean, std::vector<double>& var) {
+FASTPP_KERNEL void channel_mean_var(const float* x, i64 rows, i64 c, std::vector<double>& mean, std::vector<double>& var) {
   constexpr i64 chunk = 1024;
   const i64 chunks = (rows + chunk - 1) / chunk;
   std::vector<double> part(static_cast<std::size_t>(chunks * c));
@@ -211,7 +215,7 @@ inline void channel_mean_var(const float* x, i64 rows, i64 c, std::vector<double
 }
 
 // y = (x - mean) * scale + shift per channel, and xhat = (x - mean) * invstd when xhat is not null.
-inline void channel_affine(const float* x, i64 rows, i64 c, const float* mean, const float* invstd,
+FASTPP_KERNEL void channel_affine(const float* x, i64 rows, i64 c, const float* mean, const float* invstd,
                            const float* gamma, const float* beta, float* y, float* xhat) {
   parallel_for(0, rows, 256, [&](i64 b, i64 e) {
     for (i64 r = b; r < e; ++r)
@@ -226,7 +230,7 @@ inline void channel_affine(const float* x, i64 rows, i64 c, const float* mean, c
 // Backward of batch-statistics normalisation: given xhat and dy, adds dgamma and dbeta (when not null)
 // and writes dx = gamma*invstd/M * (M dy - sum dy - xhat sum(dy xhat)). With `frozen_stats` (eval mode)
 // the statistics are constants: dx = dy * gamma * invstd.
-inline void batchnorm_backward(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma,
+FASTPP_KERNEL void batchnorm_backward(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma,
                                const float* invstd, bool frozen_stats, float* dgamma, float* dbeta, float* dx) {
   constexpr i64 chunk = 1024;
   const i64 chunks = (rows + chunk - 1) / chunk;
@@ -279,7 +283,7 @@ struct PoolGeom {
 
 // Max over each window (padding counts as -inf, as in PyTorch); argmax[o] = flat input index within
 // the image, the first maximum in (i, j) order.
-inline void maxpool2d_forward(const float* x, const PoolGeom& g, float* y, std::int32_t* argmax) {
+FASTPP_KERNEL void maxpool2d_forward(const float* x, const PoolGeom& g, float* y, std::int32_t* argmax) {
   const i64 ho = g.ho(), wo = g.wo();
   parallel_for(0, g.n * ho, 2, [&](i64 b, i64 e) {
     for (i64 r = b; r < e; ++r) {
@@ -310,7 +314,7 @@ inline void maxpool2d_forward(const float* x, const PoolGeom& g, float* y, std::
     }
   });
 }
-inline void maxpool2d_backward(const float* dy, const std::int32_t* argmax, const PoolGeom& g, float* dx) {
+FASTPP_KERNEL void maxpool2d_backward(const float* dy, const std::int32_t* argmax, const PoolGeom& g, float* dx) {
   const i64 out_per_image = g.ho() * g.wo() * g.c, in_per_image = g.h * g.w * g.c;
   parallel_for(0, g.n, 1, [&](i64 b, i64 e) {
     for (i64 img = b; img < e; ++img) {
@@ -326,7 +330,7 @@ inline void maxpool2d_backward(const float* dy, const std::int32_t* argmax, cons
 
 // Average over each window, padding included in the count (PyTorch's count_include_pad=True default).
 // `backward` false: y = avgpool(x). `backward` true: dx = the adjoint applied to dy (x is dy, y is dx).
-inline void avgpool2d(const float* in, const PoolGeom& g, bool backward, float* out) {
+FASTPP_KERNEL void avgpool2d(const float* in, const PoolGeom& g, bool backward, float* out) {
   const i64 ho = g.ho(), wo = g.wo();
   const float inv = 1.0f / static_cast<float>(g.kh * g.kw);
   parallel_for(0, g.n, 1, [&](i64 b, i64 e) {
@@ -360,7 +364,7 @@ inline i64 adaptive_end(i64 i, i64 in, i64 out) { return ((i + 1) * in + out - 1
 
 // Adaptive average (is_max false) or max pooling of x[n, h, w, c] to y[n, oh, ow, c] with y's channel
 // stride `ystride` and offset `yoff`, so AdaptiveConcatPool2d can write both halves into one tensor.
-inline void adaptive_pool_forward(const float* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max,
+FASTPP_KERNEL void adaptive_pool_forward(const float* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max,
                                   float* y, i64 ystride, i64 yoff, std::int32_t* argmax) {
   parallel_for(0, n * oh, 1, [&](i64 b, i64 e) {
     for (i64 r = b; r < e; ++r) {
@@ -397,7 +401,7 @@ inline void adaptive_pool_forward(const float* x, i64 n, i64 h, i64 w, i64 c, i6
   });
 }
 // Adds the adjoint of adaptive pooling into dx (which the caller zeroed).
-inline void adaptive_pool_backward(const float* dy, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max,
+FASTPP_KERNEL void adaptive_pool_backward(const float* dy, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max,
                                    i64 ystride, i64 yoff, const std::int32_t* argmax, float* dx) {
   parallel_for(0, n, 1, [&](i64 b, i64 e) {
     for (i64 img = b; img < e; ++img)
@@ -424,12 +428,12 @@ inline void adaptive_pool_backward(const float* dy, i64 n, i64 h, i64 w, i64 c, 
 // ---- layout ------------------------------------------------------------------------------------
 
 // NHWC [n, h, w, c] -> PyTorch's flatten order [n, c*h*w] (c outermost), and back.
-inline void nhwc_to_nchw(const float* x, i64 n, i64 h, i64 w, i64 c, float* y) {
+FASTPP_KERNEL void nhwc_to_nchw(const float* x, i64 n, i64 h, i64 w, i64 c, float* y) {
   for (i64 img = 0; img < n; ++img)
     for (i64 p = 0; p < h * w; ++p)
       for (i64 ch = 0; ch < c; ++ch) y[(img * c + ch) * h * w + p] = x[(img * h * w + p) * c + ch];
 }
-inline void nchw_to_nhwc(const float* x, i64 n, i64 h, i64 w, i64 c, float* y) {
+FASTPP_KERNEL void nchw_to_nhwc(const float* x, i64 n, i64 h, i64 w, i64 c, float* y) {
   for (i64 img = 0; img < n; ++img)
     for (i64 p = 0; p < h * w; ++p)
       for (i64 ch = 0; ch < c; ++ch) y[(img * h * w + p) * c + ch] = x[(img * c + ch) * h * w + p];

@@ -31,7 +31,7 @@ inline std::vector<std::int64_t> torch_shape(const Param& p) {
 }
 inline std::string shape_text(const std::vector<std::int64_t>& v) {
   std::string s = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  for (std::size_t i = 0; i < v.size(); ++i) { if (i) s += ", "; s += std::to_string(v[i]); }
   return s + "]";
 }
 template <class M, class F>
@@ -125,12 +125,12 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
     std::string m = "load_state_dict (strict):";
     if (!r.missing.empty()) {
       m += " missing keys:";
-      for (const auto& k : r.missing) m += " " + k;
+      for (const auto& k : r.missing) m.append(" ").append(k);
       m += ";";
     }
     if (!r.unexpected.empty()) {
       m += " unexpected keys:";
-      for (const auto& k : r.unexpected) m += " " + k;
+      for (const auto& k : r.unexpected) m.append(" ").append(k);
     }
     throw ValueError(m);
   }
