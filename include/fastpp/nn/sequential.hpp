@@ -179,4 +179,14 @@ class Sequential {
   std::tuple<L...> layers_;
 };
 
+// Builds a network and checks it against an input shape now, rather than at the first batch: where a
+// width depends on the image size (a Flatten of a feature map feeding a Linear), a mismatch is a
+// ShapeError naming the layer and the shapes.
+template <class Net>
+Net build_for_input(const Shape& input, Build b = {}) {
+  Net net(b);
+  net.out_shape(input);
+  return net;
+}
+
 }  // namespace fastpp::nn
