@@ -73,7 +73,10 @@ inline constexpr std::string_view model_names[] = {"resnet18", "resnet34", "resn
 
 // "resnet34" -> fastai's vision_learner model (body + fastai head) for n_classes;
 // "torchvision_resnet34" -> torchvision's classifier with n_classes outputs.
-inline AnyModel make_model(std::string_view arch, std::int64_t n_classes, std::uint64_t seed = 0) {
+// A template only so that the six models are compiled in the translation units that call it, not in
+// every one that includes this header (each ResNet type costs seconds of compile time).
+template <class = void>
+AnyModel make_model(std::string_view arch, std::int64_t n_classes, std::uint64_t seed = 0) {
   const std::string a(arch);
   if (a == "resnet18") return AnyModel(make_fastai_model<resnet18>(n_classes, seed), a);
   if (a == "resnet34") return AnyModel(make_fastai_model<resnet34>(n_classes, seed), a);

@@ -163,7 +163,7 @@ nn::LoadReport load_torchvision_body(Model& model, const io::SafeTensors& st) {
   std::string missing;
   for (const auto& k : r.missing)
     if (k.rfind("0.", 0) == 0) missing.append(" ").append(k);
-  check<ValueError>(missing.empty(), "load_torchvision_body: the file lacks body keys:", missing);
+  nn::require<ValueError>(missing.empty(), "load_torchvision_body: the file lacks body keys:", missing);
   return r;
 }
 

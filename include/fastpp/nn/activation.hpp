@@ -31,7 +31,7 @@ class ReLU : public NoParams {
     return std::move(x);
   }
   Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
-    check<ValueError>(output_.defined() && output_.shape() == dy.shape(),
+    require<ValueError>(output_.defined() && output_.shape() == dy.shape(),
                       "ReLU: backward needs a forward with ctx.grad = true and a gradient of the output's shape");
     auto dx = Tensor<float>::empty(dy.shape());
     const float* y = output_.data();
@@ -97,7 +97,7 @@ class Dropout : public NoParams {
   }
   Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
     if (!mask_.defined()) return dy;  // eval mode, or p = 0: the identity
-    check<ShapeError>(mask_.shape() == dy.shape(), type_name().view(), ": gradient ", dy.shape(),
+    require<ShapeError>(mask_.shape() == dy.shape(), type_name().view(), ": gradient ", dy.shape(),
                       " does not match the forward output ", mask_.shape());
     auto dx = Tensor<float>::empty(dy.shape());
     for (std::int64_t i = 0; i < dy.numel(); ++i) dx.data()[i] = dy.data()[i] * mask_.data()[i];
@@ -125,7 +125,7 @@ class Flatten : public NoParams {
   }
 
   Shape out_shape(const Shape& in) const {
-    check<ShapeError>(in.rank() == 2 || in.rank() == 4, "Flatten expects [N, H, W, C] or [N, F], got ", in);
+    require<ShapeError>(in.rank() == 2 || in.rank() == 4, "Flatten expects [N, H, W, C] or [N, F], got ", in);
     return in.rank() == 2 ? in : Shape{in[0], in.numel() / std::max<std::int64_t>(in[0], 1)};
   }
   Tensor<float> forward(Ctx&, const Tensor<float>& x) {

@@ -65,10 +65,10 @@ class Conv2d {
             Opts.groups};
   }
   Shape out_shape(const Shape& in) const {
-    check<ShapeError>(in.rank() == 4 && in[3] == Cin, type_name().view(), " expects NHWC input [N, H, W, ", Cin,
+    require<ShapeError>(in.rank() == 4 && in[3] == Cin, type_name().view(), " expects NHWC input [N, H, W, ", Cin,
                       "], got ", in);
     const auto g = geometry(in);
-    check<ShapeError>(g.ho() > 0 && g.wo() > 0, type_name().view(), ": input ", in,
+    require<ShapeError>(g.ho() > 0 && g.wo() > 0, type_name().view(), ": input ", in,
                       " is smaller than the kernel (", Opts.kernel, "x", Opts.kernel, ", dilation ", Opts.dilation,
                       ", padding ", Opts.padding, ")");
     return Shape{in[0], g.ho(), g.wo(), Cout};
@@ -82,7 +82,7 @@ class Conv2d {
     return y;
   }
   Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
-    check<ValueError>(input_.defined(), type_name().view(), ": backward without a forward that kept its input "
+    require<ValueError>(input_.defined(), type_name().view(), ": backward without a forward that kept its input "
                       "(run forward with ctx.grad = true)");
     auto dx = Tensor<float>::empty(input_.shape());
     kernels::conv2d_backward(input_.data(), weight.value.data(), dy.data(), geometry(input_.shape()),

@@ -26,6 +26,29 @@ using CMatMap = Eigen::Map<const RowMajorMatrix<float>>;
 using StridedMap = Eigen::Map<RowMajorMatrix<float>, 0, Eigen::OuterStride<>>;
 using CStridedMap = Eigen::Map<const RowMajorMatrix<float>, 0, Eigen::OuterStride<>>;
 
+// ---- GEMM ----------------------------------------------------------------------------------------
+
+// C[m, n] (row stride ldc) = beta * C + op(A) * op(B) (not both transposed), with op(A) [m, k] and op(B) [k, n]; A and B are
+// row-major with row strides lda and ldb, read transposed when ta / tb. Every product of the layers
+// goes through this one function, so Eigen's product machinery is instantiated for three expression
+// types (and, with EIGEN_USE_BLAS, each ends in one sgemm call).
+FASTPP_KERNEL void gemm(bool ta, bool tb, i64 m, i64 n, i64 k, const float* a, i64 lda, const float* b, i64 ldb,
+                        float beta, float* c, i64 ldc) {
+  StridedMap C(c, m, n, Eigen::OuterStride<>(ldc));
+  if (beta == 0.0f) C.setZero();
+  else if (beta != 1.0f) C *= beta;
+  if (m == 0 || n == 0 || k == 0) return;
+  if (!ta && !tb) {
+    C.noalias() += CStridedMap(a, m, k, Eigen::OuterStride<>(lda)) * CStridedMap(b, k, n, Eigen::OuterStride<>(ldb));
+  } else if (!ta && tb) {
+    C.noalias() += CStridedMap(a, m, k, Eigen::OuterStride<>(lda)) * CStridedMap(b, n, k, Eigen::OuterStride<>(ldb)).transpose();
+  } else if (ta && !tb) {
+    C.noalias() += CStridedMap(a, k, m, Eigen::OuterStride<>(lda)).transpose() * CStridedMap(b, k, n, Eigen::OuterStride<>(ldb));
+  } else {
+    throw ValueError("kernels::gemm: both operands transposed is not used by any layer");
+  }
+}
+
 // ---- convolution ---------------------------------------------------------------------------------
 
 struct ConvGeom {
@@ -100,7 +123,7 @@ FASTPP_KERNEL void conv2d_forward(const float* x, const float* w, const float* b
                            std::vector<float>& col) {
   const i64 hw = g.ho() * g.wo(), cog = g.cog(), kd = g.k(), cg = g.cg();
   if (g.direct()) {
-    MatMap(y, g.n * hw, g.cout).noalias() = CMatMap(x, g.n * hw, g.cin) * CMatMap(w, g.cout, g.cin).transpose();
+    gemm(false, true, g.n * hw, g.cout, g.cin, x, g.cin, w, g.cin, 0.0f, y, g.cout);
   } else {
     const i64 chunk = conv_chunk_images(g);
     col.resize(static_cast<std::size_t>(chunk * hw * kd));
@@ -108,8 +131,8 @@ FASTPP_KERNEL void conv2d_forward(const float* x, const float* w, const float* b
       const i64 n1 = std::min(g.n, n0 + chunk), rows = (n1 - n0) * hw;
       for (i64 gr = 0; gr < g.groups; ++gr) {
         im2col_nhwc(x, g, n0, n1, gr * cg, col.data());
-        StridedMap(y + n0 * hw * g.cout + gr * cog, rows, cog, Eigen::OuterStride<>(g.cout)).noalias() =
-            CMatMap(col.data(), rows, kd) * CMatMap(w + gr * cog * kd, cog, kd).transpose();
+        gemm(false, true, rows, cog, kd, col.data(), kd, w + gr * cog * kd, kd, 0.0f, y + n0 * hw * g.cout + gr * cog,
+             g.cout);
       }
     }
   }
@@ -149,8 +172,8 @@ FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* 
   if (dbias) add_column_sums(dy, g.n * hw, g.cout, dbias);
   if (g.direct()) {
     const i64 rows = g.n * hw;
-    if (dw) MatMap(dw, g.cout, g.cin).noalias() += CMatMap(dy, rows, g.cout).transpose() * CMatMap(x, rows, g.cin);
-    if (dx) MatMap(dx, rows, g.cin).noalias() = CMatMap(dy, rows, g.cout) * CMatMap(w, g.cout, g.cin);
+    if (dw) gemm(true, false, g.cout, g.cin, rows, dy, g.cout, x, g.cin, 1.0f, dw, g.cin);
+    if (dx) gemm(false, false, rows, g.cin, g.cout, dy, g.cout, w, g.cin, 0.0f, dx, g.cin);
     return;
   }
   const i64 chunk = conv_chunk_images(g);
@@ -159,13 +182,13 @@ FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* 
   for (i64 n0 = 0; n0 < g.n; n0 += chunk) {
     const i64 n1 = std::min(g.n, n0 + chunk), rows = (n1 - n0) * hw;
     for (i64 gr = 0; gr < g.groups; ++gr) {
-      CStridedMap dyg(dy + n0 * hw * g.cout + gr * cog, rows, cog, Eigen::OuterStride<>(g.cout));
+      const float* dyg = dy + n0 * hw * g.cout + gr * cog;  // [rows, cog] with row stride cout
       if (dw) {
         im2col_nhwc(x, g, n0, n1, gr * cg, col.data());
-        MatMap(dw + gr * cog * kd, cog, kd).noalias() += dyg.transpose() * CMatMap(col.data(), rows, kd);
+        gemm(true, false, cog, kd, rows, dyg, g.cout, col.data(), kd, 1.0f, dw + gr * cog * kd, kd);
       }
       if (dx) {
-        MatMap(dcol.data(), rows, kd).noalias() = dyg * CMatMap(w + gr * cog * kd, cog, kd);
+        gemm(false, false, rows, kd, cog, dyg, g.cout, w + gr * cog * kd, kd, 0.0f, dcol.data(), kd);
         col2im_nhwc(dcol.data(), g, n0, n1, gr * cg, dx);
       }
     }
@@ -176,15 +199,16 @@ FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* 
 
 // y[n, out] = x[n, in] w[out, in]^T + b
 FASTPP_KERNEL void linear_forward(const float* x, const float* w, const float* b, i64 n, i64 in, i64 out, float* y) {
-  MatMap Y(y, n, out);
-  Y.noalias() = CMatMap(x, n, in) * CMatMap(w, out, in).transpose();
-  if (b) Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b, out);
+  gemm(false, true, n, out, in, x, in, w, in, 0.0f, y, out);
+  if (b)
+    for (i64 r = 0; r < n; ++r)
+      for (i64 o = 0; o < out; ++o) y[r * out + o] += b[o];
 }
 FASTPP_KERNEL void linear_backward(const float* x, const float* w, const float* dy, i64 n, i64 in, i64 out, float* dw,
                             float* db, float* dx) {
-  if (dw) MatMap(dw, out, in).noalias() += CMatMap(dy, n, out).transpose() * CMatMap(x, n, in);
+  if (dw) gemm(true, false, out, in, n, dy, out, x, in, 1.0f, dw, in);
   if (db) add_column_sums(dy, n, out, db);
-  if (dx) MatMap(dx, n, in).noalias() = CMatMap(dy, n, out) * CMatMap(w, out, in);
+  if (dx) gemm(false, false, n, in, out, dy, out, w, in, 0.0f, dx, in);
 }
 
 // ---- batch normalisation over rows of C channels (NHWC: rows = N*H*W; BatchNorm1d: rows = N) -----

@@ -39,6 +39,20 @@ struct Ctx {
   Rng fork() { return rng.fork(next_stream++); }
 };
 
+namespace detail {
+template <class E, class... Parts>
+[[noreturn, gnu::noinline, gnu::cold]] void raise(const Parts&... parts) {
+  throw E(fastpp::detail::msg(parts...));
+}
+}  // namespace detail
+
+// Like fastpp::check, but the message is built out of line: layers have many checks, and inlining the
+// message-building code into each layer type made a ResNet's compile time grow with its layer count.
+template <class E = ValueError, class... Parts>
+inline void require(bool cond, const Parts&... parts) {
+  if (!cond) [[unlikely]] detail::raise<E>(parts...);
+}
+
 // What a layer needs at construction: a random stream for its initial weights, and the widths the data
 // decides (the output width of every Linear<In, dyn>, e.g. the number of classes).
 struct Build {

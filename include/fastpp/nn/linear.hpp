@@ -33,7 +33,7 @@ class Linear {
   explicit Linear(Build&& b) : Linear(b) {}
   explicit Linear(Build& b) : out_(Out == dyn ? b.out_features : Out) {
     if constexpr (Out == dyn) {
-      check<ValueError>(out_ > 0, type_name().view(),
+      require<ValueError>(out_ > 0, type_name().view(),
                         " takes its output width from the data: construct it with the number of classes "
                         "(Build{.out_features = n}), got ", out_);
     }
@@ -48,7 +48,7 @@ class Linear {
   std::int64_t out_features() const noexcept { return out_; }
 
   Shape out_shape(const Shape& in) const {
-    check<ShapeError>(in.rank() == 2 && in[1] == In, type_name().view(), " expects input [N, ", In, "], got ", in,
+    require<ShapeError>(in.rank() == 2 && in[1] == In, type_name().view(), " expects input [N, ", In, "], got ", in,
                       in.rank() == 2 ? ": the width before it (a Flatten of a feature map whose size depends on the "
                                        "image size) disagrees"
                                      : ": put a Flatten before it");
@@ -62,8 +62,8 @@ class Linear {
     return y;
   }
   Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
-    check<ValueError>(input_.defined(), type_name().view(), ": backward needs a forward with ctx.grad = true");
-    check<ShapeError>(dy.shape() == Shape{input_.shape()[0], out_}, type_name().view(), ": gradient ", dy.shape(),
+    require<ValueError>(input_.defined(), type_name().view(), ": backward needs a forward with ctx.grad = true");
+    require<ShapeError>(dy.shape() == Shape{input_.shape()[0], out_}, type_name().view(), ": gradient ", dy.shape(),
                       " does not match the output [", input_.shape()[0], ", ", out_, "]");
     auto dx = Tensor<float>::empty(input_.shape());
     kernels::linear_backward(input_.data(), weight.value.data(), dy.data(), input_.shape()[0], In, out_,

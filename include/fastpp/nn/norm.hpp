@@ -34,7 +34,7 @@ class BatchNormCore {
     invstd_.resize(static_cast<std::size_t>(c));
     std::vector<float> mean(static_cast<std::size_t>(c));
     if (ctx.training) {
-      check<ShapeError>(rows > 1, name, ": training needs more than one value per channel, got input ", x.shape());
+      require<ShapeError>(rows > 1, name, ": training needs more than one value per channel, got input ", x.shape());
       kernels::channel_mean_var(x.data(), rows, c, mean_, var_);
       const double unbias = static_cast<double>(rows) / static_cast<double>(rows - 1);
       for (std::int64_t j = 0; j < c; ++j) {
@@ -60,9 +60,9 @@ class BatchNormCore {
     return y;
   }
   Tensor<float> backward_rows(const Tensor<float>& dy, const std::string& name) {
-    check<ValueError>(xhat_.defined(), name, ": backward without a forward that kept its input "
+    require<ValueError>(xhat_.defined(), name, ": backward without a forward that kept its input "
                       "(run forward with ctx.grad = true)");
-    check<ShapeError>(dy.shape() == xhat_.shape(), name, ": gradient of shape ", dy.shape(),
+    require<ShapeError>(dy.shape() == xhat_.shape(), name, ": gradient of shape ", dy.shape(),
                       " does not match the forward output ", xhat_.shape());
     const std::int64_t c = weight.value.numel();
     auto dx = Tensor<float>::empty(dy.shape());
@@ -106,7 +106,7 @@ class BatchNorm2d : public BatchNormCore {
   explicit BatchNorm2d(Build&) : BatchNormCore(C) {}
 
   Shape out_shape(const Shape& in) const {
-    check<ShapeError>(in.rank() == 4 && in[3] == C, type_name().view(), " expects NHWC input [N, H, W, ", C,
+    require<ShapeError>(in.rank() == 4 && in[3] == C, type_name().view(), " expects NHWC input [N, H, W, ", C,
                       "], got ", in);
     return in;
   }
@@ -131,7 +131,7 @@ class BatchNorm1d : public BatchNormCore {
   explicit BatchNorm1d(Build&) : BatchNormCore(C) {}
 
   Shape out_shape(const Shape& in) const {
-    check<ShapeError>(in.rank() == 2 && in[1] == C, type_name().view(), " expects input [N, ", C, "], got ", in);
+    require<ShapeError>(in.rank() == 2 && in[1] == C, type_name().view(), " expects input [N, ", C, "], got ", in);
     return in;
   }
   Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {

@@ -25,9 +25,9 @@ kernels::PoolGeom pool_geometry(const Shape& s) {
 }
 template <PoolOpts O>
 Shape pool_out_shape(const Shape& in, std::string_view name) {
-  check<ShapeError>(in.rank() == 4, name, " expects NHWC input [N, H, W, C], got ", in);
+  require<ShapeError>(in.rank() == 4, name, " expects NHWC input [N, H, W, C], got ", in);
   const auto g = pool_geometry<O>(in);
-  check<ShapeError>(g.ho() > 0 && g.wo() > 0, name, ": input ", in, " is smaller than the window");
+  require<ShapeError>(g.ho() > 0 && g.wo() > 0, name, ": input ", in, " is smaller than the window");
   return Shape{in[0], g.ho(), g.wo(), in[3]};
 }
 }  // namespace detail
@@ -51,7 +51,7 @@ class MaxPool2d : public NoParams {
     return y;
   }
   Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
-    check<ValueError>(in_shape_.rank() == 4, "MaxPool2d: backward needs a forward with ctx.grad = true");
+    require<ValueError>(in_shape_.rank() == 4, "MaxPool2d: backward needs a forward with ctx.grad = true");
     auto dx = Tensor<float>::empty(in_shape_);
     kernels::maxpool2d_backward(dy.data(), argmax_.data(), detail::pool_geometry<Opts>(in_shape_), dx.data());
     return dx;
@@ -96,7 +96,7 @@ class AdaptivePoolCore : public NoParams {
   AdaptivePoolCore(std::int64_t out, std::vector<bool> is_max) : out_(out), is_max_(std::move(is_max)) {}
 
   Shape out_shape(const Shape& in, std::string_view name) const {
-    check<ShapeError>(in.rank() == 4 && in[1] > 0 && in[2] > 0, name, " expects NHWC input [N, H, W, C], got ", in);
+    require<ShapeError>(in.rank() == 4 && in[1] > 0 && in[2] > 0, name, " expects NHWC input [N, H, W, C], got ", in);
     return Shape{in[0], out_, out_, in[3] * static_cast<std::int64_t>(is_max_.size())};
   }
   Tensor<float> forward(const Tensor<float>& x, std::string_view name) {

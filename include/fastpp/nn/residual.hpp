@@ -36,14 +36,14 @@ class Residual {
 
   Shape out_shape(const Shape& in) const {
     const Shape a = main.out_shape(in), s = shortcut.out_shape(in);
-    check<ShapeError>(a == s, type_name().view(), ": main branch gives ", a, " but the shortcut gives ", s,
+    require<ShapeError>(a == s, type_name().view(), ": main branch gives ", a, " but the shortcut gives ", s,
                       " for input ", in);
     return a;
   }
   Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
     Tensor<float> y = main.forward(ctx, x);
     const Tensor<float> s = shortcut.forward(ctx, x);
-    check<ShapeError>(y.shape() == s.shape(), type_name().view(), ": main branch gives ", y.shape(),
+    require<ShapeError>(y.shape() == s.shape(), type_name().view(), ": main branch gives ", y.shape(),
                       " but the shortcut gives ", s.shape());
     return relu_.forward(ctx, add_into(std::move(y), s));
   }

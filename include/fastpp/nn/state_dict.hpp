@@ -98,7 +98,7 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
     if (p) want = detail::torch_shape(*p);
     else if (b.f32) want = detail::torch_shape(Param(b.f32->shape()));
     const bool scalar_ok = b.count && t.numel() == 1 && t.shape.size() <= 1;
-    check<ShapeError>(b.count ? scalar_ok : t.shape == want, "load_state_dict: \"", name, "\" has shape ",
+    require<ShapeError>(b.count ? scalar_ok : t.shape == want, "load_state_dict: \"", name, "\" has shape ",
                       t.shape_str(), " in the file but ", b.count ? std::string("[]") : detail::shape_text(want),
                       " in the model");
     if (b.count) {
