@@ -1,0 +1,40 @@
+#pragma once
+// stb_image's implementation, compiled into every translation unit that decodes images, with internal
+// linkage (STB_IMAGE_STATIC): a header-only library has no .cpp of its own to put it in, and `static`
+// functions cannot collide with another copy of stb_image in the user's program (or in Debian's
+// libstb.so), whatever version that copy is. Debian's libstb-dev ships a compiled libstb.so too; we do not
+// link it because (1) a header-only user would then need a link flag for something as basic as decoding,
+// (2) the options below (formats, dimension limit, no stdio) are compile-time choices that a prebuilt
+// library has already made, and (3) the fuzzer and the sanitizer builds must instrument stb's code, which
+// only happens when it is compiled here.
+//
+// Restriction: do not include this header in a translation unit that also defines STB_IMAGE_IMPLEMENTATION
+// for its own copy of stb_image (the second definition of the same static names would clash).
+//
+// Configuration:
+//  * JPEG, PNG and BMP only. GIF is refused on purpose (Debian's stb has open memory-safety bugs in its GIF
+//    decoder); PSD, TGA, HDR, PIC and PNM are not image-dataset formats and only widen the attack surface.
+//  * STBI_MAX_DIMENSIONS caps either side at 1 << 24 (stb's default); fastpp's own, stricter and configurable
+//    limit (DecodeLimits) is checked on the header before stb allocates anything.
+//  * STBI_NO_STDIO: fastpp reads files itself (so it can name the file in every error and refuse empty ones).
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_ONLY_BMP
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_MAX_DIMENSIONS (1 << 24)
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include <stb_image.h>
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#undef STB_IMAGE_IMPLEMENTATION
