@@ -20,15 +20,6 @@
 namespace fastpp {
 
 namespace detail {
-// Python's round(): halves go to the even neighbour (std::nearbyint in the default rounding mode does the same).
-inline std::int64_t round_half_even(double x) {
-  const double f = std::floor(x), d = x - f;
-  if (d > 0.5) return static_cast<std::int64_t>(f) + 1;
-  if (d < 0.5) return static_cast<std::int64_t>(f);
-  const auto fi = static_cast<std::int64_t>(f);
-  return fi % 2 == 0 ? fi : fi + 1;
-}
-
 inline void check_image(const Image& img, const char* who) {
   check<ShapeError>(img.defined() && img.rank() == 3 && img.size(2) == 3 && img.size(0) > 0 && img.size(1) > 0, who,
                     " needs an RGB image [H, W, 3], got ", img.defined() ? img.shape().str() : std::string("none"));

@@ -1,5 +1,6 @@
 #pragma once
 // Small value types shared by the item transforms and the batch augmentation.
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -44,5 +45,17 @@ inline const char* to_string(PadMode m) {
   return "?";
 }
 inline const char* to_string(SampleMode m) { return m == SampleMode::bilinear ? "bilinear" : "nearest"; }
+
+namespace detail {
+// Python's round(): halves go to the even neighbour (std::nearbyint in the default rounding mode does the same).
+inline std::int64_t round_half_even(double x) {
+  const double f = std::floor(x), d = x - f;
+  if (d > 0.5) return static_cast<std::int64_t>(f) + 1;
+  if (d < 0.5) return static_cast<std::int64_t>(f);
+  const auto fi = static_cast<std::int64_t>(f);
+  return fi % 2 == 0 ? fi : fi + 1;
+}
+
+}  // namespace detail
 
 }  // namespace fastpp
