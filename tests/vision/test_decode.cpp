@@ -101,6 +101,10 @@ TEST_CASE("bad files are refused with the file's name and the reason", "[vision]
                                                        (Catch::Contains("corrupt") || Catch::Contains("truncated")));
   CHECK_THAT(load_error(fixture("truncated.jpg")), Catch::Contains("truncated.jpg") && Catch::Contains("truncated"));
   CHECK_THAT(load_error(fixture("corrupt.jpg")), Catch::Contains("corrupt.jpg"));
+  // Found by fuzz/fuzz_decode.cpp: a Huffman table of more than 256 codes made Debian's stb 2.27 write past
+  // its tables (UBSan: index 257 out of bounds); fastpp's own JPEG pre-check refuses it before stb runs.
+  CHECK_THAT(load_error(fixture("huffman_overflow.jpg")), Catch::Contains("huffman_overflow.jpg") &&
+                                                              Catch::Contains("Huffman table declares"));
   CHECK_THAT(load_error(fixture("small.gif")), Catch::Contains("GIF images are not supported"));
   CHECK_THAT(load_error(fixture("does_not_exist.png")), Catch::Contains("does not exist"));
   CHECK_THAT(load_error(std::string(FASTPP_TEST_DATA_DIR) + "/fixtures/vision"), Catch::Contains("is a folder"));

@@ -129,19 +129,6 @@ inline std::string describe_start(const std::uint8_t* bytes, std::size_t size) {
   return "bytes " + s;
 }
 
-// A JPEG whose entropy-coded data is cut off has no end-of-image marker (FF D9) after its first scan; stb
-// and libjpeg would fill the missing rows with grey and succeed, PIL refuses ("image file is truncated").
-inline bool jpeg_has_end_marker(const std::uint8_t* b, std::size_t n) {
-  std::size_t i = 2;
-  bool in_scan = false;
-  for (; i + 1 < n; ++i) {
-    if (b[i] != 0xFF) continue;
-    if (b[i + 1] == 0xDA) in_scan = true;
-    if (in_scan && b[i + 1] == 0xD9) return true;
-  }
-  return false;
-}
-
 inline std::uint32_t be16(const std::uint8_t* p) { return std::uint32_t(p[0]) << 8 | p[1]; }
 inline std::uint32_t be32(const std::uint8_t* p) { return be16(p) << 16 | be16(p + 2); }
 inline std::uint32_t le16(const std::uint8_t* p) { return std::uint32_t(p[1]) << 8 | p[0]; }
@@ -189,6 +176,51 @@ inline bool header_dimensions(const std::uint8_t* b, std::size_t n, ImageFormat 
     }
   }
   return false;
+}
+
+// Walks a JPEG's segments (skipping the entropy-coded data of each scan) before any decoder sees it, and
+// returns why it must be refused, or "" when it may be decoded:
+//  * a Huffman table (DHT) declaring more than 256 codes: Debian's stb_image 2.27 writes past its tables on
+//    such input (found by fuzz/fuzz_decode.cpp; fixed upstream in 2.28), so fastpp refuses it first;
+//  * no end-of-image marker: the data was cut off. stb and libjpeg would fill the missing rows with grey and
+//    succeed; PIL refuses ("image file is truncated"), and so do we.
+inline std::string jpeg_precheck(const std::uint8_t* b, std::size_t n) {
+  std::size_t i = 2;
+  while (i + 1 < n) {
+    if (b[i] != 0xFF) {  // stray bytes between segments: decoders skip them (libjpeg warns), and so do we
+      ++i;
+      continue;
+    }
+    const std::uint8_t m = b[i + 1];
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    }
+    if (m == 0xD9) return "";  // end of image
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+      i += 2;
+      continue;
+    }
+    if (i + 4 > n) break;
+    const std::size_t len = be16(b + i + 2);
+    if (len < 2 || i + 2 + len > n) break;
+    if (m == 0xC4) {  // DHT: tables of 1 + 16 + sum(counts) bytes
+      std::size_t p = i + 4;
+      const std::size_t end = i + 2 + len;
+      while (p < end) {
+        if (p + 17 > end) return "corrupt JPEG: Huffman table header runs past its segment";
+        std::size_t codes = 0;
+        for (int k = 1; k <= 16; ++k) codes += b[p + static_cast<std::size_t>(k)];
+        if (codes > 256) return "corrupt JPEG: a Huffman table declares " + std::to_string(codes) + " codes (at most 256)";
+        p += 17 + codes;
+      }
+    }
+    i += 2 + len;
+    if (m == 0xDA) {  // start of scan: skip the entropy-coded data up to the next real marker
+      while (i + 1 < n && !(b[i] == 0xFF && b[i + 1] != 0x00 && !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7))) ++i;
+    }
+  }
+  return "truncated JPEG: the data ends before the end-of-image marker";
 }
 
 inline void check_limits(const ImageInfo& info, const DecodeLimits& lim, const std::string& name) {
@@ -271,6 +303,10 @@ inline ImageInfo image_info(const std::uint8_t* bytes, std::size_t size, const s
   std::int64_t hw = 0, hh = 0;
   if (detail::header_dimensions(bytes, size, info.format, hw, hh))
     detail::check_limits(ImageInfo{hw, hh, 0, false, info.format}, limits, file);
+  if (info.format == ImageFormat::jpeg) {  // before stb reads any of it (stbi_info parses the tables too)
+    const std::string refused = detail::jpeg_precheck(bytes, size);
+    detail::check_file<FormatError>(refused.empty(), file, refused);
+  }
   int w = 0, h = 0, comp = 0;
   detail::check_file<FormatError>(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &comp) == 1, file,
                      "corrupt or truncated ", format_name(info.format), " header: ", stbi_failure_reason());
@@ -289,8 +325,6 @@ inline Image decode_image(const std::uint8_t* bytes, std::size_t size, const std
   const ImageInfo info = image_info(bytes, size, name, opts.limits);
   detail::check_limits(info, opts.limits, file);  // before any pixel is allocated
   if (info.format == ImageFormat::jpeg) {
-    detail::check_file<FormatError>(detail::jpeg_has_end_marker(bytes, size), file,
-                       "truncated JPEG: the data ends before the end-of-image marker");
 #if defined(FASTPP_HAVE_TURBOJPEG) && FASTPP_HAVE_TURBOJPEG
     if (opts.jpeg == JpegDecoder::automatic) {
       std::string why;
