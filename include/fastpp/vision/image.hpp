@@ -223,6 +223,29 @@ inline std::string jpeg_precheck(const std::uint8_t* b, std::size_t n) {
   return "truncated JPEG: the data ends before the end-of-image marker";
 }
 
+// A PNG may legally hold empty IDAT chunks; stb_image 2.27 then calls memcpy on a null buffer when the first
+// IDAT is empty (undefined behaviour, found by fuzz/fuzz_decode.cpp). Returns a copy without empty IDATs, or
+// an empty vector when there are none (the original bytes are then decoded as they are).
+inline std::vector<std::uint8_t> png_without_empty_idat(const std::uint8_t* b, std::size_t n) {
+  std::vector<std::size_t> drop;
+  for (std::size_t i = 8; i + 12 <= n;) {
+    const std::size_t len = be32(b + i);
+    if (len > n - i - 12) break;
+    if (len == 0 && std::memcmp(b + i + 4, "IDAT", 4) == 0) drop.push_back(i);
+    i += 12 + len;
+  }
+  std::vector<std::uint8_t> out;
+  if (drop.empty()) return out;
+  out.reserve(n);
+  std::size_t from = 0;
+  for (std::size_t d : drop) {
+    out.insert(out.end(), b + from, b + d);
+    from = d + 12;
+  }
+  out.insert(out.end(), b + from, b + n);
+  return out;
+}
+
 inline void check_limits(const ImageInfo& info, const DecodeLimits& lim, const std::string& name) {
   detail::check_file<FormatError>(info.width > 0 && info.height > 0, name, "the ", format_name(info.format),
                      " header gives an empty image (", info.width, " x ", info.height, ")");
@@ -240,6 +263,9 @@ struct StbFree {
 
 inline Image decode_with_stb(const std::uint8_t* bytes, std::size_t size, const ImageInfo& info,
                              const std::string& name) {
+  std::vector<std::uint8_t> cleaned;
+  if (info.format == ImageFormat::png) cleaned = png_without_empty_idat(bytes, size);
+  if (!cleaned.empty()) bytes = cleaned.data(), size = cleaned.size();
   int w = 0, h = 0, comp = 0;
   std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &comp, 3));
   detail::check_file<FormatError>(pixels != nullptr, name, "could not decode the ", format_name(info.format),
