@@ -114,6 +114,11 @@ TEST_CASE("an absurd header is refused before any pixel is allocated, and the li
   // 100000 x 100000 (10^10 pixels, 30 GB of RGB) with no pixel data at all: only the header is read.
   CHECK_THAT(load_error(fixture("huge_dims.png")),
              Catch::Contains("too large") && Catch::Contains("100000 x 100000") && Catch::Contains("huge_dims.png"));
+  // 8 MB of inflated rows for a 16 x 16 image: stb's allocations are capped near the decoded size.
+  CHECK_THAT(load_error(fixture("zlib_bomb.png")), Catch::Contains("zlib_bomb.png") && Catch::Contains("outofmem"));
+  // A PNG chunk that claims more bytes than the file holds (found by the fuzzer: stb reallocated 2 GB for it).
+  CHECK_THAT(load_error(std::string(FASTPP_SOURCE_DIR) + "/fuzz/corpus/decode/idat_claims_2gb.png"),
+             Catch::Contains("more than the file holds"));
   DecodeOptions tight;
   tight.limits.max_pixels = 64 * 47;
   CHECK_THAT(load_error(fixture("photo.png"), tight), Catch::Contains("max_pixels") && Catch::Contains("3072"));

@@ -246,6 +246,19 @@ inline std::vector<std::uint8_t> png_without_empty_idat(const std::uint8_t* b, s
   return out;
 }
 
+// Walks a PNG's chunks up to IEND: "" when every chunk fits in the file, else why it is truncated.
+inline std::string png_precheck(const std::uint8_t* b, std::size_t n) {
+  for (std::size_t i = 8; i + 8 <= n;) {
+    const std::size_t len = be32(b + i);
+    if (std::memcmp(b + i + 4, "IEND", 4) == 0) return "";
+    if (len > n - i - 8 || n - i - 8 - len < 4)
+      return "truncated or corrupt PNG: a chunk at byte " + std::to_string(i) + " claims " + std::to_string(len) +
+             " bytes, more than the file holds";
+    i += 12 + len;
+  }
+  return "truncated PNG: the data ends before the IEND chunk";
+}
+
 inline void check_limits(const ImageInfo& info, const DecodeLimits& lim, const std::string& name) {
   detail::check_file<FormatError>(info.width > 0 && info.height > 0, name, "the ", format_name(info.format),
                      " header gives an empty image (", info.width, " x ", info.height, ")");
@@ -261,8 +274,24 @@ struct StbFree {
   void operator()(stbi_uc* p) const noexcept { stbi_image_free(p); }
 };
 
+// Sets stb's per-allocation cap for the current scope (see detail/stb_image_impl.hpp).
+class StbAllocationLimit {
+ public:
+  explicit StbAllocationLimit(std::size_t bytes) : saved_(stb_allocation_limit) { stb_allocation_limit = bytes; }
+  ~StbAllocationLimit() { stb_allocation_limit = saved_; }
+  StbAllocationLimit(const StbAllocationLimit&) = delete;
+  StbAllocationLimit& operator=(const StbAllocationLimit&) = delete;
+
+ private:
+  std::size_t saved_;
+};
+
 inline Image decode_with_stb(const std::uint8_t* bytes, std::size_t size, const ImageInfo& info,
                              const std::string& name) {
+  // The largest buffer stb needs is the decoded image at 16 bits x 4 channels, or PNG's inflated rows (one
+  // filter byte per row), grown by doubling: 2 x that, plus slack for tables.
+  const auto npix = static_cast<std::size_t>(info.width) * static_cast<std::size_t>(info.height);
+  const StbAllocationLimit cap(2 * (npix * 8 + static_cast<std::size_t>(info.height) * 8) + (std::size_t{1} << 20));
   std::vector<std::uint8_t> cleaned;
   if (info.format == ImageFormat::png) cleaned = png_without_empty_idat(bytes, size);
   if (!cleaned.empty()) bytes = cleaned.data(), size = cleaned.size();
@@ -329,8 +358,9 @@ inline ImageInfo image_info(const std::uint8_t* bytes, std::size_t size, const s
   std::int64_t hw = 0, hh = 0;
   if (detail::header_dimensions(bytes, size, info.format, hw, hh))
     detail::check_limits(ImageInfo{hw, hh, 0, false, info.format}, limits, file);
-  if (info.format == ImageFormat::jpeg) {  // before stb reads any of it (stbi_info parses the tables too)
-    const std::string refused = detail::jpeg_precheck(bytes, size);
+  if (info.format == ImageFormat::jpeg || info.format == ImageFormat::png) {  // before stb reads any of it
+    const std::string refused = info.format == ImageFormat::jpeg ? detail::jpeg_precheck(bytes, size)
+                                                                 : detail::png_precheck(bytes, size);
     detail::check_file<FormatError>(refused.empty(), file, refused);
   }
   int w = 0, h = 0, comp = 0;

@@ -16,7 +16,25 @@
 //    decoder); PSD, TGA, HDR, PIC and PNM are not image-dataset formats and only widen the attack surface.
 //  * STBI_MAX_DIMENSIONS caps either side at 1 << 24 (stb's default); fastpp's own, stricter and configurable
 //    limit (DecodeLimits) is checked on the header before stb allocates anything.
+//  * STBI_MALLOC/REALLOC/FREE go through a per-thread cap on one allocation (see below).
 //  * STBI_NO_STDIO: fastpp reads files itself (so it can name the file in every error and refuse empty ones).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+namespace fastpp::detail {
+// The largest single allocation stb may make on this thread; decode_image sets it from the header's
+// dimensions (a few times the decoded size), so a small file cannot make stb allocate gigabytes (a PNG chunk
+// that claims 2 GB, a zlib bomb): stb's malloc then fails and it reports "outofmem" as an error.
+inline thread_local std::size_t stb_allocation_limit = SIZE_MAX;
+inline void* stb_malloc(std::size_t n) { return n <= stb_allocation_limit ? std::malloc(n) : nullptr; }
+inline void* stb_realloc(void* p, std::size_t n) { return n <= stb_allocation_limit ? std::realloc(p, n) : nullptr; }
+inline void stb_free(void* p) { std::free(p); }
+}  // namespace fastpp::detail
+
+#define STBI_MALLOC(sz) ::fastpp::detail::stb_malloc(sz)
+#define STBI_REALLOC(p, newsz) ::fastpp::detail::stb_realloc(p, newsz)
+#define STBI_FREE(p) ::fastpp::detail::stb_free(p)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_JPEG
