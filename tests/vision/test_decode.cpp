@@ -105,6 +105,9 @@ TEST_CASE("bad files are refused with the file's name and the reason", "[vision]
   // its tables (UBSan: index 257 out of bounds); fastpp's own JPEG pre-check refuses it before stb runs.
   CHECK_THAT(load_error(fixture("huffman_overflow.jpg")), Catch::Contains("huffman_overflow.jpg") &&
                                                               Catch::Contains("Huffman table declares"));
+  // Also from the fuzzer: a scan using an AC table no DHT defined made stb read far out of bounds.
+  CHECK_THAT(load_error(fixture("undefined_huffman_table.jpg"), DecodeOptions{.jpeg = JpegDecoder::stb}),
+             Catch::Contains("Huffman table that is not defined (AC 0)"));
   CHECK_THAT(load_error(fixture("small.gif")), Catch::Contains("GIF images are not supported"));
   CHECK_THAT(load_error(fixture("does_not_exist.png")), Catch::Contains("does not exist"));
   CHECK_THAT(load_error(std::string(FASTPP_TEST_DATA_DIR) + "/fixtures/vision"), Catch::Contains("is a folder"));

@@ -183,8 +183,13 @@ inline bool header_dimensions(const std::uint8_t* b, std::size_t n, ImageFormat 
 //  * a Huffman table (DHT) declaring more than 256 codes: Debian's stb_image 2.27 writes past its tables on
 //    such input (found by fuzz/fuzz_decode.cpp; fixed upstream in 2.28), so fastpp refuses it first;
 //  * no end-of-image marker: the data was cut off. stb and libjpeg would fill the missing rows with grey and
-//    succeed; PIL refuses ("image file is truncated"), and so do we.
-inline std::string jpeg_precheck(const std::uint8_t* b, std::size_t n) {
+//    succeed; PIL refuses ("image file is truncated"), and so do we;
+//  * with `for_stb_decode`: a scan that uses a Huffman table no DHT has defined. stb 2.27 then decodes with
+//    uninitialised tables and reads far out of bounds (found by the fuzzer); libjpeg-turbo substitutes the
+//    standard tables (motion-JPEG frames have none), so this check runs only before stb decodes the scans.
+inline std::string jpeg_precheck(const std::uint8_t* b, std::size_t n, bool for_stb_decode = false) {
+  bool defined[2][4] = {};  // [DC/AC][table id]
+  bool progressive = false;
   std::size_t i = 2;
   while (i + 1 < n) {
     if (b[i] != 0xFF) {  // stray bytes between segments: decoders skip them (libjpeg warns), and so do we
@@ -212,7 +217,24 @@ inline std::string jpeg_precheck(const std::uint8_t* b, std::size_t n) {
         std::size_t codes = 0;
         for (int k = 1; k <= 16; ++k) codes += b[p + static_cast<std::size_t>(k)];
         if (codes > 256) return "corrupt JPEG: a Huffman table declares " + std::to_string(codes) + " codes (at most 256)";
+        if ((b[p] >> 4) <= 1 && (b[p] & 15) <= 3) defined[b[p] >> 4][b[p] & 15] = true;
         p += 17 + codes;
+      }
+    }
+    if (m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE) progressive = true;
+    if (m == 0xDA && for_stb_decode && len >= 3) {  // the tables this scan decodes with must exist
+      const std::size_t ns = b[i + 4];
+      if (len >= 6 + 2 * ns) {
+        const std::uint8_t ss = b[i + 5 + 2 * ns], ah = b[i + 7 + 2 * ns] >> 4;
+        const bool uses_dc = !progressive || (ss == 0 && ah == 0), uses_ac = !progressive || ss > 0;
+        for (std::size_t c = 0; c < ns; ++c) {
+          const int td = b[i + 6 + 2 * c] >> 4, ta = b[i + 6 + 2 * c] & 15;
+          if ((uses_dc && td <= 3 && !defined[0][td]) || (uses_ac && ta <= 3 && !defined[1][ta]))
+            return "corrupt JPEG: a scan uses a Huffman table that is not defined (" +
+                   std::string(uses_dc && td <= 3 && !defined[0][td] ? "DC " + std::to_string(td)
+                                                                     : "AC " + std::to_string(ta)) +
+                   ")";
+        }
       }
     }
     i += 2 + len;
@@ -292,6 +314,10 @@ inline Image decode_with_stb(const std::uint8_t* bytes, std::size_t size, const 
   // filter byte per row), grown by doubling: 2 x that, plus slack for tables.
   const auto npix = static_cast<std::size_t>(info.width) * static_cast<std::size_t>(info.height);
   const StbAllocationLimit cap(2 * (npix * 8 + static_cast<std::size_t>(info.height) * 8) + (std::size_t{1} << 20));
+  if (info.format == ImageFormat::jpeg) {
+    const std::string refused = jpeg_precheck(bytes, size, true);
+    check_file<FormatError>(refused.empty(), name, refused);
+  }
   std::vector<std::uint8_t> cleaned;
   if (info.format == ImageFormat::png) cleaned = png_without_empty_idat(bytes, size);
   if (!cleaned.empty()) bytes = cleaned.data(), size = cleaned.size();
@@ -388,9 +414,9 @@ inline Image decode_image(const std::uint8_t* bytes, std::size_t size, const std
       if (img.defined()) return img;
       try {
         return detail::decode_with_stb(bytes, size, info, file);
-      } catch (const FormatError&) {
+      } catch (const FormatError& e) {
         throw FormatError(file, "could not decode the JPEG data (corrupt or truncated file): libjpeg-turbo: " +
-                                    why + "; stb_image: " + stbi_failure_reason());
+                                    why + "; then stb_image: " + e.what());
       }
     }
 #endif
