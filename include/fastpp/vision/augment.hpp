@@ -86,11 +86,10 @@ inline CropBox square_crop(std::int64_t h, std::int64_t w, double min_scale, Rng
     for (int attempt = 0; attempt < 10; ++attempt) {
       const double area = uniform(*rng, min_scale, 1.0) * static_cast<double>(w) * static_cast<double>(h);
       const std::int64_t side = std::max<std::int64_t>(1, round_half_even(std::sqrt(area)));
-      const auto top_choices = static_cast<std::uint32_t>(std::max<std::int64_t>(h - side + 1, 1));
-      const auto left_choices = static_cast<std::uint32_t>(std::max<std::int64_t>(w - side + 1, 1));
-      const auto top = static_cast<std::int64_t>(rng->below(top_choices));
-      const auto left = static_cast<std::int64_t>(rng->below(left_choices));
-      if (side <= w && side <= h) return CropBox{left, top, side, side};
+      if (side > w || side > h) continue;
+      const auto left = static_cast<std::int64_t>(rng->below(static_cast<std::uint32_t>(w - side + 1)));
+      const auto top = static_cast<std::int64_t>(rng->below(static_cast<std::uint32_t>(h - side + 1)));
+      return CropBox{left, top, side, side};
     }
   }
   const std::int64_t side = std::min(w, h);  // the largest centred square (fastai's fallback and valid crop)
