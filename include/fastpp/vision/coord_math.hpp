@@ -154,6 +154,7 @@ FASTPP_HD_INLINE void coord_map_apply(const CoordMap& m, float col, float row, f
 FASTPP_HD_INLINE float reflect_coordinate(float x, int n) {
   if (n <= 1) return 0.0f;
   const float span = static_cast<float>(n - 1);
+  if (x >= 0.0f && x <= span) return x;  // inside: the common case, and what the formula below gives too
   x = std::fabs(x);
   const float extra = std::fmod(x, span);
   const int flips = static_cast<int>(std::floor(x / span));
@@ -189,6 +190,12 @@ FASTPP_HD_INLINE void sample_hwc(const float* img, int h, int w, float x, float 
   const float tx = x - fx, ty = y - fy;
   const long long x0 = static_cast<long long>(fx), y0 = static_cast<long long>(fy);
   const float wts[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
+  if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {  // all four corners inside: no bounds tests
+    const float* p = img + (y0 * w + x0) * C;
+    const float* q = p + static_cast<long long>(w) * C;
+    for (int c = 0; c < C; ++c) out[c] = wts[0] * p[c] + wts[1] * p[C + c] + wts[2] * q[c] + wts[3] * q[C + c];
+    return;
+  }
   const long long xs[4] = {x0, x0 + 1, x0, x0 + 1};
   const long long ys[4] = {y0, y0, y0 + 1, y0 + 1};
   for (int k = 0; k < 4; ++k) {
