@@ -1,6 +1,7 @@
 // libFuzzer target: decode untrusted bytes, then run them through the item and batch transforms.
 // A crash, a sanitizer report, a hang or an exception other than fastpp::Error is a bug; a FormatError is
 // the expected answer to bad bytes. Seed corpus: fuzz/corpus/decode/ (tiny valid and broken images).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -34,6 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                       .flip_vert = (k & 4) != 0, .pad_mode = pad});
   batch = light(aff(batch, ctx), ctx);
   batch = Normalize::from_stats(imagenet_stats)(batch, ctx);
-  (void)resized;
+  // Encoding what was decoded and decoding it again gives the same pixels.
+  const Image again = decode_image(encode_png(resized), "re-encoded");
+  if (!std::equal(again.begin(), again.end(), resized.begin())) __builtin_trap();
   return 0;
 }
