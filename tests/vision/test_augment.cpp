@@ -263,6 +263,9 @@ TEST_CASE("aug_transforms: fastai's defaults, orders, per-image draws", "[vision
   CHECK(flips > 0);
   CHECK(flips < 16);
   CHECK_THROWS_WITH(aug_transforms(AugOptions{.min_scale = 0.5}), Catch::Contains("needs an output size"));
+  // The chapter's spelling compiles as it reads.
+  const auto chapter = aug_transforms({.size = 224, .min_scale = 0.75});
+  CHECK(std::get<0>(chapter).opts.size == SizeHW{224, 224});
   CHECK_THROWS_AS(aug_transforms(AugOptions{.max_lighting = 1.0}), ValueError);
 }
 
@@ -345,7 +348,7 @@ TEST_CASE("int_to_float and float_to_uint8", "[vision][augment]") {
   const Tensor<float> f = int_to_float(u);
   CHECK(f.data()[0] == 0.0f);
   CHECK(f.data()[5] == 1.0f);
-  CHECK(f.data()[2] == Approx(127.0 / 255.0));
+  CHECK(f.data()[2] == 127.0f / 255.0f);  // bit-equal to fastai's x.float() / 255
   const auto back = float_to_uint8(f);
   CHECK(std::equal(back.begin(), back.end(), u.begin()));
   const auto clamped = float_to_uint8(Tensor<float>::from(Shape{3}, {-0.5f, 2.0f, std::nanf("")}));
