@@ -21,7 +21,7 @@ PadMode parse_pad(const std::string& s) {
 }
 }  // namespace
 
-TEST_CASE("Resize (crop, pad, squish; every pad mode) gives PIL's pixels exactly", "[vision][resize]") {
+TEST_CASE("Resize (crop, pad, squish, every pad mode) gives PIL's pixels exactly", "[vision][resize]") {
   const Image src = load_image(fixture("photo.png"));
   std::ifstream cases(fixture("resize_cases.txt"));
   REQUIRE(cases);
