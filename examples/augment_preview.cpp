@@ -2,12 +2,11 @@
 //   augment_preview photo.jpg [preview.svg]
 // The photo is presized on the "CPU" side (Resize(460), random crop), copied 8 times, and each copy gets its
 // own draw of aug_transforms(size=224, min_scale=0.75): one coordinate map and one resample per image.
+#include <cstdio>
+#include <exception>
 #include <fastpp/vision/image.hpp>
 #include <fastpp/vision/show_batch.hpp>
 #include <fastpp/vision/transforms.hpp>
-
-#include <cstdio>
-#include <exception>
 #include <sstream>
 
 int main(int argc, char** argv) {
@@ -36,8 +35,8 @@ int main(int argc, char** argv) {
       const LightingDraw l = lighting.draw_for(ctx, i);
       std::ostringstream c;
       c.precision(3);
-      c << (d.flip < 0 ? "flip, " : "") << "rot " << d.rotate_deg << ", zoom " << d.zoom << ", crop "
-        << d.crop.width << "px, b " << l.brightness << ", c " << l.contrast;
+      c << (d.flip < 0 ? "flip, " : "") << "rot " << d.rotate_deg << ", zoom " << d.zoom << ", crop " << d.crop.width
+        << "px, b " << l.brightness << ", c " << l.contrast;
       captions.push_back(c.str());
     }
     show_batch(augmented, captions, out, ShowBatchOptions{.ncols = 4, .max_n = 8, .cell_px = 224, .font_px = 11});

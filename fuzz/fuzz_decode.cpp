@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-
 #include <fastpp/vision/image.hpp>
 #include <fastpp/vision/transforms.hpp>
 
@@ -25,14 +24,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ItemContext item{(k & 1) ? Split::train : Split::valid, rng, 0};
   const auto method = static_cast<ResizeMethod>(k % 3);
   const auto pad = static_cast<PadMode>((k / 3) % 3);
-  const Image resized = Resize{.size = SizeHW{1 + k % 17, 1 + (k / 17) % 13}, .method = method, .pad_mode = pad}(img, item);
+  const Image resized =
+      Resize{.size = SizeHW{1 + k % 17, 1 + (k / 17) % 13}, .method = method, .pad_mode = pad}(img, item);
   const Image cropped = RandomResizedCrop{.size = 1 + k % 11, .min_scale = 0.05}(img, item);
   auto batch = int_to_float(cropped).reshape(Shape{1, cropped.size(0), cropped.size(1), 3});
   BatchContext ctx;
   ctx.split = item.split;
   ctx.seed = k;
-  const auto [aff, light] = aug_transforms(AugOptions{.size = 1 + k % 9, .min_scale = (k & 2) ? 0.3 : 1.0,
-                                                      .flip_vert = (k & 4) != 0, .pad_mode = pad});
+  const auto [aff, light] = aug_transforms(
+      AugOptions{.size = 1 + k % 9, .min_scale = (k & 2) ? 0.3 : 1.0, .flip_vert = (k & 4) != 0, .pad_mode = pad});
   batch = light(aff(batch, ctx), ctx);
   batch = Normalize::from_stats(imagenet_stats)(batch, ctx);
   // Encoding what was decoded and decoding it again gives the same pixels.

@@ -1,9 +1,8 @@
 // A program built with FASTPP_STB_SEPARATE: this TU sees stb's declarations only and links the copy compiled
 // in stb_separate_impl.cpp. Decodes, encodes and refuses files like the header-only default; exit code 0
 // when everything matches.
-#include <fastpp/vision/image.hpp>
-
 #include <cstdio>
+#include <fastpp/vision/image.hpp>
 
 fastpp::Image decode_in_the_implementation_tu(const std::vector<std::uint8_t>& bytes);
 

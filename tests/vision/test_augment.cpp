@@ -1,11 +1,9 @@
 // Batch augmentation: the composed map against its parts and against PyTorch, the single resample against
 // a step-by-step reference, lighting against fastai's formula, Normalize, determinism and the valid path.
 #include <catch2/catch.hpp>
-
 #include <fastpp/vision/augment.hpp>
 #include <fastpp/vision/image.hpp>
 #include <fastpp/vision/item_transforms.hpp>
-
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -85,7 +83,8 @@ TEST_CASE("one resample through the composed map equals PyTorch's grid_sample of
     const auto ref = vtest::read_f32(fixture(c.name + ".f32"));
     REQUIRE(std::int64_t(ref.size()) == ours.numel());
     float worst = 0;
-    for (std::int64_t i = 0; i < ours.numel(); ++i) worst = std::max(worst, std::abs(ours.data()[i] - ref[std::size_t(i)]));
+    for (std::int64_t i = 0; i < ours.numel(); ++i)
+      worst = std::max(worst, std::abs(ours.data()[i] - ref[std::size_t(i)]));
     CHECK(worst < 2e-4f);  // float map and weights against float64 torch
   }
 }
@@ -169,7 +168,8 @@ TEST_CASE("the single resample matches a step-by-step reference (one resample pe
   CHECK(p < 80.0);  // the five interpolations do blur: equal results would mean the test compares nothing
 }
 
-TEST_CASE("against fastai's own two-resample pipeline (min_scale < 1) the single resample stays close", "[vision][augment]") {
+TEST_CASE("against fastai's own two-resample pipeline (min_scale < 1) the single resample stays close",
+          "[vision][augment]") {
   const Tensor<float> x = photo_batch()[0];
   for (const auto& c : affine_cases()) {
     INFO(c.name);
@@ -231,7 +231,8 @@ TEST_CASE("LightingTfm changes train batches only, each image by its own draw", 
   for (std::int64_t i = 0; i < 4; ++i) {
     const LightingDraw d = lt.draw_for(train, i);
     const float v = out.data()[i * 48 * 64 * 3 + 100];
-    CHECK(v == Approx(lighting_pixel(b.data()[100], logit_clamped(float(d.brightness)), float(d.contrast))).margin(1e-6));
+    CHECK(v ==
+          Approx(lighting_pixel(b.data()[100], logit_clamped(float(d.brightness)), float(d.contrast))).margin(1e-6));
   }
   CHECK(lt.draw_for(train, 0).brightness != lt.draw_for(train, 1).brightness);
 }
@@ -269,7 +270,8 @@ TEST_CASE("aug_transforms: fastai's defaults, orders, per-image draws", "[vision
   CHECK_THROWS_AS(aug_transforms(AugOptions{.max_lighting = 1.0}), ValueError);
 }
 
-TEST_CASE("the batch augmentation is deterministic for a context, whatever the thread count", "[vision][augment][threads]") {
+TEST_CASE("the batch augmentation is deterministic for a context, whatever the thread count",
+          "[vision][augment][threads]") {
   const Tensor<float> b = photo_batch(6);
   const AffineCoordTfm aff{AugOptions{.size = 40, .min_scale = 0.5}};
   BatchContext ctx{Split::train, Rng(5), 5, 1, 2};
@@ -322,8 +324,7 @@ TEST_CASE("a flip-only draw mirrors the columns exactly", "[vision][augment]") {
   float worst = 0;
   for (std::int64_t r = 0; r < 48; ++r)
     for (std::int64_t c = 0; c < 64; ++c)
-      for (int k = 0; k < 3; ++k)
-        worst = std::max(worst, std::abs(out(r, c, k) - x(r, 63 - c, k)));
+      for (int k = 0; k < 3; ++k) worst = std::max(worst, std::abs(out(r, c, k) - x(r, 63 - c, k)));
   CHECK(worst < 1e-5f);
 }
 

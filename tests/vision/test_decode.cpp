@@ -1,9 +1,7 @@
 // Decoding real files: every supported colour layout becomes 8-bit RGB, and every bad file is refused with
 // an error that names the file and the reason.
 #include <catch2/catch.hpp>
-
 #include <fastpp/vision/image.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -41,7 +39,8 @@ TEST_CASE("PNG, JPEG and BMP decode to RGB with their header's size", "[vision][
   CHECK(err / double(png.numel()) < 6.0);
   const Image bmp = load_image(fixture("small.bmp"));
   REQUIRE(bmp.shape() == Shape{12, 16, 3});
-  const auto info = image_info(read_file_bytes(fixture("photo.png")).data(), read_file_bytes(fixture("photo.png")).size());
+  const auto info =
+      image_info(read_file_bytes(fixture("photo.png")).data(), read_file_bytes(fixture("photo.png")).size());
   CHECK(info.format == ImageFormat::png);
   CHECK(info.width == 64);
   CHECK(info.height == 48);
@@ -94,17 +93,18 @@ TEST_CASE("grey, grey+alpha, palette and 16-bit images become 8-bit RGB as PIL's
 }
 
 TEST_CASE("bad files are refused with the file's name and the reason", "[vision][decode]") {
-  CHECK_THAT(load_error(fixture("zero_bytes.jpg")), Catch::Contains("empty (0 bytes)") && Catch::Contains("zero_bytes.jpg"));
-  CHECK_THAT(load_error(fixture("text.jpg")), Catch::Contains("not an image") && Catch::Contains("this is") &&
-                                                  Catch::Contains("text.jpg"));
-  CHECK_THAT(load_error(fixture("truncated.png")), Catch::Contains("truncated.png") &&
-                                                       (Catch::Contains("corrupt") || Catch::Contains("truncated")));
+  CHECK_THAT(load_error(fixture("zero_bytes.jpg")),
+             Catch::Contains("empty (0 bytes)") && Catch::Contains("zero_bytes.jpg"));
+  CHECK_THAT(load_error(fixture("text.jpg")),
+             Catch::Contains("not an image") && Catch::Contains("this is") && Catch::Contains("text.jpg"));
+  CHECK_THAT(load_error(fixture("truncated.png")),
+             Catch::Contains("truncated.png") && (Catch::Contains("corrupt") || Catch::Contains("truncated")));
   CHECK_THAT(load_error(fixture("truncated.jpg")), Catch::Contains("truncated.jpg") && Catch::Contains("truncated"));
   CHECK_THAT(load_error(fixture("corrupt.jpg")), Catch::Contains("corrupt.jpg"));
   // Found by fuzz/fuzz_decode.cpp: a Huffman table of more than 256 codes made Debian's stb 2.27 write past
   // its tables (UBSan: index 257 out of bounds); fastpp's own JPEG pre-check refuses it before stb runs.
-  CHECK_THAT(load_error(fixture("huffman_overflow.jpg")), Catch::Contains("huffman_overflow.jpg") &&
-                                                              Catch::Contains("Huffman table declares"));
+  CHECK_THAT(load_error(fixture("huffman_overflow.jpg")),
+             Catch::Contains("huffman_overflow.jpg") && Catch::Contains("Huffman table declares"));
   // Also from the fuzzer: a scan using an AC table no DHT defined made stb read far out of bounds.
   CHECK_THAT(load_error(fixture("undefined_huffman_table.jpg"), DecodeOptions{.jpeg = JpegDecoder::stb}),
              Catch::Contains("Huffman table that is not defined (AC 0)"));
@@ -113,7 +113,8 @@ TEST_CASE("bad files are refused with the file's name and the reason", "[vision]
   CHECK_THAT(load_error(std::string(FASTPP_TEST_DATA_DIR) + "/fixtures/vision"), Catch::Contains("is a folder"));
 }
 
-TEST_CASE("an absurd header is refused before any pixel is allocated, and the limits are configurable", "[vision][decode]") {
+TEST_CASE("an absurd header is refused before any pixel is allocated, and the limits are configurable",
+          "[vision][decode]") {
   // 100000 x 100000 (10^10 pixels, 30 GB of RGB) with no pixel data at all: only the header is read.
   CHECK_THAT(load_error(fixture("huge_dims.png")),
              Catch::Contains("too large") && Catch::Contains("100000 x 100000") && Catch::Contains("huge_dims.png"));

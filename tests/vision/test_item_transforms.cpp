@@ -1,10 +1,8 @@
 // Resize and RandomResizedCrop against PIL/torchvision references (tests/fixtures/vision/make_fixtures.py
 // re-implements fastai's item transforms with PIL's crop and resize and torchvision's pad).
 #include <catch2/catch.hpp>
-
 #include <fastpp/vision/image.hpp>
 #include <fastpp/vision/item_transforms.hpp>
-
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -23,7 +21,7 @@ PadMode parse_pad(const std::string& s) {
 }
 }  // namespace
 
-TEST_CASE("Resize (crop, pad, squish; every pad mode) gives PIL's pixels exactly", "[vision][resize]") {
+TEST_CASE("Resize (crop, pad, squish, every pad mode) gives PIL's pixels exactly", "[vision][resize]") {
   const Image src = load_image(fixture("photo.png"));
   std::ifstream cases(fixture("resize_cases.txt"));
   REQUIRE(cases);
@@ -69,7 +67,8 @@ TEST_CASE("Resize: random position on train, centre on valid, same draw for the 
   CHECK(r.name().find("Resize") == 0);
 }
 
-TEST_CASE("RandomResizedCrop: valid squishes to size + xtra and keeps the centre, as fastai with PIL", "[vision][resize]") {
+TEST_CASE("RandomResizedCrop: valid squishes to size + xtra and keeps the centre, as fastai with PIL",
+          "[vision][resize]") {
   const Image src = load_image(fixture("photo.png"));
   const RandomResizedCrop rrc{24};
   ItemContext valid{Split::valid, Rng(0), 0};

@@ -1,10 +1,8 @@
 // show_batch writes an SVG whose embedded PNGs are the batch's images and whose texts are the captions.
 #include <catch2/catch.hpp>
-
 #include <fastpp/vision/image.hpp>
 #include <fastpp/vision/show_batch.hpp>
 #include <fastpp/vision/transforms.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -21,11 +19,16 @@ std::vector<std::uint8_t> unbase64(const std::string& s) {
   int bits = 0;
   for (char c : s) {
     int v = -1;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
     if (v < 0) continue;
     acc = acc << 6 | std::uint32_t(v);
     bits += 6;
@@ -40,7 +43,8 @@ std::vector<std::uint8_t> unbase64(const std::string& s) {
 std::string unescape(std::string s) {
   for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
            {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&amp;", "&"}}) {
-    for (std::size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+    for (std::size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+      s.replace(p, from.size(), to);
   }
   return s;
 }

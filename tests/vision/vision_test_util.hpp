@@ -2,15 +2,16 @@
 // Helpers shared by the vision tests: fixture paths and image comparisons.
 #include <cmath>
 #include <cstdint>
+#include <fastpp/core/tensor.hpp>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include <fastpp/core/tensor.hpp>
-
 namespace vtest {
 
-inline std::string fixture(const std::string& name) { return std::string(FASTPP_TEST_DATA_DIR) + "/fixtures/vision/" + name; }
+inline std::string fixture(const std::string& name) {
+  return std::string(FASTPP_TEST_DATA_DIR) + "/fixtures/vision/" + name;
+}
 
 inline int max_abs_diff_u8(const fastpp::Tensor<std::uint8_t>& a, const fastpp::Tensor<std::uint8_t>& b) {
   int m = 0;

@@ -3,10 +3,12 @@
 // (one thread per row, or the element functions inside a block reduction). Every function takes the
 // storage type T of the logits and computes in acc_t<T> (float for half and bfloat16).
 //
-// Rows are walked in chunks of `lanes` values with `lanes` independent accumulators: the compiler keeps
-// them in one AVX2 register (two for double) and the loop vectorises without -ffast-math, because the
-// order of the additions is fixed by the code, not left to the compiler. The ragged end of a row is
-// covered by one more, overlapping chunk (see full_chunks_end), so rows such as 37 classes stay vectorised.
+// Rows are walked in chunks of `lanes` values with `lanes` independent accumulators, so the order of the
+// additions is fixed by the code (the same result on every thread count, and vectorisable without
+// -ffast-math). The ragged end of a row is covered by one more, overlapping chunk (see full_chunks_end).
+// These portable loops serve double, half, bfloat16, CUDA device code and hosts without AVX2; float rows on
+// an AVX2 host go to the same formulas in simd_rows.hpp, because compilers do not vectorise these loops
+// reliably (FASTPP_LOSS_SIMD_CALL below).
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -245,6 +247,9 @@ FASTPP_HD void softmax_loss_row_backward(const T* x, std::int64_t n, acc_t<T> ls
 // The drivers hand rows over in groups so that, for float rows, the AVX2 code can interleave several
 // rows' dependency chains (see simd_rows.hpp); elsewhere these just loop over the rows.
 inline constexpr int row_group = 4;
+#if defined(FASTPP_LOSS_SIMD)
+static_assert(row_group == loss_simd::group, "the drivers' row groups must match the AVX2 group size");
+#endif
 
 // lse[r] = logsumexp of row r, for `count` <= row_group rows with leading dimension ld.
 template <class T>

@@ -56,8 +56,8 @@ struct AugOptions {
     check(min_scale == 1 || !size.empty(), "aug_transforms: min_scale < 1 needs an output size (.size = ...)");
     check(min_zoom > 0 && min_zoom <= max_zoom, "aug_transforms: need 0 < min_zoom <= max_zoom, got ", min_zoom,
           " and ", max_zoom);
-    check(max_lighting * mult >= 0 && max_lighting * mult < 1, "aug_transforms: max_lighting * mult must be in [0, 1), got ",
-          max_lighting * mult);
+    check(max_lighting * mult >= 0 && max_lighting * mult < 1,
+          "aug_transforms: max_lighting * mult must be in [0, 1), got ", max_lighting * mult);
     check(max_warp * mult >= 0 && max_warp * mult < 1, "aug_transforms: max_warp * mult must be in [0, 1), got ",
           max_warp * mult);
     check(max_rotate * mult >= 0, "aug_transforms: max_rotate must not be negative, got ", max_rotate * mult);
@@ -69,12 +69,12 @@ struct AugOptions {
 
 // One image's geometric draw. Neutral values are the identity.
 struct AffineDraw {
-  double flip = 1;      // -1: horizontal flip
-  int dihedral = 0;     // 0..7 (flip_vert), 0: identity
+  double flip = 1;   // -1: horizontal flip
+  int dihedral = 0;  // 0..7 (flip_vert), 0: identity
   double warp_x = 0, warp_y = 0;
   double rotate_deg = 0;
   double zoom = 1, zoom_cx = 0.5, zoom_cy = 0.5;
-  CropBox crop{};       // in pixels of the input (fastai: of the affine's input-sized output)
+  CropBox crop{};  // in pixels of the input (fastai: of the affine's input-sized output)
 };
 
 namespace detail {
@@ -149,7 +149,8 @@ inline Mat3 affine_matrix(const AffineDraw& d, std::int64_t in_h, std::int64_t i
 
 // Output pixel (column, row) of an out_h x out_w image -> normalised coordinates of the crop box inside the
 // in_h x in_w frame (RandomResizedCropGPU's slice and identity resample, align_corners=True).
-inline Mat3 crop_matrix(const CropBox& c, std::int64_t in_h, std::int64_t in_w, std::int64_t out_h, std::int64_t out_w) {
+inline Mat3 crop_matrix(const CropBox& c, std::int64_t in_h, std::int64_t in_w, std::int64_t out_h,
+                        std::int64_t out_w) {
   const double sx = out_w > 1 ? static_cast<double>(c.width - 1) / static_cast<double>(out_w - 1) : 0.0;
   const double sy = out_h > 1 ? static_cast<double>(c.height - 1) / static_cast<double>(out_h - 1) : 0.0;
   const Mat3 to_frame = mat3_affine(sx, 0, static_cast<double>(c.left), 0, sy, static_cast<double>(c.top));
@@ -163,8 +164,8 @@ inline CoordMap coord_map(const AffineDraw& d, std::int64_t in_h, std::int64_t i
   const Mat3 unwarped = to_px * affine_matrix(d, in_h, in_w) * crop_matrix(d.crop, in_h, in_w, out_h, out_w);
   bool ok = true;
   const Mat3 h = (d.warp_x != 0 || d.warp_y != 0) ? warp_homography(d.warp_x, d.warp_y, ok) : mat3_identity();
-  const Mat3 warped = to_px * (ok ? h : mat3_identity()) * affine_matrix(d, in_h, in_w) *
-                      crop_matrix(d.crop, in_h, in_w, out_h, out_w);
+  const Mat3 warped =
+      to_px * (ok ? h : mat3_identity()) * affine_matrix(d, in_h, in_w) * crop_matrix(d.crop, in_h, in_w, out_h, out_w);
   CoordMap m{};
   for (int i = 0; i < 9; ++i) m.warped[i] = static_cast<float>(warped.m[i / 3][i % 3]);
   for (int i = 0; i < 6; ++i) m.unwarped[i] = static_cast<float>(unwarped.m[i / 3][i % 3]);
@@ -231,16 +232,18 @@ struct AffineCoordTfm {
     const float* in = batch.data();
     float* dst = res.data();
     const std::int64_t rows = n * out.h;
-    parallel_for(0, rows, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(out.w, 1)), [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t r = b; r < e;) {
-        const std::int64_t img = r / out.h, row = r % out.h;
-        const std::int64_t stop = std::min(e, (img + 1) * out.h);
-        resample_rows(in + img * h * w * 3, static_cast<int>(h), static_cast<int>(w), dst + img * out.h * out.w * 3,
-                      static_cast<int>(out.w), maps[static_cast<std::size_t>(img)], opts.mode, opts.pad_mode, row,
-                      row + (stop - r));
-        r = stop;
-      }
-    });
+    parallel_for(0, rows, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(out.w, 1)),
+                 [&](std::int64_t b, std::int64_t e) {
+                   for (std::int64_t r = b; r < e;) {
+                     const std::int64_t img = r / out.h, row = r % out.h;
+                     const std::int64_t stop = std::min(e, (img + 1) * out.h);
+                     resample_rows(in + img * h * w * 3, static_cast<int>(h), static_cast<int>(w),
+                                   dst + img * out.h * out.w * 3, static_cast<int>(out.w),
+                                   maps[static_cast<std::size_t>(img)], opts.mode, opts.pad_mode, row,
+                                   row + (stop - r));
+                     r = stop;
+                   }
+                 });
     return res;
   }
 

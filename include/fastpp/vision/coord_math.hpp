@@ -161,7 +161,9 @@ FASTPP_HD_INLINE float reflect_coordinate(float x, int n) {
   x = (flips % 2 == 0) ? extra : span - extra;
   return std::fmin(std::fmax(x, 0.0f), span);
 }
-FASTPP_HD_INLINE float clip_coordinate(float x, int n) { return std::fmin(std::fmax(x, 0.0f), static_cast<float>(n - 1)); }
+FASTPP_HD_INLINE float clip_coordinate(float x, int n) {
+  return std::fmin(std::fmax(x, 0.0f), static_cast<float>(n - 1));
+}
 
 FASTPP_HD_INLINE float pad_coordinate(float x, int n, PadMode pad) {
   if (pad == PadMode::reflection) return reflect_coordinate(x, n);

@@ -59,11 +59,16 @@ enum class ImageFormat { jpeg, png, bmp, gif, unknown };
 
 inline const char* format_name(ImageFormat f) {
   switch (f) {
-    case ImageFormat::jpeg: return "JPEG";
-    case ImageFormat::png: return "PNG";
-    case ImageFormat::bmp: return "BMP";
-    case ImageFormat::gif: return "GIF";
-    case ImageFormat::unknown: break;
+    case ImageFormat::jpeg:
+      return "JPEG";
+    case ImageFormat::png:
+      return "PNG";
+    case ImageFormat::bmp:
+      return "BMP";
+    case ImageFormat::gif:
+      return "GIF";
+    case ImageFormat::unknown:
+      break;
   }
   return "unknown";
 }
@@ -88,7 +93,7 @@ inline ImageFormat sniff_format(const std::uint8_t* bytes, std::size_t size) {
 // What the header says, without decoding the pixels.
 struct ImageInfo {
   std::int64_t width = 0, height = 0;
-  int channels = 0;       // in the file: 1 grey, 2 grey+alpha, 3 RGB (palette too), 4 RGBA
+  int channels = 0;  // in the file: 1 grey, 2 grey+alpha, 3 RGB (palette too), 4 RGBA
   bool sixteen_bit = false;
   ImageFormat format = ImageFormat::unknown;
 };
@@ -216,7 +221,8 @@ inline std::string jpeg_precheck(const std::uint8_t* b, std::size_t n, bool for_
         if (p + 17 > end) return "corrupt JPEG: Huffman table header runs past its segment";
         std::size_t codes = 0;
         for (int k = 1; k <= 16; ++k) codes += b[p + static_cast<std::size_t>(k)];
-        if (codes > 256) return "corrupt JPEG: a Huffman table declares " + std::to_string(codes) + " codes (at most 256)";
+        if (codes > 256)
+          return "corrupt JPEG: a Huffman table declares " + std::to_string(codes) + " codes (at most 256)";
         if ((b[p] >> 4) <= 1 && (b[p] & 15) <= 3) defined[b[p] >> 4][b[p] & 15] = true;
         p += 17 + codes;
       }
@@ -283,13 +289,13 @@ inline std::string png_precheck(const std::uint8_t* b, std::size_t n) {
 
 inline void check_limits(const ImageInfo& info, const DecodeLimits& lim, const std::string& name) {
   detail::check_file<FormatError>(info.width > 0 && info.height > 0, name, "the ", format_name(info.format),
-                     " header gives an empty image (", info.width, " x ", info.height, ")");
-  detail::check_file<FormatError>(info.width <= lim.max_side && info.height <= lim.max_side, name, "the image is too large: ",
-                     info.width, " x ", info.height, " pixels, above the limit of ", lim.max_side,
-                     " pixels per side (DecodeLimits::max_side)");
-  detail::check_file<FormatError>(info.width * info.height <= lim.max_pixels, name, "the image is too large: ", info.width,
-                     " x ", info.height, " = ", info.width * info.height, " pixels, above the limit of ",
-                     lim.max_pixels, " (DecodeLimits::max_pixels)");
+                                  " header gives an empty image (", info.width, " x ", info.height, ")");
+  detail::check_file<FormatError>(
+      info.width <= lim.max_side && info.height <= lim.max_side, name, "the image is too large: ", info.width, " x ",
+      info.height, " pixels, above the limit of ", lim.max_side, " pixels per side (DecodeLimits::max_side)");
+  detail::check_file<FormatError>(
+      info.width * info.height <= lim.max_pixels, name, "the image is too large: ", info.width, " x ", info.height,
+      " = ", info.width * info.height, " pixels, above the limit of ", lim.max_pixels, " (DecodeLimits::max_pixels)");
 }
 
 struct StbFree {
@@ -324,9 +330,9 @@ inline Image decode_with_stb(const std::uint8_t* bytes, std::size_t size, const 
   int w = 0, h = 0, comp = 0;
   std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &comp, 3));
   detail::check_file<FormatError>(pixels != nullptr, name, "could not decode the ", format_name(info.format),
-                     " data (corrupt or truncated file): ", stbi_failure_reason());
+                                  " data (corrupt or truncated file): ", stbi_failure_reason());
   detail::check_file<FormatError>(w == info.width && h == info.height, name, "the decoded size ", w, " x ", h,
-                     " differs from the header's ", info.width, " x ", info.height);
+                                  " differs from the header's ", info.width, " x ", info.height);
   Image img = Image::empty(Shape{h, w, 3});
   std::memcpy(img.data(), pixels.get(), img.nbytes());
   return img;
@@ -373,25 +379,27 @@ inline ImageInfo image_info(const std::uint8_t* bytes, std::size_t size, const s
                             const DecodeLimits& limits = {}) {
   const std::string file = detail::display_name(name);
   detail::check_file<FormatError>(size > 0, file, "the file is empty (0 bytes)");
-  detail::check_file<FormatError>(size <= static_cast<std::size_t>(INT_MAX), file, "the file is too large to decode (", size,
-                     " bytes)");
+  detail::check_file<FormatError>(bytes != nullptr, file, "null image buffer");
+  detail::check_file<FormatError>(size <= static_cast<std::size_t>(INT_MAX), file, "the file is too large to decode (",
+                                  size, " bytes)");
   ImageInfo info;
   info.format = sniff_format(bytes, size);
   detail::check_file<FormatError>(info.format != ImageFormat::gif, file,
-                     "GIF images are not supported (JPEG, PNG and BMP are): convert the file to PNG");
+                                  "GIF images are not supported (JPEG, PNG and BMP are): convert the file to PNG");
   detail::check_file<FormatError>(info.format != ImageFormat::unknown, file, "not an image: it starts with ",
-                     detail::describe_start(bytes, size), ", not a JPEG, PNG or BMP signature");
+                                  detail::describe_start(bytes, size), ", not a JPEG, PNG or BMP signature");
   std::int64_t hw = 0, hh = 0;
   if (detail::header_dimensions(bytes, size, info.format, hw, hh))
     detail::check_limits(ImageInfo{hw, hh, 0, false, info.format}, limits, file);
   if (info.format == ImageFormat::jpeg || info.format == ImageFormat::png) {  // before stb reads any of it
-    const std::string refused = info.format == ImageFormat::jpeg ? detail::jpeg_precheck(bytes, size)
-                                                                 : detail::png_precheck(bytes, size);
+    const std::string refused =
+        info.format == ImageFormat::jpeg ? detail::jpeg_precheck(bytes, size) : detail::png_precheck(bytes, size);
     detail::check_file<FormatError>(refused.empty(), file, refused);
   }
   int w = 0, h = 0, comp = 0;
   detail::check_file<FormatError>(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &comp) == 1, file,
-                     "corrupt or truncated ", format_name(info.format), " header: ", stbi_failure_reason());
+                                  "corrupt or truncated ", format_name(info.format),
+                                  " header: ", stbi_failure_reason());
   info.width = w;
   info.height = h;
   info.channels = comp;
@@ -403,7 +411,6 @@ inline ImageInfo image_info(const std::uint8_t* bytes, std::size_t size, const s
 inline Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name = {},
                           const DecodeOptions& opts = {}) {
   const std::string file = detail::display_name(name);
-  detail::check_file<FormatError>(bytes != nullptr || size == 0, file, "null image buffer");
   const ImageInfo info = image_info(bytes, size, name, opts.limits);
   detail::check_limits(info, opts.limits, file);  // before any pixel is allocated
   if (info.format == ImageFormat::jpeg) {
@@ -415,8 +422,8 @@ inline Image decode_image(const std::uint8_t* bytes, std::size_t size, const std
       try {
         return detail::decode_with_stb(bytes, size, info, file);
       } catch (const FormatError& e) {
-        throw FormatError(file, "could not decode the JPEG data (corrupt or truncated file): libjpeg-turbo: " +
-                                    why + "; then stb_image: " + e.what());
+        throw FormatError(file, "could not decode the JPEG data (corrupt or truncated file): libjpeg-turbo: " + why +
+                                    "; then stb_image: " + e.what());
       }
     }
 #endif
@@ -443,13 +450,13 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& pa
   in.seekg(0, std::ios::end);
   const std::streamoff n = in.tellg();
   detail::check_file<IoError>(n >= 0, file, "cannot tell the file's size");
-  detail::check_file<IoError>(n <= max_bytes, file, "the file is too large (", static_cast<long long>(n), " bytes, limit ",
-                 max_bytes, ")");
+  detail::check_file<IoError>(n <= max_bytes, file, "the file is too large (", static_cast<long long>(n),
+                              " bytes, limit ", max_bytes, ")");
   in.seekg(0, std::ios::beg);
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(n));
   if (n > 0) in.read(reinterpret_cast<char*>(bytes.data()), n);
   detail::check_file<IoError>(in.gcount() == n, file, "read ", static_cast<long long>(in.gcount()), " of ",
-                 static_cast<long long>(n), " bytes");
+                              static_cast<long long>(n), " bytes");
   return bytes;
 }
 

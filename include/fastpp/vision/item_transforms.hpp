@@ -108,15 +108,18 @@ struct RandomResizedCrop {
     }
     const double aspect = static_cast<double>(w) / static_cast<double>(h);
     std::int64_t cw = w, ch = h;
-    if (aspect < ratio[0]) ch = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(w) / ratio[0]));
-    else if (aspect > ratio[1]) cw = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(h) * ratio[1]));
+    if (aspect < ratio[0])
+      ch = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(w) / ratio[0]));
+    else if (aspect > ratio[1])
+      cw = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(h) * ratio[1]));
     return CropBox{(w - cw) / 2, (h - ch) / 2, cw, ch};
   }
 
   // The validation output: squish to size + xtra, keep the centre.
   Image valid(const Image& img) const {
     detail::check_image(img, "RandomResizedCrop");
-    const auto xtra = static_cast<std::int64_t>(std::ceil(static_cast<double>(std::max(size.h, size.w)) * val_xtra / 8.0)) * 8;
+    const auto xtra =
+        static_cast<std::int64_t>(std::ceil(static_cast<double>(std::max(size.h, size.w)) * val_xtra / 8.0)) * 8;
     const SizeHW full{size.h + xtra, size.w + xtra};
     const CropBox window{(full.w - size.w) / 2, (full.h - size.h) / 2, size.w, size.h};
     return crop_pad_resize(img, CropBox{0, 0, img.size(1), img.size(0)}, full, PadMode::zeros, window);

@@ -136,7 +136,7 @@ inline Image crop_pad_resize(const Image& img, CropBox box, SizeHW out, PadMode 
     for (std::int64_t ox = 0; ox < win.width; ++ox) {
       const std::int64_t o = win.left + ox;
       std::int32_t acc[3] = {static_cast<std::int32_t>(half), static_cast<std::int32_t>(half),
-                               static_cast<std::int32_t>(half)};
+                             static_cast<std::int32_t>(half)};
       for (std::int64_t k = 0; k < xt.n; ++k) {
         const auto i = static_cast<std::size_t>(o * xt.n + k);
         const std::int64_t s = xt.src[i];

@@ -20,10 +20,10 @@
 namespace fastpp {
 
 struct ShowBatchOptions {
-  int nrows = 0;      // 0: fastai's get_grid (nrows = int(sqrt(n)), ncols = ceil(n / nrows))
+  int nrows = 0;  // 0: fastai's get_grid (nrows = int(sqrt(n)), ncols = ceil(n / nrows))
   int ncols = 0;
-  int max_n = 9;      // at most this many images (fastai's default)
-  int cell_px = 0;    // displayed width of one image; 0: the image's own width, at least 128
+  int max_n = 9;    // at most this many images (fastai's default)
+  int cell_px = 0;  // displayed width of one image; 0: the image's own width, at least 128
   int font_px = 13;
 };
 
@@ -50,11 +50,21 @@ inline std::string xml_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&apos;"; break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&apos;";
+        break;
       default:
         // control characters are not allowed in XML 1.0 text
         o += (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') ? ' ' : c;
@@ -76,20 +86,21 @@ inline std::pair<int, int> grid_shape(int n, int nrows = 0, int ncols = 0) {
   } else if (nrows == 0) {
     nrows = (n + ncols - 1) / ncols;
   }
-  check(static_cast<long long>(nrows) * ncols >= n, "show_batch: a grid of ", nrows, " x ", ncols,
-        " cannot hold ", n, " images");
+  check(static_cast<long long>(nrows) * ncols >= n, "show_batch: a grid of ", nrows, " x ", ncols, " cannot hold ", n,
+        " images");
   return {nrows, ncols};
 }
 
 // The SVG text of the grid for a uint8 NHWC batch [N, H, W, 3].
 inline std::string show_batch_svg(const Tensor<std::uint8_t>& batch, const std::vector<std::string>& captions,
                                   const ShowBatchOptions& o = {}) {
-  check<ShapeError>(batch.defined() && batch.rank() == 4 && batch.size(3) == 3, "show_batch needs an NHWC RGB batch [N, H, W, 3], got ",
+  check<ShapeError>(batch.defined() && batch.rank() == 4 && batch.size(3) == 3,
+                    "show_batch needs an NHWC RGB batch [N, H, W, 3], got ",
                     batch.defined() ? batch.shape().str() : std::string("none"));
   check(o.max_n > 0, "show_batch: max_n must be positive, got ", o.max_n);
   const int n = static_cast<int>(std::min<std::int64_t>(batch.size(0), o.max_n));
-  check(captions.empty() || static_cast<int>(captions.size()) >= n, "show_batch: ", captions.size(),
-        " captions for ", n, " images (give one per image, or none)");
+  check(captions.empty() || static_cast<int>(captions.size()) >= n, "show_batch: ", captions.size(), " captions for ",
+        n, " images (give one per image, or none)");
   const auto [nrows, ncols] = grid_shape(n, o.nrows, o.ncols);
   const std::int64_t h = batch.size(1), w = batch.size(2);
   const double cell_w = o.cell_px > 0 ? o.cell_px : std::max<double>(static_cast<double>(w), 128.0);
@@ -107,9 +118,9 @@ inline std::string show_batch_svg(const Tensor<std::uint8_t>& batch, const std::
     const double x = pad + c * (cell_w + pad), y = pad + r * (cell_h + title_h + pad);
     svg << "<g class=\"item\" id=\"item" << i << "\">\n";
     if (!captions.empty())
-      svg << "<text x=\"" << x + cell_w / 2 << "\" y=\"" << y + o.font_px << "\" font-family=\"sans-serif\" font-size=\""
-          << o.font_px << "\" text-anchor=\"middle\">" << detail::xml_escape(captions[static_cast<std::size_t>(i)])
-          << "</text>\n";
+      svg << "<text x=\"" << x + cell_w / 2 << "\" y=\"" << y + o.font_px
+          << "\" font-family=\"sans-serif\" font-size=\"" << o.font_px << "\" text-anchor=\"middle\">"
+          << detail::xml_escape(captions[static_cast<std::size_t>(i)]) << "</text>\n";
     svg << "<image x=\"" << x << "\" y=\"" << y + title_h << "\" width=\"" << cell_w << "\" height=\"" << cell_h
         << "\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" xlink:href=\"data:image/png;base64,"
         << detail::base64(encode_png(batch[i])) << "\"/>\n</g>\n";

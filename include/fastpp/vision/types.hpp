@@ -16,7 +16,9 @@ struct SizeHW {
   constexpr SizeHW(std::int64_t height, std::int64_t width) : h(height), w(width) {}
   constexpr bool empty() const { return h <= 0 || w <= 0; }
   friend constexpr bool operator==(const SizeHW& a, const SizeHW& b) { return a.h == b.h && a.w == b.w; }
-  std::string str() const { return h == w ? std::to_string(h) : "(" + std::to_string(h) + ", " + std::to_string(w) + ")"; }
+  std::string str() const {
+    return h == w ? std::to_string(h) : "(" + std::to_string(h) + ", " + std::to_string(w) + ")";
+  }
 };
 
 // How Resize fits an image of another aspect ratio (fastai's ResizeMethod).
@@ -30,17 +32,23 @@ enum class SampleMode { bilinear, nearest };
 
 inline const char* to_string(ResizeMethod m) {
   switch (m) {
-    case ResizeMethod::crop: return "crop";
-    case ResizeMethod::pad: return "pad";
-    case ResizeMethod::squish: return "squish";
+    case ResizeMethod::crop:
+      return "crop";
+    case ResizeMethod::pad:
+      return "pad";
+    case ResizeMethod::squish:
+      return "squish";
   }
   return "?";
 }
 inline const char* to_string(PadMode m) {
   switch (m) {
-    case PadMode::zeros: return "zeros";
-    case PadMode::border: return "border";
-    case PadMode::reflection: return "reflection";
+    case PadMode::zeros:
+      return "zeros";
+    case PadMode::border:
+      return "border";
+    case PadMode::reflection:
+      return "reflection";
   }
   return "?";
 }
