@@ -20,7 +20,7 @@ inline Tensor<std::uint8_t, cpu> collate_images(const std::vector<Image>& images
   check(!images.empty(), "collate: no images to put in a batch");
   const Shape& s0 = images[0].shape();
   check<ShapeError>(s0.rank() == 3 && s0[2] == 3, "collate: an image is [H, W, 3], got ", s0,
-                    names.empty() ? std::string() : " for " + names[0].string());
+                    names.empty() ? std::string() : detail::msg(" for ", names[0].string()));
   for (std::size_t i = 1; i < images.size(); ++i) {
     if (!(images[i].shape() == s0)) {
       std::ostringstream os;

@@ -97,14 +97,14 @@ class FileWalker {
     // The canonical path identifies a folder however it was reached: a second visit is a loop (or a
     // second link to the same folder), and is skipped.
     const fs::path canon = fs::canonical(dir, ec);
-    if (ec) throw IoError(dir.string(), "get_files: cannot resolve the folder: " + ec.message());
+    if (ec) throw IoError(dir.string(), detail::msg("get_files: cannot resolve the folder: ", ec.message()));
     if (!visited_.insert(canon.string()).second) return;
 
     std::vector<fs::path> subdirs;
     fs::directory_iterator it(dir, ec), end;
-    if (ec) throw IoError(dir.string(), "get_files: cannot list the folder: " + ec.message());
+    if (ec) throw IoError(dir.string(), detail::msg("get_files: cannot list the folder: ", ec.message()));
     for (; it != end; it.increment(ec)) {
-      if (ec) throw IoError(dir.string(), "get_files: cannot list the folder: " + ec.message());
+      if (ec) throw IoError(dir.string(), detail::msg("get_files: cannot list the folder: ", ec.message()));
       const fs::path p = it->path();
       std::error_code sec;
       const auto st = fs::status(p, sec);  // follows symlinks; a dangling link has no status

@@ -89,7 +89,7 @@ struct UsingAttr {
     return f(attr(x));
   }
   std::string name() const {
-    return "using_attr(" + step_name(f, "f") + ", " + step_name(attr, "attr") + ")";
+    return detail::msg("using_attr(", step_name(f, "f"), ", ", step_name(attr, "attr"), ")");
   }
 };
 template <class F, class Attr>

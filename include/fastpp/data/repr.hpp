@@ -12,7 +12,7 @@
 
 namespace fastpp {
 
-inline std::string short_repr(const std::filesystem::path& p) { return "Path('" + p.generic_string() + "')"; }
+inline std::string short_repr(const std::filesystem::path& p) { return detail::msg("Path('", p.generic_string(), "')"); }
 inline std::string short_repr(const std::string& s) { return s; }
 inline std::string short_repr(const Category& c) {
   std::ostringstream os;

@@ -108,7 +108,7 @@ void DataBlock<XBlock, YBlock, GetItems, Splitter, GetY>::summary(const Source& 
   os << "Setting up after_item: Pipeline: " << pipeline_repr(item_steps_) << '\n';
   os << "Setting up before_batch: Pipeline: \n";
   os << "Setting up after_batch: Pipeline: " << IntToFloat{}.name()
-     << (batch_steps_.empty() ? "" : " -> " + pipeline_repr(batch_steps_)) << '\n';
+     << (batch_steps_.empty() ? std::string() : detail::msg(" -> ", pipeline_repr(batch_steps_))) << '\n';
 
   os << "\nBuilding one batch\n";
   std::vector<Image> images;
@@ -127,8 +127,8 @@ void DataBlock<XBlock, YBlock, GetItems, Splitter, GetY>::summary(const Source& 
     if (trace) os << "    starting from\n      (" << short_repr(img) << ", " << short_repr(yk) << ")\n";
     ItemContext ctx = ld.item_context(k, 0);
     for (const auto& s : item_steps_) {
-      const std::string input = "(" + short_repr(img) + ", " + short_repr(yk) + ") from " +
-                                short_repr(ld.items[static_cast<std::size_t>(k)]);
+      const std::string input = detail::msg("(", short_repr(img), ", ", short_repr(yk), ") from ",
+                                            short_repr(ld.items[static_cast<std::size_t>(k)]));
       try {
         img = s.fn(std::move(img), ctx);
       } catch (const std::exception& e) {
@@ -156,13 +156,13 @@ void DataBlock<XBlock, YBlock, GetItems, Splitter, GetY>::summary(const Source& 
   }
   auto yb = Tensor<std::int64_t, cpu>::from({n}, ld.targets);
   os << "\nApplying batch_tfms to the batch built\n  Pipeline: " << IntToFloat{}.name()
-     << (batch_steps_.empty() ? "" : " -> " + pipeline_repr(batch_steps_)) << '\n';
+     << (batch_steps_.empty() ? std::string() : detail::msg(" -> ", pipeline_repr(batch_steps_))) << '\n';
   os << "    starting from\n      (" << short_repr(collated) << ", " << short_repr(yb) << ")\n";
   Tensor<float, cpu> xb = IntToFloat{}(collated);
   os << "    applying " << IntToFloat{}.name() << " gives\n      (" << short_repr(xb) << ", " << short_repr(yb) << ")\n";
   BatchContext bctx = ld.batch_context(0, 0);
   for (const auto& s : batch_steps_) {
-    const std::string input = "(" + short_repr(xb) + ", " + short_repr(yb) + ")";
+    const std::string input = detail::msg("(", short_repr(xb), ", ", short_repr(yb), ")");
     try {
       xb = s.fn(std::move(xb), bctx);
     } catch (const std::exception& e) {
