@@ -1,13 +1,8 @@
 // Fashion-MNIST as PNG folders, and the chapter's recipe on a small subset of it. The PNGs are read back
-// with stb_image, compiled privately into this test (vision/ owns fastpp's decoder).
+// with the tests' own stb_image decoder (png_loader.hpp; vision/ owns fastpp's decoder).
 #include <catch2/catch.hpp>
 #include <fastpp/data.hpp>
 #include <fastpp/data/fashion_mnist.hpp>
-
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
-#define STBI_ONLY_PNG
-#include <stb_image.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +10,7 @@
 
 #include "../support/skip.hpp"
 #include "helpers.hpp"
+#include "png_loader.hpp"
 
 using namespace fastpp;
 using fastpp::test::TempDir;
@@ -22,43 +18,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The test's decoder for ImageBlock: any PNG to RGB.
-Image load_png(const fs::path& p) {
-  int w = 0, h = 0, c = 0;
-  stbi_uc* d = stbi_load(p.string().c_str(), &w, &h, &c, 3);
-  if (!d) throw FormatError(p.string(), stbi_failure_reason());
-  Image img = Image::empty({h, w, 3});
-  std::memcpy(img.data(), d, static_cast<std::size_t>(img.numel()));
-  stbi_image_free(d);
-  return img;
-}
-
 bool have_dataset() {
   return fs::exists(fashion_mnist_debian_dir / "t10k-labels-idx1-ubyte.gz") &&
          fs::exists(fashion_mnist_debian_dir / "train-images-idx3-ubyte.gz");
 }
 
 }  // namespace
-
-TEST_CASE("the PNG writer's files decode to the same pixels (grey, RGB, several deflate blocks)", "[fashion]") {
-  TempDir t;
-  for (auto [h, w, ch] : {std::tuple{28, 28, 1}, std::tuple{5, 7, 3}, std::tuple{200, 150, 3}}) {
-    std::vector<std::uint8_t> px(static_cast<std::size_t>(h * w * ch));
-    for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>((i * 31 + i / 7) % 251);
-    const auto file = t / ("img_" + std::to_string(h) + ".png");
-    write_png(file, px.data(), h, w, ch);
-    int W = 0, H = 0, C = 0;
-    stbi_uc* d = stbi_load(file.string().c_str(), &W, &H, &C, 0);
-    REQUIRE(d != nullptr);
-    CHECK(W == w);
-    CHECK(H == h);
-    CHECK(C == ch);
-    CHECK(std::memcmp(d, px.data(), px.size()) == 0);
-    stbi_image_free(d);
-  }
-  CHECK(file_safe_name("T-shirt/top") == "T-shirt_top");
-  CHECK(file_safe_name("Ankle boot") == "Ankle_boot");
-}
 
 TEST_CASE("IDX parsing refuses short, mislabelled and inconsistent files", "[fashion]") {
   auto bytes = [](std::initializer_list<int> v) {
@@ -107,7 +72,7 @@ TEST_CASE("the chapter's recipe runs unchanged on a Fashion-MNIST subset", "[fas
   CHECK(fs::exists(t / "fashion/train/T-shirt_top"));
   CHECK(fs::exists(t / "fashion/valid/Ankle_boot"));
 
-  auto fashion = DataBlock{Blocks{ImageBlock{.load = load_png}, CategoryBlock{}},
+  auto fashion = DataBlock{Blocks{ImageBlock{.load = test::load_png_for_tests}, CategoryBlock{}},
                            get_image_files,
                            GrandparentSplitter{},
                            using_attr(RegexLabeller{R"((.+)_\d+.png$)"}, file_name)};
