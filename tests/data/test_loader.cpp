@@ -197,3 +197,18 @@ TEST_CASE("leaving a loop early neither hangs nor leaks work", "[loader][threads
   for (int e = 0; e < 5; ++e) (void)ref.train.begin();
   CHECK(same(*dls.train.begin(), *ref.train.begin()));
 }
+
+TEST_CASE("a throwing batch transform reaches the caller naming the batch, the loader and the step", "[loader][threads]") {
+  TempDir t;
+  make_tree(t.path());
+  auto db = DataBlock{Blocks{ppm_block(), CategoryBlock{}}, get_image_files, GrandparentSplitter{}, regex_label(),
+                      item_tfms(CropTo{8}), batch_tfms(BrokenBatchTfm{})};
+  // The source may be anything get_items takes: here a std::string.
+  auto dls = db.dataloaders(t.path().string(), {.bs = 4, .num_workers = 2});
+  CHECK_THROWS_WITH(*dls.valid.begin(), Catch::Contains("batch 0 of the valid loader: batch transform 'BrokenBatchTfm' "
+                                                        "failed: expected 224x224"));
+  std::ostringstream os;
+  CHECK_THROWS(db.summary(t.path().string(), os));
+  CHECK_THAT(os.str(), Catch::Contains("applying BrokenBatchTfm failed\n      on input: (Tensor<float32> of size "
+                                       "4x8x8x3, Tensor<int64>([0, 0, 0, 0]))\n      error: expected 224x224"));
+}

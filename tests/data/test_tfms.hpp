@@ -87,3 +87,12 @@ inline auto regex_label() { return using_attr(RegexLabeller{R"((.+)_\d+.ppm$)"},
 inline ImageBlock ppm_block() { return ImageBlock{.load = load_netpbm}; }
 
 }  // namespace fastpp::test
+
+namespace fastpp::test {
+// A batch transform that always throws.
+struct BrokenBatchTfm {
+  static constexpr int order = 50;
+  Tensor<float, cpu> operator()(Tensor<float, cpu>, BatchContext&) const { throw ShapeError("expected 224x224"); }
+  std::string name() const { return "BrokenBatchTfm"; }
+};
+}  // namespace fastpp::test
