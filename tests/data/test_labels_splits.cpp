@@ -39,7 +39,7 @@ TEST_CASE("parent_label and the path attributes", "[labels]") {
   CHECK(parent_label(p) == "cat");
   CHECK(parent_name(p) == "cat");
   CHECK(file_name(p) == "img_1.png");
-  CHECK(stem(p) == "img_1");
+  CHECK(file_stem(p) == "img_1");
 }
 
 namespace {
@@ -105,6 +105,7 @@ TEST_CASE("CategoryBlock: sorted byte-order vocabulary from the training labels"
   CHECK(CategoryBlock{.sort = false}.setup(L<std::string>{"b", "a", "b"}).vocab() == L<std::string>{"b", "a"});
 }
 
-TEST_CASE("default_loss<Category> names CrossEntropyLossFlat", "[category]") {
+TEST_CASE("default_loss<Category> and default_loss<CategoryBlock> name CrossEntropyLossFlat", "[category]") {
   STATIC_REQUIRE(std::is_same_v<default_loss<Category>::type, CrossEntropyLossFlat>);
+  STATIC_REQUIRE(std::is_same_v<default_loss<CategoryBlock>::type, CrossEntropyLossFlat>);
 }

@@ -91,5 +91,11 @@ template <>
 struct default_loss<Category> {
   using type = CrossEntropyLossFlat;
 };
+// Keyed on the block as well, for code that looks the loss up by block (DESIGN.md writes
+// default_loss_t<CategoryBlock>).
+template <>
+struct default_loss<CategoryBlock> {
+  using type = CrossEntropyLossFlat;
+};
 
 }  // namespace fastpp

@@ -163,9 +163,9 @@ inline void png_chunk(std::vector<std::uint8_t>& out, const char* type, const st
 }  // namespace detail
 
 // The bytes of an 8-bit PNG (grey when channels == 1, RGB when 3) holding h x w pixels, row-major.
-inline std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, std::int64_t h, std::int64_t w, int channels) {
-  check(channels == 1 || channels == 3, "encode_png: 1 or 3 channels, got ", channels);
-  check(h >= 1 && w >= 1 && h < (1 << 24) && w < (1 << 24), "encode_png: bad size ", h, "x", w);
+inline std::vector<std::uint8_t> encode_png_uncompressed(const std::uint8_t* pixels, std::int64_t h, std::int64_t w, int channels) {
+  check(channels == 1 || channels == 3, "encode_png_uncompressed: 1 or 3 channels, got ", channels);
+  check(h >= 1 && w >= 1 && h < (1 << 24) && w < (1 << 24), "encode_png_uncompressed: bad size ", h, "x", w);
   // Raw scanlines, each led by filter type 0 (none).
   std::vector<std::uint8_t> raw;
   const std::size_t row = static_cast<std::size_t>(w * channels);
@@ -205,9 +205,9 @@ inline std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, std::int
   return png;
 }
 
-inline void write_png(const std::filesystem::path& path, const std::uint8_t* pixels, std::int64_t h, std::int64_t w,
+inline void write_png_uncompressed(const std::filesystem::path& path, const std::uint8_t* pixels, std::int64_t h, std::int64_t w,
                       int channels) {
-  const auto bytes = encode_png(pixels, h, w, channels);
+  const auto bytes = encode_png_uncompressed(pixels, h, w, channels);
   std::ofstream f(path, std::ios::binary);
   if (!f) throw IoError(path.string(), "cannot create the file");
   f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -250,7 +250,7 @@ inline FashionExportCounts export_fashion_mnist(const std::filesystem::path& src
       const std::string cls = file_safe_name(fashion_mnist_classes()[c]);
       const auto dir = out / part.split / cls;
       if (written[c] == 0) std::filesystem::create_directories(dir);
-      write_png(dir / (cls + "_" + std::to_string(i) + ".png"), images.pixels.data() + i * per, images.rows, images.cols, 1);
+      write_png_uncompressed(dir / (cls + "_" + std::to_string(i) + ".png"), images.pixels.data() + i * per, images.rows, images.cols, 1);
       ++written[c];
       ++*part.count;
     }

@@ -1,5 +1,5 @@
 #pragma once
-// Labelling items: RegexLabeller, using_attr with the path attributes file_name / parent_name / stem,
+// Labelling items: RegexLabeller, using_attr with the path attributes file_name / parent_name / file_stem,
 // and parent_label. Any callable item -> std::string works as a DataBlock's get_y as well; these are
 // function objects with a name() so summary() can say which step ran.
 #include <filesystem>
@@ -21,7 +21,7 @@ std::string step_name(const F& f, const std::string& fallback) {
     return fallback;
 }
 
-// Path attributes, as fastai's using_attr reads them with getattr (Path.name, Path.parent.name, Path.stem).
+// Path attributes, as fastai's using_attr reads them with getattr (Path.name, Path.parent.name, Path.stem; file_stem, not stem, leaves that name to others).
 struct FileName {
   std::string operator()(const std::filesystem::path& p) const { return p.filename().string(); }
   std::string name() const { return "file_name"; }
@@ -30,13 +30,13 @@ struct ParentName {
   std::string operator()(const std::filesystem::path& p) const { return p.parent_path().filename().string(); }
   std::string name() const { return "parent_name"; }
 };
-struct StemName {
+struct FileStem {
   std::string operator()(const std::filesystem::path& p) const { return p.stem().string(); }
-  std::string name() const { return "stem"; }
+  std::string name() const { return "file_stem"; }
 };
 inline constexpr FileName file_name{};
 inline constexpr ParentName parent_name{};
-inline constexpr StemName stem{};
+inline constexpr FileStem file_stem{};
 
 // The name of the folder holding the item (fastai's parent_label).
 struct ParentLabel {

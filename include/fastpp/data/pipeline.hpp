@@ -52,13 +52,13 @@ BatchTfms<std::decay_t<Ts>...> batch_tfms(Ts&&... ts) {
 
 // One step of a pipeline, erased.
 template <class In, class Ctx>
-struct Step {
+struct PipelineStep {
   std::string name;
   int order = 0;
   std::function<In(In, Ctx&)> fn;
 };
-using ItemStep = Step<Image, ItemContext>;
-using BatchStep = Step<Tensor<float, cpu>, BatchContext>;
+using ItemStep = PipelineStep<Image, ItemContext>;
+using BatchStep = PipelineStep<Tensor<float, cpu>, BatchContext>;
 
 namespace detail {
 
@@ -81,7 +81,7 @@ inline constexpr bool item_transform_for = requires(const T& t, Item x, ItemCont
 };
 
 template <class Item, class T>
-void append_item_steps(std::vector<Step<Item, ItemContext>>& out, const T& t) {
+void append_item_steps(std::vector<PipelineStep<Item, ItemContext>>& out, const T& t) {
   if constexpr (is_std_tuple<T>::value) {
     std::apply([&](const auto&... e) { (append_item_steps<Item>(out, e), ...); }, t);
   } else if constexpr (is_std_vector<T>::value) {
