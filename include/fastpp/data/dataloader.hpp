@@ -193,6 +193,7 @@ struct LoaderThreads {
 };
 
 inline int resolve_num_workers(int n) {
+  check(n >= -1, "dataloaders: num_workers must be -1 (default), 0 (no threads) or more, got ", n);
   if (n >= 0) return n;
   return static_cast<int>(std::min(16u, std::max(1u, std::thread::hardware_concurrency())));
 }
