@@ -219,3 +219,20 @@ TEST_CASE("a throwing batch transform reaches the caller naming the batch, the l
   CHECK_THAT(os.str(), Catch::Contains("applying BrokenBatchTfm failed\n      on input: (Tensor<float32> of size "
                                        "4x8x8x3, Tensor<int64>([0, 0, 0, 0]))\n      error: expected 224x224"));
 }
+
+TEST_CASE("decode undoes the batch transforms that have a decode, last first; labels give captions", "[loader]") {
+  TempDir t;
+  make_tree(t.path());
+  auto db = DataBlock{Blocks{ppm_block(), CategoryBlock{}}, get_image_files, GrandparentSplitter{}, regex_label(),
+                      item_tfms(CropTo{8}), batch_tfms(Affine2{}, Scale{2.0f})};  // Scale (99, given last) has none
+  auto dls = db.dataloaders(t.path(), {.bs = 4, .num_workers = 0});
+  const Batch b = dls.valid.one_batch();
+  const auto decoded = dls.valid.decode(b.x);
+  CHECK_FALSE(decoded.shares_storage_with(b.x));
+  // Forward: (p * 2 - 1) * 2; decode skips Scale (no decode) and undoes Affine2: ((p*2-1)*2 + 1) / 2.
+  const Image first = dls.valid.item(b.idxs[0]);
+  const float p = static_cast<float>(first.data()[5]) / 255.0f;
+  CHECK(b.x.data()[5] == Approx((p * 2 - 1) * 2));
+  CHECK(decoded.data()[5] == Approx(((p * 2 - 1) * 2 + 1) / 2));
+  CHECK(dls.labels(b) == std::vector<std::string>{"Bag", "Bag", "Bag", "Sandal"});
+}

@@ -96,3 +96,20 @@ struct BrokenBatchTfm {
   std::string name() const { return "BrokenBatchTfm"; }
 };
 }  // namespace fastpp::test
+
+namespace fastpp::test {
+// x * 2 - 1 with its decode, as Normalize has one.
+struct Affine2 {
+  static constexpr int order = 99;
+  Tensor<float, cpu> operator()(Tensor<float, cpu> b, BatchContext&) const {
+    for (auto& v : b) v = v * 2.0f - 1.0f;
+    return b;
+  }
+  Tensor<float, cpu> decode(const Tensor<float, cpu>& b) const {
+    auto out = b.clone();
+    for (auto& v : out) v = (v + 1.0f) / 2.0f;
+    return out;
+  }
+  std::string name() const { return "Affine2"; }
+};
+}  // namespace fastpp::test

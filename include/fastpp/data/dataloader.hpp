@@ -318,6 +318,16 @@ class DataLoader {
   }
   std::string split_name() const { return data_->split == Split::train ? "train" : "valid"; }
 
+  // Undoes the batch transforms that can be undone (those with a decode(), e.g. Normalize), last first,
+  // as fastai's decode: the result is back in [0, 1] pixel space when the others (augmentation) keep it
+  // there, ready for float_to_uint8 / show_batch. x is not modified.
+  Tensor<float, cpu> decode(const Tensor<float, cpu>& x) const {
+    Tensor<float, cpu> out = x;
+    for (auto it = data_->batch_steps.rbegin(); it != data_->batch_steps.rend(); ++it)
+      if (it->decode) out = it->decode(out);
+    return out;
+  }
+
  private:
   std::shared_ptr<const detail::LoaderData> data_;
   detail::LoaderThreads threads_;
@@ -332,6 +342,12 @@ struct DataLoaders {
   L<BadItem> bad_items;  // files left out by BadItems::skip
 
   Batch one_batch() const { return train.one_batch(); }
+  // The label of each target of a batch (captions for show_batch).
+  std::vector<std::string> labels(const Batch& b) const {
+    std::vector<std::string> out;
+    for (std::int64_t i = 0; i < b.y.numel(); ++i) out.push_back(vocab[b.y.data()[i]]);
+    return out;
+  }
 };
 
 }  // namespace fastpp

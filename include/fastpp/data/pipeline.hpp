@@ -50,12 +50,14 @@ BatchTfms<std::decay_t<Ts>...> batch_tfms(Ts&&... ts) {
   return {std::tuple<std::decay_t<Ts>...>(std::forward<Ts>(ts)...)};
 }
 
-// One step of a pipeline, erased.
+// One step of a pipeline, erased. `decode` is set when the transform has `decode(x) const` (e.g.
+// Normalize), so a batch can be brought back to pixels for showing (fastai's decode, in reverse order).
 template <class In, class Ctx>
 struct PipelineStep {
   std::string name;
   int order = 0;
   std::function<In(In, Ctx&)> fn;
+  std::function<In(const In&)> decode = {};
 };
 using ItemStep = PipelineStep<Image, ItemContext>;
 using BatchStep = PipelineStep<Tensor<float, cpu>, BatchContext>;
@@ -107,9 +109,15 @@ void append_batch_steps(std::vector<BatchStep>& out, const T& t) {
                   "batch_tfms: this transform cannot take a batch (NHWC Tensor<float>[N,H,W,3] in [0,1]): give it "
                   "`Tensor<float> operator()(Tensor<float>, BatchContext&) const`, `static constexpr int order` and "
                   "`std::string name() const` (see data/transform.hpp)");
-    if constexpr (BatchTransform<T>)
-      out.push_back({t.name(), static_cast<int>(T::order),
-                     [t](Tensor<float, cpu> b, BatchContext& ctx) { return t(std::move(b), ctx); }});
+    if constexpr (BatchTransform<T>) {
+      BatchStep step{t.name(), static_cast<int>(T::order),
+                     [t](Tensor<float, cpu> b, BatchContext& ctx) { return t(std::move(b), ctx); }};
+      if constexpr (requires(const Tensor<float, cpu>& b) {
+                      { t.decode(b) } -> std::convertible_to<Tensor<float, cpu>>;
+                    })
+        step.decode = [t](const Tensor<float, cpu>& b) { return Tensor<float, cpu>(t.decode(b)); };
+      out.push_back(std::move(step));
+    }
   }
 }
 
