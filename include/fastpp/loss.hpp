@@ -1,0 +1,11 @@
+#pragma once
+// Losses and their building blocks: softmax, log_softmax, nll_loss, cross_entropy (fused), sigmoid,
+// binary_cross_entropy_with_logits, label smoothing, fastai's loss objects and default_loss<Target>.
+#include "loss/binary.hpp"
+#include "loss/cross_entropy.hpp"
+#include "loss/default_loss.hpp"
+#include "loss/flat_losses.hpp"
+#include "loss/label_smoothing.hpp"
+#include "loss/nll.hpp"
+#include "loss/options.hpp"
+#include "loss/softmax.hpp"

@@ -1,0 +1,141 @@
+#pragma once
+// The engine behind cross_entropy and label-smoothing cross-entropy: both are "log_softmax, then a
+// linear function of it", so one row pass serves both. For row i with target t, weight w_t (0 when the
+// row is ignored), lse = logsumexp(x_i) and C classes:
+//   nll_i    = w_t * (lse - x_t)
+//   smooth_i = sum_j (lse - x_j) = C * lse - sum_j x_j            (label smoothing only)
+//   loss_i   = eps / C * smooth_i + (1 - eps) * nll_i
+// and its gradient is   d loss_i / dx_j = a softmax_j - b [j == t] - c   with
+//   a = (1 - eps) s_nll + eps s_smooth,  b = (1 - eps) s_nll,  c = eps / C * s_smooth,
+// where s_nll and s_smooth are the upstream gradient times the factor of each part's reduction
+// (1/total weight and 1/N for the mean). Cross-entropy is eps = 0.
+//
+// Three passes share the code: forward (loss, saves lse), backward (from x and the saved lse) and fused
+// (loss and gradient in one pass over x: the training step, at the speed of a copy).
+#include <cstdint>
+
+#include "checks.hpp"
+#include "nll.hpp"
+#include "row_blocks.hpp"
+#include "row_math.hpp"
+
+namespace fastpp::loss_detail {
+
+enum class Pass { forward, backward, fused };
+
+template <class T>
+struct SoftmaxLossJob {
+  using A = acc_t<T>;
+  const T* x = nullptr;
+  std::int64_t rows = 0, classes = 0;
+  const std::int64_t* target = nullptr;
+  const float* weight = nullptr;  // null: all ones
+  std::int64_t ignore_index = -100;
+  Reduction reduction = Reduction::mean;
+  double eps = 0;                 // label smoothing; 0 for cross-entropy
+  double total_weight = 0;        // sum of the weights of the rows that count
+  // upstream gradient: g[i] per row (reduction none) or g[0] for all
+  const A* grad = nullptr;
+  // outputs, each may be null when not wanted
+  A* loss_rows = nullptr;         // [N] per-row loss (reduction none)
+  A* lse = nullptr;               // [N] logsumexp, written by forward/fused
+  const A* saved_lse = nullptr;   // [N] logsumexp the forward saved, read by backward
+  T* dx = nullptr;                // [N, C] gradient
+
+  double weight_of(std::int64_t i) const {
+    if (target[i] == ignore_index) return 0.0;
+    return weight ? static_cast<double>(weight[target[i]]) : 1.0;
+  }
+  // The parts of the gradient coefficients that are the same for every row (computed once per pass).
+  struct GradFactors {
+    double nll = 0, smooth = 0, smooth_c = 0;
+  };
+  GradFactors grad_factors() const {
+    GradFactors f;
+    const double g = reduction == Reduction::none ? 1.0 : static_cast<double>(grad[0]);
+    f.nll = reduction == Reduction::mean ? g / total_weight : g;
+    f.smooth = reduction == Reduction::mean ? g / static_cast<double>(rows) : g;
+    f.smooth_c = eps / static_cast<double>(classes);
+    return f;
+  }
+  // Coefficients a, b, c of row i's gradient (see the header comment).
+  void grad_coefficients(std::int64_t i, const GradFactors& f, A& a, A& b, A& c) const {
+    const double gi = reduction == Reduction::none ? static_cast<double>(grad[i]) : 1.0;
+    const double w = weight_of(i);
+    const double s_nll = w == 0.0 ? 0.0 : w * f.nll * gi;  // an ignored row adds nothing, even when 1/W is inf
+    const double s_smooth = f.smooth * gi;
+    a = static_cast<A>((1.0 - eps) * s_nll + eps * s_smooth);
+    b = static_cast<A>((1.0 - eps) * s_nll);
+    c = static_cast<A>(f.smooth_c * s_smooth);
+  }
+};
+
+// Runs one pass over all rows; returns the sums of nll_i (a) and smooth_i (b) over the rows.
+template <Pass P, class T>
+BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
+  using A = acc_t<T>;
+  const std::int64_t c = job.classes;
+  const auto factors = P == Pass::forward ? typename SoftmaxLossJob<T>::GradFactors{} : job.grad_factors();
+  return for_row_blocks(job.rows, c, [&](std::int64_t r0, std::int64_t r1) {
+    BlockSums sums;
+    constexpr int G = loss_math::row_group;
+    for (std::int64_t i0 = r0; i0 < r1; i0 += G) {
+      const int count = static_cast<int>(r1 - i0 < G ? r1 - i0 : G);
+      const T* x0 = job.x + i0 * c;
+      A lse[G];
+      if constexpr (P == Pass::backward) {
+        for (int r = 0; r < count; ++r) {
+          const std::int64_t i = i0 + r, t = job.target[i];
+          A a, b, cc;
+          job.grad_coefficients(i, factors, a, b, cc);
+          loss_math::softmax_loss_row_backward(x0 + r * c, c, job.saved_lse[i], t != job.ignore_index ? t : -1, a, b,
+                                               cc, job.dx + i * c);
+        }
+        continue;
+      } else if constexpr (P == Pass::forward) {
+        loss_math::rows_logsumexp(x0, c, c, count, lse);
+      } else {
+        std::int64_t tg[G];
+        A a[G], b[G], cc[G];
+        for (int r = 0; r < count; ++r) {
+          const std::int64_t t = job.target[i0 + r];
+          tg[r] = t != job.ignore_index ? t : -1;
+          job.grad_coefficients(i0 + r, factors, a[r], b[r], cc[r]);
+        }
+        loss_math::rows_softmax_loss_fused(x0, c, c, count, tg, a, b, cc, job.dx + i0 * c, lse);
+      }
+      for (int r = 0; r < count; ++r) {
+        const std::int64_t i = i0 + r, t = job.target[i];
+        const T* xi = x0 + r * c;
+        const bool counted = t != job.ignore_index;
+        if (job.lse) job.lse[i] = lse[r];
+        const double nll = counted ? job.weight_of(i) * static_cast<double>(lse[r] - static_cast<A>(xi[t])) : 0.0;
+        double smooth = 0.0;
+        if (job.eps != 0.0)  // sum_j (lse - x_j); x is read again, but from the cache
+          smooth = static_cast<double>(c) * static_cast<double>(lse[r]) - static_cast<double>(loss_math::row_sum(xi, c));
+        if (job.loss_rows)
+          job.loss_rows[i] = static_cast<A>(job.eps / static_cast<double>(c) * smooth + (1.0 - job.eps) * nll);
+        sums.a += nll;
+        sums.b += smooth;
+      }
+    }
+    return sums;
+  });
+}
+
+// The reduced loss from the pass's sums.
+template <class T>
+double reduced_value(const SoftmaxLossJob<T>& job, const BlockSums& s) {
+  const double cls = static_cast<double>(job.classes);
+  if (job.reduction == Reduction::mean)
+    return job.eps / cls * (s.b / static_cast<double>(job.rows)) + (1.0 - job.eps) * (s.a / job.total_weight);
+  return job.eps / cls * s.b + (1.0 - job.eps) * s.a;
+}
+
+// Writes the loss output: per-row values were written during the pass; a reduced one is written here.
+template <class T>
+void finish_loss(const SoftmaxLossJob<T>& job, const BlockSums& s, Tensor<acc_t<T>>& loss) {
+  if (job.reduction != Reduction::none) loss.data()[0] = static_cast<acc_t<T>>(reduced_value(job, s));
+}
+
+}  // namespace fastpp::loss_detail

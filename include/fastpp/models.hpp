@@ -1,0 +1,4 @@
+#pragma once
+// The ResNet family (torchvision structure and names), fastai's head and parameter groups, AnyModel.
+#include "models/any_model.hpp"
+#include "models/resnet.hpp"

@@ -1,0 +1,111 @@
+#pragma once
+// Residual blocks: out = relu(main(x) + shortcut(x)), with torchvision's BasicBlock and Bottleneck as
+// instances. The main branch's children carry their torchvision names (conv1, bn1, ...); the shortcut,
+// when it is not the identity, is named "downsample".
+#include <cstdint>
+#include <string>
+
+#include "activation.hpp"
+#include "conv.hpp"
+#include "norm.hpp"
+#include "sequential.hpp"
+
+namespace fastpp::nn {
+
+template <class Main, class Shortcut>
+class Residual {
+  static_assert(Main::out_channels > 0, "Residual: the main branch must have a known output channel count");
+  static_assert(std::is_same_v<Shortcut, Identity> || Shortcut::out_channels == Main::out_channels,
+                "Residual: the shortcut must produce as many channels as the main branch");
+  static_assert(!std::is_same_v<Shortcut, Identity> || Main::in_channels == Main::out_channels,
+                "Residual: an identity shortcut needs a main branch with equal input and output channels; "
+                "add a downsample (1x1 Conv2d + BatchNorm2d) shortcut");
+
+ public:
+  static constexpr std::int64_t in_channels = Main::in_channels;
+  static constexpr std::int64_t out_channels = Main::out_channels;
+  static constexpr text type_name() {
+    return text("Residual<") + to_text(in_channels) + text(", ") + to_text(out_channels) + text(">");
+  }
+
+  Main main;
+  Shortcut shortcut;
+
+  Residual() = default;
+  explicit Residual(Build& b) : main(detail::make_layer<Main>(b)), shortcut(detail::make_layer<Shortcut>(b)) {}
+
+  Shape out_shape(const Shape& in) const {
+    const Shape a = main.out_shape(in), s = shortcut.out_shape(in);
+    require<ShapeError>(a == s, type_name().view(), ": main branch gives ", a, " but the shortcut gives ", s,
+                      " for input ", in);
+    return a;
+  }
+  Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
+    Tensor<float> y = main.forward(ctx, x);
+    const Tensor<float> s = shortcut.forward(ctx, x);
+    require<ShapeError>(y.shape() == s.shape(), type_name().view(), ": main branch gives ", y.shape(),
+                      " but the shortcut gives ", s.shape());
+    return relu_.forward(ctx, add_into(std::move(y), s));
+  }
+  Tensor<float> backward(Ctx& ctx, const Tensor<float>& dy) {
+    const Tensor<float> d = relu_.backward(ctx, dy);
+    Tensor<float> dx = main.backward(ctx, d);
+    return add_into(std::move(dx), shortcut.backward(ctx, d));
+  }
+
+  template <class F>
+  void for_each_param(F&& f, const std::string& prefix = {}) {
+    main.for_each_param(f, prefix);
+    shortcut.for_each_param(f, prefix + "downsample.");
+  }
+  template <class F>
+  void for_each_buffer(F&& f, const std::string& prefix = {}) {
+    visit_buffers(main, f, prefix);
+    visit_buffers(shortcut, f, prefix + "downsample.");
+  }
+
+ private:
+  // a += b, reusing a's storage when no one else holds it.
+  static Tensor<float> add_into(Tensor<float>&& a, const Tensor<float>& b) {
+    Tensor<float> out = a.use_count() == 1 ? std::move(a) : a.clone();
+    float* o = out.data();
+    const float* p = b.data();
+    parallel_for(0, out.numel(), 1 << 15, [&](std::int64_t s, std::int64_t e) {
+      for (std::int64_t i = s; i < e; ++i) o[i] += p[i];
+    });
+    return out;
+  }
+  ReLU relu_;
+};
+
+// torchvision's shortcut when the shape changes: 1x1 conv with the block's stride, then BatchNorm.
+template <std::int64_t In, std::int64_t Out, int Stride>
+using Downsample = Sequential<Conv2d<In, Out, ConvOpts{.kernel = 1, .stride = Stride, .bias = false}>, BatchNorm2d<Out>>;
+
+template <std::int64_t In, std::int64_t Out, int Stride>
+using shortcut_for = std::conditional_t<Stride == 1 && In == Out, Identity, Downsample<In, Out, Stride>>;
+
+// torchvision.models.resnet.BasicBlock (expansion 1): two 3x3 convs.
+template <std::int64_t In, std::int64_t Planes, int Stride>
+using BasicBlock = Residual<
+    Sequential<Named<"conv1", Conv2d<In, Planes, ConvOpts{.kernel = 3, .stride = Stride, .padding = 1, .bias = false}>>,
+               Named<"bn1", BatchNorm2d<Planes>>, Named<"relu", ReLU>,
+               Named<"conv2", Conv2d<Planes, Planes, ConvOpts{.kernel = 3, .stride = 1, .padding = 1, .bias = false}>>,
+               Named<"bn2", BatchNorm2d<Planes>>>,
+    shortcut_for<In, Planes, Stride>>;
+
+// torchvision.models.resnet.Bottleneck (ResNet v1.5, expansion 4): 1x1, 3x3 with the stride, 1x1.
+template <std::int64_t In, std::int64_t Planes, int Stride>
+using Bottleneck = Residual<
+    Sequential<Named<"conv1", Conv2d<In, Planes, ConvOpts{.kernel = 1, .bias = false}>>,
+               Named<"bn1", BatchNorm2d<Planes>>, Named<"relu1", ReLU>,
+               Named<"conv2", Conv2d<Planes, Planes, ConvOpts{.kernel = 3, .stride = Stride, .padding = 1, .bias = false}>>,
+               Named<"bn2", BatchNorm2d<Planes>>, Named<"relu2", ReLU>,
+               Named<"conv3", Conv2d<Planes, Planes * 4, ConvOpts{.kernel = 1, .bias = false}>>,
+               Named<"bn3", BatchNorm2d<Planes * 4>>>,
+    shortcut_for<In, Planes * 4, Stride>>;
+
+template <template <std::int64_t, std::int64_t, int> class Block>
+inline constexpr std::int64_t expansion = std::is_same_v<Block<64, 64, 1>, Bottleneck<64, 64, 1>> ? 4 : 1;
+
+}  // namespace fastpp::nn

@@ -1,0 +1,186 @@
+#pragma once
+// State dicts with PyTorch's names and layouts: every parameter and buffer of a model by its torchvision
+// name, convolution weights converted between fastpp's OHWI and PyTorch's OIHW, num_batches_tracked as
+// an int64 scalar. Saved and loaded as .safetensors, so weights move between fastpp and PyTorch.
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../io/safetensors.hpp"
+#include "layer.hpp"
+
+namespace fastpp::nn {
+
+namespace detail {
+// [O, H, W, I] <-> [O, I, H, W]
+inline void ohwi_to_oihw(const float* src, const Shape& ohwi, float* dst) {
+  const std::int64_t o = ohwi[0], h = ohwi[1], w = ohwi[2], in = ohwi[3];
+  for (std::int64_t a = 0; a < o; ++a)
+    for (std::int64_t y = 0; y < h; ++y)
+      for (std::int64_t x = 0; x < w; ++x)
+        for (std::int64_t c = 0; c < in; ++c) dst[((a * in + c) * h + y) * w + x] = src[((a * h + y) * w + x) * in + c];
+}
+inline std::vector<std::int64_t> torch_shape(const Param& p) {
+  const Shape& s = p.value.shape();
+  if (p.layout == ParamLayout::conv_ohwi) return {s[0], s[3], s[1], s[2]};
+  std::vector<std::int64_t> v;
+  for (int i = 0; i < s.rank(); ++i) v.push_back(s[i]);
+  return v;
+}
+inline std::string shape_text(const std::vector<std::int64_t>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) { if (i) s += ", "; s += std::to_string(v[i]); }
+  return s + "]";
+}
+template <class M, class F>
+void visit_state(M& model, F&& f) {
+  model.for_each_param([&](const std::string& name, Param& p) { f(name, &p, BufferRef{}); });
+  visit_buffers(model, [&](const std::string& name, BufferRef b) { f(name, nullptr, b); }, std::string{});
+}
+}  // namespace detail
+
+// Every parameter and buffer of `model`, by name, in PyTorch's layout (float32, int64 counters).
+template <class M>
+io::SafeTensors state_dict(M& model, io::StDtype dtype = io::StDtype::F32) {
+  io::SafeTensors st;
+  detail::visit_state(model, [&](const std::string& name, Param* p, BufferRef b) {
+    if (p) {
+      if (p->layout == ParamLayout::conv_ohwi) {
+        std::vector<float> tmp(static_cast<std::size_t>(p->value.numel()));
+        detail::ohwi_to_oihw(p->value.data(), p->value.shape(), tmp.data());
+        st.tensors[name] = io::StTensor::from_floats(tmp.data(), detail::torch_shape(*p), dtype);
+      } else {
+        st.tensors[name] = io::StTensor::from_tensor(p->value, dtype);
+      }
+    } else if (b.f32) {
+      st.tensors[name] = io::StTensor::from_tensor(*b.f32, dtype);
+    } else if (b.count) {
+      st.tensors[name] = io::StTensor::scalar_i64(*b.count);
+    }
+  });
+  return st;
+}
+
+struct LoadOptions {
+  bool strict = true;  // every model key must be in the file and every file key in the model
+  // Maps a name in the file to a name in the model ("" drops it), e.g. torchvision names to fastai's.
+  std::function<std::string(const std::string&)> rename;
+};
+
+// What load_state_dict matched; in non-strict mode the caller may inspect what was left out.
+struct LoadReport {
+  std::vector<std::string> loaded, missing, unexpected;
+};
+
+// Loads values by name. Shapes must match (a ShapeError names the key and both shapes); F16, BF16, F64
+// and F32 convert to float. Strict mode throws a ValueError listing missing and unexpected keys by name.
+template <class M>
+LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOptions& opt = {}) {
+  LoadReport r;
+  std::map<std::string, const io::StTensor*> by_name;
+  for (const auto& [k, t] : st.tensors) {
+    const std::string name = opt.rename ? opt.rename(k) : k;
+    if (name.empty()) continue;
+    by_name[name] = &t;
+  }
+  std::set<std::string> used;
+  detail::visit_state(model, [&](const std::string& name, Param* p, BufferRef b) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      r.missing.push_back(name);
+      return;
+    }
+    used.insert(name);
+    const io::StTensor& t = *it->second;
+    std::vector<std::int64_t> want;
+    if (p) want = detail::torch_shape(*p);
+    else if (b.f32) want = detail::torch_shape(Param(b.f32->shape()));
+    const bool scalar_ok = b.count && t.numel() == 1 && t.shape.size() <= 1;
+    require<ShapeError>(b.count ? scalar_ok : t.shape == want, "load_state_dict: \"", name, "\" has shape ",
+                      t.shape_str(), " in the file but ", b.count ? std::string("[]") : detail::shape_text(want),
+                      " in the model");
+    if (b.count) {
+      *b.count = static_cast<std::int64_t>(t.at(0));
+    } else {
+      Tensor<float>& dst = p ? p->value : *b.f32;
+      if (p && p->layout == ParamLayout::conv_ohwi) {
+        const Shape& s = dst.shape();  // O H W I; the file holds O I H W
+        for (std::int64_t a = 0; a < s[0]; ++a)
+          for (std::int64_t y = 0; y < s[1]; ++y)
+            for (std::int64_t x = 0; x < s[2]; ++x)
+              for (std::int64_t c = 0; c < s[3]; ++c)
+                dst.data()[((a * s[1] + y) * s[2] + x) * s[3] + c] =
+                    static_cast<float>(t.at(((a * s[3] + c) * s[1] + y) * s[2] + x));
+      } else {
+        for (std::int64_t i = 0; i < dst.numel(); ++i) dst.data()[i] = static_cast<float>(t.at(i));
+      }
+    }
+    r.loaded.push_back(name);
+  });
+  for (const auto& [name, t] : by_name)
+    if (!used.count(name)) r.unexpected.push_back(name);
+  if (opt.strict && (!r.missing.empty() || !r.unexpected.empty())) {
+    std::string m = "load_state_dict (strict):";
+    if (!r.missing.empty()) {
+      m += " missing keys:";
+      for (const auto& k : r.missing) m.append(" ").append(k);
+      m += ";";
+    }
+    if (!r.unexpected.empty()) {
+      m += " unexpected keys:";
+      for (const auto& k : r.unexpected) m.append(" ").append(k);
+    }
+    throw ValueError(m);
+  }
+  return r;
+}
+
+template <class M>
+void save_safetensors(M& model, const std::filesystem::path& path, std::map<std::string, std::string> metadata = {}) {
+  auto st = state_dict(model);
+  st.metadata = std::move(metadata);
+  io::write_safetensors(path, st);
+}
+template <class M>
+LoadReport load_safetensors(M& model, const std::filesystem::path& path, const LoadOptions& opt = {}) {
+  return load_state_dict(model, io::read_safetensors(path), opt);
+}
+
+// ---- whole-model helpers ------------------------------------------------------------------------
+
+template <class M>
+void zero_grad(M& model) {
+  model.for_each_param([](const std::string&, Param& p) { p.zero_grad(); });
+}
+template <class M>
+std::int64_t count_params(M& model) {
+  std::int64_t n = 0;
+  model.for_each_param([&](const std::string&, Param& p) { n += p.value.numel(); });
+  return n;
+}
+// Number of parameter groups (1 + the largest group index).
+template <class M>
+int count_groups(M& model) {
+  int n = 0;
+  model.for_each_param([&](const std::string&, Param& p) { n = std::max(n, p.group + 1); });
+  return n;
+}
+// fastai's freeze_to(n): groups before n are frozen (their norm parameters keep training when train_bn),
+// groups from n on train. freeze_to(0) unfreezes everything; freeze_to(-1) freezes all but the last.
+template <class M>
+void freeze_to(M& model, int n, bool train_bn = true) {
+  const int groups = count_groups(model);
+  if (n < 0) n += groups;
+  model.for_each_param([&](const std::string&, Param& p) {
+    p.frozen = p.group < n;
+    p.train_bn = train_bn;
+  });
+}
+template <class M>
+void freeze(M& model) { freeze_to(model, -1); }
+template <class M>
+void unfreeze(M& model) { freeze_to(model, 0); }
+
+}  // namespace fastpp::nn

@@ -1,0 +1,497 @@
+#pragma once
+// Decoding image files into fastpp::Image (Tensor<uint8_t> [H, W, 3], RGB) and encoding PNG.
+//
+//   Image img = load_image("pets/images/Abyssinian_1.jpg");
+//   Image img = decode_image(bytes.data(), bytes.size(), "in-memory name for errors");
+//
+// JPEG, PNG and BMP are decoded with stb_image (see detail/stb_image_impl.hpp for how it is compiled);
+// JPEG goes through libjpeg-turbo instead when the program links fastpp::turbojpeg (it defines
+// FASTPP_HAVE_TURBOJPEG; cmake/FastppTurbojpeg.cmake finds it). Whatever the file holds (grey, grey+alpha,
+// palette, RGBA, 16 bits per channel), the result is 8-bit RGB, as PIL's convert("RGB") gives: grey is
+// replicated, alpha is dropped (not composited), 16-bit samples keep their high byte.
+//
+// Untrusted input: every failure is a fastpp::FormatError (or IoError for the file system) that names the
+// file and the reason (empty, not an image, unsupported format, truncated, corrupt, too large). The header
+// is read first and an image larger than DecodeLimits is refused before any pixel memory is allocated.
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
+#include "../data/transform.hpp"
+#include "detail/stb_image_impl.hpp"
+#include "detail/stb_image_write_impl.hpp"
+
+#if defined(FASTPP_HAVE_TURBOJPEG) && FASTPP_HAVE_TURBOJPEG
+#include <turbojpeg.h>
+#endif
+
+namespace fastpp {
+
+// Upper bounds checked on an image's header before decoding. The defaults accept any photo a dataset holds
+// (8192 x 8192 = 2^26 pixels) and refuse the "decompression bombs" whose headers claim 10^10 pixels.
+struct DecodeLimits {
+  std::int64_t max_pixels = std::int64_t{1} << 26;
+  std::int64_t max_side = std::int64_t{1} << 15;
+  std::int64_t max_file_bytes = std::int64_t{1} << 30;
+};
+
+enum class JpegDecoder {
+  automatic,  // libjpeg-turbo where this build has it, stb_image otherwise
+  stb,        // always stb_image
+};
+
+struct DecodeOptions {
+  DecodeLimits limits{};
+  JpegDecoder jpeg = JpegDecoder::automatic;
+};
+
+enum class ImageFormat { jpeg, png, bmp, gif, unknown };
+
+inline const char* format_name(ImageFormat f) {
+  switch (f) {
+    case ImageFormat::jpeg: return "JPEG";
+    case ImageFormat::png: return "PNG";
+    case ImageFormat::bmp: return "BMP";
+    case ImageFormat::gif: return "GIF";
+    case ImageFormat::unknown: break;
+  }
+  return "unknown";
+}
+
+// The format from the file's first bytes (its magic number), never from its name: a text file named .jpg
+// is not a JPEG.
+inline ImageFormat sniff_format(const std::uint8_t* bytes, std::size_t size) {
+  auto starts = [&](std::initializer_list<unsigned> magic) {
+    if (size < magic.size()) return false;
+    std::size_t i = 0;
+    for (unsigned m : magic)
+      if (bytes[i++] != m) return false;
+    return true;
+  };
+  if (starts({0xFF, 0xD8, 0xFF})) return ImageFormat::jpeg;
+  if (starts({0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})) return ImageFormat::png;
+  if (starts({'B', 'M'})) return ImageFormat::bmp;
+  if (starts({'G', 'I', 'F', '8'})) return ImageFormat::gif;
+  return ImageFormat::unknown;
+}
+
+// What the header says, without decoding the pixels.
+struct ImageInfo {
+  std::int64_t width = 0, height = 0;
+  int channels = 0;       // in the file: 1 grey, 2 grey+alpha, 3 RGB (palette too), 4 RGBA
+  bool sixteen_bit = false;
+  ImageFormat format = ImageFormat::unknown;
+};
+
+// True when JPEGs are decoded by libjpeg-turbo in this build.
+constexpr bool turbojpeg_available() {
+#if defined(FASTPP_HAVE_TURBOJPEG) && FASTPP_HAVE_TURBOJPEG
+  return true;
+#else
+  return false;
+#endif
+}
+
+namespace detail {
+
+// check() for errors about a file: E(file, message) when cond is false.
+template <class E, class... Parts>
+inline void check_file(bool cond, const std::string& file, const Parts&... parts) {
+  if (!cond) throw E(file, msg(parts...));
+}
+
+inline std::string describe_start(const std::uint8_t* bytes, std::size_t size) {
+  std::string s;
+  const std::size_t n = std::min<std::size_t>(size, 8);
+  bool text = n > 0;
+  for (std::size_t i = 0; i < n; ++i) text = text && bytes[i] >= 0x09 && bytes[i] < 0x7F;
+  if (text) {
+    s = "text \"";
+    for (std::size_t i = 0; i < n; ++i) s += (bytes[i] >= 0x20 ? static_cast<char>(bytes[i]) : ' ');
+    return s + "...\"";
+  }
+  static const char* hex = "0123456789abcdef";
+  for (std::size_t i = 0; i < n; ++i) {
+    s += i ? " " : "";
+    s += hex[bytes[i] >> 4];
+    s += hex[bytes[i] & 15];
+  }
+  return "bytes " + s;
+}
+
+inline std::uint32_t be16(const std::uint8_t* p) { return std::uint32_t(p[0]) << 8 | p[1]; }
+inline std::uint32_t be32(const std::uint8_t* p) { return be16(p) << 16 | be16(p + 2); }
+inline std::uint32_t le16(const std::uint8_t* p) { return std::uint32_t(p[1]) << 8 | p[0]; }
+inline std::uint32_t le32(const std::uint8_t* p) { return le16(p + 2) << 16 | le16(p); }
+
+// The width and height a header claims, read by fastpp itself (not by stb), so the size limits are applied
+// before any decoder runs. False when the header is too short or malformed (the decoder then reports it).
+inline bool header_dimensions(const std::uint8_t* b, std::size_t n, ImageFormat f, std::int64_t& w, std::int64_t& h) {
+  if (f == ImageFormat::png) {
+    if (n < 24 || std::memcmp(b + 12, "IHDR", 4) != 0) return false;
+    w = be32(b + 16), h = be32(b + 20);
+    return true;
+  }
+  if (f == ImageFormat::bmp) {
+    if (n < 26) return false;
+    if (le32(b + 14) == 12) {  // OS/2 BITMAPCOREHEADER: 16-bit sizes
+      w = le16(b + 18), h = le16(b + 20);
+    } else {
+      w = static_cast<std::int32_t>(le32(b + 18));
+      h = static_cast<std::int32_t>(le32(b + 22));
+      h = h < 0 ? -h : h;  // negative height: a top-down bitmap
+    }
+    return true;
+  }
+  if (f == ImageFormat::jpeg) {  // walk the markers to the first start-of-frame
+    std::size_t i = 2;
+    while (i + 4 <= n) {
+      if (b[i] != 0xFF) return false;
+      const std::uint8_t m = b[i + 1];
+      if (m == 0xFF) {  // fill byte
+        ++i;
+        continue;
+      }
+      if (m == 0x01 || (m >= 0xD0 && m <= 0xD9)) {  // markers without a length
+        i += 2;
+        continue;
+      }
+      const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+      if (sof) {
+        if (i + 9 > n) return false;
+        h = be16(b + i + 5), w = be16(b + i + 7);
+        return true;
+      }
+      i += 2 + be16(b + i + 2);
+    }
+  }
+  return false;
+}
+
+// Walks a JPEG's segments (skipping the entropy-coded data of each scan) before any decoder sees it, and
+// returns why it must be refused, or "" when it may be decoded:
+//  * a Huffman table (DHT) declaring more than 256 codes: Debian's stb_image 2.27 writes past its tables on
+//    such input (found by fuzz/fuzz_decode.cpp; fixed upstream in 2.28), so fastpp refuses it first;
+//  * no end-of-image marker: the data was cut off. stb and libjpeg would fill the missing rows with grey and
+//    succeed; PIL refuses ("image file is truncated"), and so do we;
+//  * with `for_stb_decode`: a scan that uses a Huffman table no DHT has defined. stb 2.27 then decodes with
+//    uninitialised tables and reads far out of bounds (found by the fuzzer); libjpeg-turbo substitutes the
+//    standard tables (motion-JPEG frames have none), so this check runs only before stb decodes the scans.
+inline std::string jpeg_precheck(const std::uint8_t* b, std::size_t n, bool for_stb_decode = false) {
+  bool defined[2][4] = {};  // [DC/AC][table id]
+  bool progressive = false;
+  std::size_t i = 2;
+  while (i + 1 < n) {
+    if (b[i] != 0xFF) {  // stray bytes between segments: decoders skip them (libjpeg warns), and so do we
+      ++i;
+      continue;
+    }
+    const std::uint8_t m = b[i + 1];
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    }
+    if (m == 0xD9) return "";  // end of image
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+      i += 2;
+      continue;
+    }
+    if (i + 4 > n) break;
+    const std::size_t len = be16(b + i + 2);
+    if (len < 2 || i + 2 + len > n) break;
+    if (m == 0xC4) {  // DHT: tables of 1 + 16 + sum(counts) bytes
+      std::size_t p = i + 4;
+      const std::size_t end = i + 2 + len;
+      while (p < end) {
+        if (p + 17 > end) return "corrupt JPEG: Huffman table header runs past its segment";
+        std::size_t codes = 0;
+        for (int k = 1; k <= 16; ++k) codes += b[p + static_cast<std::size_t>(k)];
+        if (codes > 256) return "corrupt JPEG: a Huffman table declares " + std::to_string(codes) + " codes (at most 256)";
+        if ((b[p] >> 4) <= 1 && (b[p] & 15) <= 3) defined[b[p] >> 4][b[p] & 15] = true;
+        p += 17 + codes;
+      }
+    }
+    if (m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE) progressive = true;
+    if (m == 0xDA && for_stb_decode && len >= 3) {  // the tables this scan decodes with must exist
+      const std::size_t ns = b[i + 4];
+      if (len >= 6 + 2 * ns) {
+        const std::uint8_t ss = b[i + 5 + 2 * ns], ah = b[i + 7 + 2 * ns] >> 4;
+        const bool uses_dc = !progressive || (ss == 0 && ah == 0), uses_ac = !progressive || ss > 0;
+        for (std::size_t c = 0; c < ns; ++c) {
+          const int td = b[i + 6 + 2 * c] >> 4, ta = b[i + 6 + 2 * c] & 15;
+          if ((uses_dc && td <= 3 && !defined[0][td]) || (uses_ac && ta <= 3 && !defined[1][ta]))
+            return "corrupt JPEG: a scan uses a Huffman table that is not defined (" +
+                   std::string(uses_dc && td <= 3 && !defined[0][td] ? "DC " + std::to_string(td)
+                                                                     : "AC " + std::to_string(ta)) +
+                   ")";
+        }
+      }
+    }
+    i += 2 + len;
+    if (m == 0xDA) {  // start of scan: skip the entropy-coded data up to the next real marker
+      while (i + 1 < n && !(b[i] == 0xFF && b[i + 1] != 0x00 && !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7))) ++i;
+    }
+  }
+  return "truncated JPEG: the data ends before the end-of-image marker";
+}
+
+// A PNG may legally hold empty IDAT chunks; stb_image 2.27 then calls memcpy on a null buffer when the first
+// IDAT is empty (undefined behaviour, found by fuzz/fuzz_decode.cpp). Returns a copy without empty IDATs, or
+// an empty vector when there are none (the original bytes are then decoded as they are).
+inline std::vector<std::uint8_t> png_without_empty_idat(const std::uint8_t* b, std::size_t n) {
+  std::vector<std::size_t> drop;
+  for (std::size_t i = 8; i + 12 <= n;) {
+    const std::size_t len = be32(b + i);
+    if (len > n - i - 12) break;
+    if (len == 0 && std::memcmp(b + i + 4, "IDAT", 4) == 0) drop.push_back(i);
+    i += 12 + len;
+  }
+  std::vector<std::uint8_t> out;
+  if (drop.empty()) return out;
+  out.reserve(n);
+  std::size_t from = 0;
+  for (std::size_t d : drop) {
+    out.insert(out.end(), b + from, b + d);
+    from = d + 12;
+  }
+  out.insert(out.end(), b + from, b + n);
+  return out;
+}
+
+// Walks a PNG's chunks up to IEND: "" when every chunk fits in the file, else why it is truncated.
+inline std::string png_precheck(const std::uint8_t* b, std::size_t n) {
+  for (std::size_t i = 8; i + 8 <= n;) {
+    const std::size_t len = be32(b + i);
+    if (std::memcmp(b + i + 4, "IEND", 4) == 0) return "";
+    if (len > n - i - 8 || n - i - 8 - len < 4)
+      return "truncated or corrupt PNG: a chunk at byte " + std::to_string(i) + " claims " + std::to_string(len) +
+             " bytes, more than the file holds";
+    i += 12 + len;
+  }
+  return "truncated PNG: the data ends before the IEND chunk";
+}
+
+inline void check_limits(const ImageInfo& info, const DecodeLimits& lim, const std::string& name) {
+  detail::check_file<FormatError>(info.width > 0 && info.height > 0, name, "the ", format_name(info.format),
+                     " header gives an empty image (", info.width, " x ", info.height, ")");
+  detail::check_file<FormatError>(info.width <= lim.max_side && info.height <= lim.max_side, name, "the image is too large: ",
+                     info.width, " x ", info.height, " pixels, above the limit of ", lim.max_side,
+                     " pixels per side (DecodeLimits::max_side)");
+  detail::check_file<FormatError>(info.width * info.height <= lim.max_pixels, name, "the image is too large: ", info.width,
+                     " x ", info.height, " = ", info.width * info.height, " pixels, above the limit of ",
+                     lim.max_pixels, " (DecodeLimits::max_pixels)");
+}
+
+struct StbFree {
+  void operator()(stbi_uc* p) const noexcept { stbi_image_free(p); }
+};
+
+// Sets stb's per-allocation cap for the current scope (see detail/stb_image_impl.hpp).
+class StbAllocationLimit {
+ public:
+  explicit StbAllocationLimit(std::size_t bytes) : saved_(stb_allocation_limit) { stb_allocation_limit = bytes; }
+  ~StbAllocationLimit() { stb_allocation_limit = saved_; }
+  StbAllocationLimit(const StbAllocationLimit&) = delete;
+  StbAllocationLimit& operator=(const StbAllocationLimit&) = delete;
+
+ private:
+  std::size_t saved_;
+};
+
+inline Image decode_with_stb(const std::uint8_t* bytes, std::size_t size, const ImageInfo& info,
+                             const std::string& name) {
+  // The largest buffer stb needs is the decoded image at 16 bits x 4 channels, or PNG's inflated rows (one
+  // filter byte per row), grown by doubling: 2 x that, plus slack for tables.
+  const auto npix = static_cast<std::size_t>(info.width) * static_cast<std::size_t>(info.height);
+  const StbAllocationLimit cap(2 * (npix * 8 + static_cast<std::size_t>(info.height) * 8) + (std::size_t{1} << 20));
+  if (info.format == ImageFormat::jpeg) {
+    const std::string refused = jpeg_precheck(bytes, size, true);
+    check_file<FormatError>(refused.empty(), name, refused);
+  }
+  std::vector<std::uint8_t> cleaned;
+  if (info.format == ImageFormat::png) cleaned = png_without_empty_idat(bytes, size);
+  if (!cleaned.empty()) bytes = cleaned.data(), size = cleaned.size();
+  int w = 0, h = 0, comp = 0;
+  std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &comp, 3));
+  detail::check_file<FormatError>(pixels != nullptr, name, "could not decode the ", format_name(info.format),
+                     " data (corrupt or truncated file): ", stbi_failure_reason());
+  detail::check_file<FormatError>(w == info.width && h == info.height, name, "the decoded size ", w, " x ", h,
+                     " differs from the header's ", info.width, " x ", info.height);
+  Image img = Image::empty(Shape{h, w, 3});
+  std::memcpy(img.data(), pixels.get(), img.nbytes());
+  return img;
+}
+
+#if defined(FASTPP_HAVE_TURBOJPEG) && FASTPP_HAVE_TURBOJPEG
+struct TjDestroy {
+  void operator()(void* h) const noexcept { tjDestroy(h); }
+};
+
+// Decodes a JPEG with libjpeg-turbo; returns an undefined Image (and the reason) when it cannot, so the
+// caller can try stb (e.g. for a CMYK JPEG that TurboJPEG will not turn into RGB).
+inline Image decode_with_turbojpeg(const std::uint8_t* bytes, std::size_t size, const DecodeLimits& lim,
+                                   const std::string& name, std::string& why) {
+  std::unique_ptr<void, TjDestroy> tj(tjInitDecompress());
+  if (!tj) {
+    why = "tjInitDecompress failed";
+    return {};
+  }
+  auto* data = const_cast<unsigned char*>(bytes);  // TurboJPEG 2.1's API is not const-correct
+  int w = 0, h = 0, subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(tj.get(), data, static_cast<unsigned long>(size), &w, &h, &subsamp, &colorspace) != 0) {
+    why = tjGetErrorStr2(tj.get());
+    return {};
+  }
+  check_limits(ImageInfo{w, h, 3, false, ImageFormat::jpeg}, lim, name);
+  Image img = Image::empty(Shape{h, w, 3});
+  if (tjDecompress2(tj.get(), data, static_cast<unsigned long>(size), img.data(), w, 0, h, TJPF_RGB,
+                    TJFLAG_STOPONWARNING) != 0) {
+    why = tjGetErrorStr2(tj.get());
+    return {};
+  }
+  return img;
+}
+#endif
+
+inline std::string display_name(const std::string& name) { return name.empty() ? "<memory>" : name; }
+
+}  // namespace detail
+
+// Reads the header: format, size, channels. Throws FormatError naming `name` when it is not a supported image,
+// or when its header claims more pixels than `limits` allow.
+inline ImageInfo image_info(const std::uint8_t* bytes, std::size_t size, const std::string& name = {},
+                            const DecodeLimits& limits = {}) {
+  const std::string file = detail::display_name(name);
+  detail::check_file<FormatError>(size > 0, file, "the file is empty (0 bytes)");
+  detail::check_file<FormatError>(size <= static_cast<std::size_t>(INT_MAX), file, "the file is too large to decode (", size,
+                     " bytes)");
+  ImageInfo info;
+  info.format = sniff_format(bytes, size);
+  detail::check_file<FormatError>(info.format != ImageFormat::gif, file,
+                     "GIF images are not supported (JPEG, PNG and BMP are): convert the file to PNG");
+  detail::check_file<FormatError>(info.format != ImageFormat::unknown, file, "not an image: it starts with ",
+                     detail::describe_start(bytes, size), ", not a JPEG, PNG or BMP signature");
+  std::int64_t hw = 0, hh = 0;
+  if (detail::header_dimensions(bytes, size, info.format, hw, hh))
+    detail::check_limits(ImageInfo{hw, hh, 0, false, info.format}, limits, file);
+  if (info.format == ImageFormat::jpeg || info.format == ImageFormat::png) {  // before stb reads any of it
+    const std::string refused = info.format == ImageFormat::jpeg ? detail::jpeg_precheck(bytes, size)
+                                                                 : detail::png_precheck(bytes, size);
+    detail::check_file<FormatError>(refused.empty(), file, refused);
+  }
+  int w = 0, h = 0, comp = 0;
+  detail::check_file<FormatError>(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &comp) == 1, file,
+                     "corrupt or truncated ", format_name(info.format), " header: ", stbi_failure_reason());
+  info.width = w;
+  info.height = h;
+  info.channels = comp;
+  info.sixteen_bit = stbi_is_16_bit_from_memory(bytes, static_cast<int>(size)) == 1;
+  return info;
+}
+
+// Decodes an image held in memory; `name` (a file name or any label) appears in every error.
+inline Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name = {},
+                          const DecodeOptions& opts = {}) {
+  const std::string file = detail::display_name(name);
+  detail::check_file<FormatError>(bytes != nullptr || size == 0, file, "null image buffer");
+  const ImageInfo info = image_info(bytes, size, name, opts.limits);
+  detail::check_limits(info, opts.limits, file);  // before any pixel is allocated
+  if (info.format == ImageFormat::jpeg) {
+#if defined(FASTPP_HAVE_TURBOJPEG) && FASTPP_HAVE_TURBOJPEG
+    if (opts.jpeg == JpegDecoder::automatic) {
+      std::string why;
+      Image img = detail::decode_with_turbojpeg(bytes, size, opts.limits, file, why);
+      if (img.defined()) return img;
+      try {
+        return detail::decode_with_stb(bytes, size, info, file);
+      } catch (const FormatError& e) {
+        throw FormatError(file, "could not decode the JPEG data (corrupt or truncated file): libjpeg-turbo: " +
+                                    why + "; then stb_image: " + e.what());
+      }
+    }
+#endif
+  }
+  return detail::decode_with_stb(bytes, size, info, file);
+}
+
+inline Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name = {},
+                          const DecodeOptions& opts = {}) {
+  return decode_image(bytes.data(), bytes.size(), name, opts);
+}
+
+// The whole file, with IoError naming it when it is missing, a folder, unreadable or larger than max_bytes.
+inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
+                                                 std::int64_t max_bytes = std::int64_t{1} << 30) {
+  const std::string file = path.string();
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  detail::check_file<IoError>(std::filesystem::exists(st), file, "cannot read the file: it does not exist");
+  detail::check_file<IoError>(!ec, file, "cannot read the file: ", ec.message());
+  detail::check_file<IoError>(!std::filesystem::is_directory(st), file, "cannot read the file: it is a folder");
+  std::ifstream in(path, std::ios::binary);
+  detail::check_file<IoError>(static_cast<bool>(in), file, "cannot open the file for reading");
+  in.seekg(0, std::ios::end);
+  const std::streamoff n = in.tellg();
+  detail::check_file<IoError>(n >= 0, file, "cannot tell the file's size");
+  detail::check_file<IoError>(n <= max_bytes, file, "the file is too large (", static_cast<long long>(n), " bytes, limit ",
+                 max_bytes, ")");
+  in.seekg(0, std::ios::beg);
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(n));
+  if (n > 0) in.read(reinterpret_cast<char*>(bytes.data()), n);
+  detail::check_file<IoError>(in.gcount() == n, file, "read ", static_cast<long long>(in.gcount()), " of ",
+                 static_cast<long long>(n), " bytes");
+  return bytes;
+}
+
+// Reads and decodes an image file (JPEG, PNG or BMP) into 8-bit RGB.
+inline Image load_image(const std::filesystem::path& path, const DecodeOptions& opts = {}) {
+  const auto bytes = read_file_bytes(path, opts.limits.max_file_bytes);
+  return decode_image(bytes.data(), bytes.size(), path.string(), opts);
+}
+
+// PNG bytes of an RGB image [H, W, 3] (or a grey image [H, W] / [H, W, 1]).
+inline std::vector<std::uint8_t> encode_png(const Tensor<std::uint8_t>& img) {
+  check<ShapeError>(img.defined() && (img.rank() == 2 || img.rank() == 3), "encode_png needs an image [H, W, C], got ",
+                    img.shape());
+  const std::int64_t h = img.size(0), w = img.size(1), c = img.rank() == 3 ? img.size(2) : 1;
+  check<ShapeError>(c == 1 || c == 3 || c == 4, "encode_png needs 1, 3 or 4 channels, got ", c);
+  check<ShapeError>(h > 0 && w > 0 && h <= INT_MAX / 4 && w * c <= INT_MAX, "encode_png: image of ", h, " x ", w,
+                    " is empty or too large");
+  std::vector<std::uint8_t> out;
+  auto sink = [](void* ctx, void* data, int n) {
+    auto* v = static_cast<std::vector<std::uint8_t>*>(ctx);
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    v->insert(v->end(), p, p + n);
+  };
+  const int ok = stbi_write_png_to_func(sink, &out, static_cast<int>(w), static_cast<int>(h), static_cast<int>(c),
+                                        img.data(), static_cast<int>(w * c));
+  check<Error>(ok != 0, "encode_png: stb_image_write failed for an image of ", h, " x ", w);
+  return out;
+}
+
+// Writes an image as a PNG file (to a temporary name first, then renamed, so a failure leaves no half file).
+inline void save_png(const Tensor<std::uint8_t>& img, const std::filesystem::path& path) {
+  const auto bytes = encode_png(img);
+  const auto tmp = std::filesystem::path(path.string() + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    detail::check_file<IoError>(static_cast<bool>(out), path.string(), "cannot open the file for writing");
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    detail::check_file<IoError>(static_cast<bool>(out), path.string(), "write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  detail::check_file<IoError>(!ec, path.string(), "cannot rename the temporary file: ", ec.message());
+}
+
+}  // namespace fastpp

@@ -1,0 +1,14 @@
+// BCEWithLogitsLossFlat given class indices must not compile, and the message names the loss that takes them.
+// expect: for class indices use CrossEntropyLossFlat
+#include <fastpp/loss/flat_losses.hpp>
+
+int main() {
+  auto logits = fastpp::Tensor<float>::zeros({4, 3});
+  fastpp::BCEWithLogitsLossFlat loss;
+#ifdef FASTPP_SHOULD_FAIL
+  auto targets = fastpp::Tensor<std::int64_t>::zeros({4});
+#else
+  auto targets = fastpp::Tensor<float>::zeros({4, 3});
+#endif
+  return loss(logits, targets).item() > 0 ? 0 : 1;
+}

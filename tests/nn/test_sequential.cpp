@@ -1,0 +1,133 @@
+// Sequential, Named children, channel flow, construction-time checks, in-place safety, Dropout, errors.
+#include <catch2/catch.hpp>
+
+#include <fastpp/core/ops.hpp>
+#include <fastpp/nn.hpp>
+
+using namespace fastpp;
+using namespace fastpp::nn;
+
+namespace {
+Tensor<float> ramp(const Shape& s, float step = 0.1f) {
+  auto t = Tensor<float>::empty(s);
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = std::sin(static_cast<float>(i) * step);
+  return t;
+}
+}  // namespace
+
+TEST_CASE("Sequential knows its channels at compile time", "[nn]") {
+  using Net = Sequential<Conv2d<3, 16>, BatchNorm2d<16>, ReLU, AdaptiveConcatPool2d<1>, Flatten, Linear<32, 10>>;
+  static_assert(Net::in_channels == 3);
+  static_assert(Net::out_channels == 10);
+  using Body = Sequential<Conv2d<3, 8>, ReLU>;
+  static_assert(Body::out_channels == 8);
+  // a nested Sequential is checked against what precedes it
+  using Outer = Sequential<Body, BatchNorm2d<8>, Sequential<AdaptiveAvgPool2d<1>, Flatten>, Linear<8, dyn>>;
+  static_assert(Outer::out_channels == dyn);
+  static_assert(Layer<Outer>);
+  static_assert(!Layer<int>);
+  Outer net(Build{Rng(1), 3});
+  CHECK(net.get<3>().out_features() == 3);
+  auto ctx = Ctx::train();
+  CHECK(net.forward(ctx, ramp(Shape{2, 6, 6, 3})).shape() == Shape{2, 3});
+}
+
+TEST_CASE("children are named by index or by Named<>, as torch modules are", "[nn]") {
+  Sequential<Named<"features", Sequential<Conv2d<3, 4>, BatchNorm2d<4>>>, Named<"head", Linear<4, 2>>> net;
+  std::vector<std::string> names;
+  net.for_each_param([&](const std::string& n, Param&) { names.push_back(n); });
+  CHECK(names == std::vector<std::string>{"features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",
+                                          "head.weight", "head.bias"});
+  std::vector<std::string> buffers;
+  net.for_each_buffer([&](const std::string& n, BufferRef) { buffers.push_back(n); });
+  CHECK(buffers == std::vector<std::string>{"features.1.running_mean", "features.1.running_var", "features.1.num_batches_tracked"});
+}
+
+TEST_CASE("a width that depends on the image size is checked at construction, naming the shapes", "[nn]") {
+  using Net = Sequential<Conv2d<1, 4, ConvOpts{.kernel = 3, .padding = 1}>, MaxPool2d<PoolOpts{.kernel = 2}>, Flatten, Linear<4 * 14 * 14, 10>>;
+  CHECK_NOTHROW(build_for_input<Net>(Shape{1, 28, 28, 1}));
+  CHECK_THROWS_WITH(build_for_input<Net>(Shape{1, 32, 32, 1}),
+                    Catch::Contains("Linear<784, 10>") && Catch::Contains("[1, 1024]"));
+  Net net;
+  auto ctx = Ctx::eval();
+  CHECK_THROWS_AS(net.forward(ctx, ramp(Shape{1, 32, 32, 1})), ShapeError);
+  CHECK(net.forward(ctx, ramp(Shape{1, 28, 28, 1})).shape() == Shape{1, 10});
+}
+
+TEST_CASE("Linear<In, dyn> takes its width from the data at construction", "[nn]") {
+  CHECK(Linear<512, dyn>(37).weight.value.shape() == Shape{37, 512});
+  CHECK_THROWS_WITH((Linear<512, dyn>(Build{})), Catch::Contains("Linear<512, dyn>") && Catch::Contains("number of classes"));
+  CHECK_THROWS_WITH((Sequential<Flatten, Linear<8, dyn>>(Build{})), Catch::Contains("Linear<8, dyn>"));
+}
+
+TEST_CASE("layers name themselves and the shapes when the input is wrong", "[nn]") {
+  auto ctx = Ctx::train();
+  Conv2d<3, 8> conv;
+  CHECK_THROWS_WITH(conv.forward(ctx, ramp(Shape{2, 5, 5, 4})), Catch::Contains("Conv2d<3, 8>") && Catch::Contains("[2, 5, 5, 4]"));
+  CHECK_THROWS_WITH(conv.forward(ctx, ramp(Shape{2, 2, 2, 3})), Catch::Contains("smaller than the kernel"));
+  BatchNorm1d<4> bn;
+  CHECK_THROWS_WITH(bn.forward(ctx, ramp(Shape{1, 4})), Catch::Contains("more than one value per channel"));
+  Linear<4, 2> lin;
+  CHECK_THROWS_WITH(lin.backward(ctx, ramp(Shape{1, 2})), Catch::Contains("backward needs a forward"));
+}
+
+TEST_CASE("ReLU works in place only on tensors nobody else holds", "[nn]") {
+  auto ctx = Ctx::train();
+  const auto x = ramp(Shape{2, 3, 3, 2});
+  const auto before = x.clone();
+  Sequential<Identity, ReLU> net;  // Identity hands the caller's tensor through: must not be overwritten
+  const auto y = net.forward(ctx, x);
+  CHECK(max_abs_diff(x, before) == 0.0);
+  CHECK(!y.shares_storage_with(x));
+  for (float v : y) CHECK(v >= 0.0f);
+  // a fresh intermediate is reused
+  ReLU r;
+  auto fresh = x.clone();
+  const float* p = fresh.data();
+  const auto z = r.forward(ctx, std::move(fresh));
+  CHECK(z.data() == p);
+  const auto dx = net.backward(ctx, Tensor<float>::full(y.shape(), 1.0f));
+  for (std::int64_t i = 0; i < x.numel(); ++i) CHECK(dx.data()[i] == (x.data()[i] > 0 ? 1.0f : 0.0f));
+}
+
+TEST_CASE("Dropout is seeded, scaled, and the identity in eval", "[nn]") {
+  Dropout<25> d;
+  const auto x = Tensor<float>::full({100, 100}, 1.0f);
+  auto eval = Ctx::eval();
+  CHECK(d.forward(eval, x).shares_storage_with(x));
+  auto c1 = Ctx::train(7), c2 = Ctx::train(7), c3 = Ctx::train(8);
+  const auto a = d.forward(c1, x);
+  Dropout<25> d2;
+  const auto b = d2.forward(c2, x);
+  const auto c = d2.forward(c3, x);
+  CHECK(max_abs_diff(a, b) == 0.0);
+  CHECK(max_abs_diff(a, c) > 0.0);
+  std::int64_t zeros = 0;
+  for (float v : a) {
+    CHECK((v == 0.0f || v == Approx(1.0f / 0.75f)));
+    zeros += v == 0.0f;
+  }
+  CHECK(zeros == Approx(2500).margin(200));
+  const auto g = d.backward(c1, Tensor<float>::full({100, 100}, 2.0f));
+  for (std::int64_t i = 0; i < g.numel(); ++i) CHECK(g.data()[i] == 2.0f * a.data()[i]);
+}
+
+TEST_CASE("convolution results do not depend on the thread count", "[nn][threads]") {
+  Conv2d<8, 16, ConvOpts{.kernel = 3, .stride = 2, .padding = 1}> conv;
+  BatchNorm2d<16> bn;
+  const auto x = ramp(Shape{3, 9, 9, 8});
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    auto ctx = Ctx::train();
+    auto y = bn.forward(ctx, conv.forward(ctx, x));
+    conv.weight.zero_grad();
+    auto dx = conv.backward(ctx, bn.backward(ctx, y));
+    return std::make_tuple(y, dx, conv.weight.grad.clone());
+  };
+  const auto [y1, dx1, g1] = run(1);
+  const auto [y2, dx2, g2] = run(2);
+  set_num_threads(2);
+  CHECK(max_abs_diff(y1, y2) == 0.0);
+  CHECK(max_abs_diff(dx1, dx2) == 0.0);
+  CHECK(max_abs_diff(g1, g2) == 0.0);
+}
