@@ -1,5 +1,5 @@
-// Fashion-MNIST as PNG folders, and the chapter's recipe on a small subset of it. The PNGs are read back
-// with the tests' own stb_image decoder (png_loader.hpp; vision/ owns fastpp's decoder).
+// Fashion-MNIST as PNG folders, and the chapter's recipe on a small subset of it, written as the
+// README's hero example: default blocks (ImageBlock decodes with vision's load_image).
 #include <catch2/catch.hpp>
 #include <fastpp/data.hpp>
 #include <fastpp/data/fashion_mnist.hpp>
@@ -10,7 +10,6 @@
 
 #include "../support/skip.hpp"
 #include "helpers.hpp"
-#include "png_loader.hpp"
 
 using namespace fastpp;
 using fastpp::test::TempDir;
@@ -72,7 +71,7 @@ TEST_CASE("the chapter's recipe runs unchanged on a Fashion-MNIST subset", "[fas
   CHECK(fs::exists(t / "fashion/train/T-shirt_top"));
   CHECK(fs::exists(t / "fashion/valid/Ankle_boot"));
 
-  auto fashion = DataBlock{Blocks{ImageBlock{.load = test::load_png_for_tests}, CategoryBlock{}},
+  auto fashion = DataBlock{blocks<ImageBlock, CategoryBlock>,
                            get_image_files,
                            GrandparentSplitter{},
                            using_attr(RegexLabeller{R"((.+)_\d+.png$)"}, file_name)};
@@ -106,4 +105,33 @@ TEST_CASE("the chapter's recipe runs unchanged on a Fashion-MNIST subset", "[fas
                              static_cast<float>(idx.pixels[static_cast<std::size_t>(n * 784 + p)]) / 255.0f;
     CHECK(equal);
   }
+}
+
+TEST_CASE("default blocks decode PNG with vision's load_image; bad files are named with the reason", "[fashion][bad_input]") {
+  TempDir t;
+  std::vector<std::uint8_t> px(12 * 10);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(i * 7);
+  for (const char* split : {"train", "valid"})
+    for (const char* cls : {"Bag", "Coat"})
+      for (int k = 0; k < 3; ++k) {
+        const auto dir = t.path() / split / cls;
+        fs::create_directories(dir);
+        write_png_uncompressed(dir / (std::string(cls) + "_" + std::to_string(k) + ".png"), px.data(), 12, 10, 1);
+      }
+  auto db = DataBlock{blocks<ImageBlock, CategoryBlock>, get_image_files, GrandparentSplitter{},
+                      using_attr(RegexLabeller{R"((.+)_\d+.(png|jpg)$)"}, file_name)};
+  auto dls = db.dataloaders(t.path(), {.bs = 2, .num_workers = 1});
+  const Batch b = dls.one_batch();
+  CHECK(b.x.shape() == Shape{2, 12, 10, 3});
+  CHECK(b.x.data()[3 * 5] == static_cast<float>(px[5]) / 255.0f);
+
+  fastpp::test::write_text(t / "train/Bag/Bag_7.jpg", "this is not a JPEG\n");
+  fastpp::test::write_text(t / "train/Coat/Coat_8.png", "");
+  std::ostringstream report;
+  auto skipping = db.dataloaders(t.path(), {.bs = 2, .num_workers = 1, .on_bad_item = BadItems::skip, .report = &report});
+  CHECK(skipping.bad_items.size() == 2);
+  CHECK_THAT(report.str(), Catch::Contains("Bag_7.jpg") && Catch::Contains("Coat_8.png"));
+  auto strict = db.dataloaders(t.path(), {.bs = 2, .shuffle = false, .num_workers = 1});
+  CHECK_THROWS_WITH([&] { for (const Batch& x : strict.train) (void)x; }(), Catch::Contains("Bag_7.jpg"));
+  INFO(report.str());
 }

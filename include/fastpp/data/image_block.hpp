@@ -1,10 +1,12 @@
 #pragma once
 // ImageBlock: the input block of image classification. Its items are files; create() decodes one
-// into an RGB Image [H, W, 3] (uint8, HWC) with the block's loader.
+// into an RGB Image [H, W, 3] (uint8, HWC) with the block's loader. Including this header compiles
+// stb_image into the TU (see docs/vision.md, "How stb_image is compiled", for FASTPP_STB_SEPARATE).
 #include <filesystem>
 #include <functional>
 #include <string>
 
+#include "../vision/image.hpp"
 #include "netpbm.hpp"
 #include "transform.hpp"
 
@@ -12,10 +14,10 @@ namespace fastpp {
 
 using ImageLoader = std::function<Image(const std::filesystem::path&)>;
 
-// WIRING POINT: the decoder every ImageBlock uses unless given its own (ImageBlock{.load = f}).
-// Until vision/ is merged it is the binary PGM/PPM reader of netpbm.hpp; at the merge this body becomes
-// `return load_image(path);` (vision's stb_image decoder for JPEG/PNG/BMP, plus its #include).
-inline Image default_image_loader(const std::filesystem::path& path) { return load_netpbm(path); }
+// The decoder every ImageBlock uses unless given its own (ImageBlock{.load = f}): vision's load_image
+// (stb_image, or libjpeg-turbo where linked: JPEG, PNG, BMP; limits on size checked before decoding).
+// Binary PGM/PPM files need ImageBlock{.load = load_netpbm} (netpbm.hpp).
+inline Image default_image_loader(const std::filesystem::path& path) { return load_image(path); }
 
 struct ImageBlock {
   using item_type = Image;

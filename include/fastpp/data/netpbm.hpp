@@ -1,7 +1,7 @@
 #pragma once
 // Binary PGM/PPM (netpbm P5/P6) read and write: the small, dependency-free image format the data
-// tests write their folders in, and the decoder ImageBlock uses until it is given another (vision's
-// stb_image-based load_image; see image_block.hpp). Untrusted bytes: every read is bounds-checked, and
+// tests write their folders in (use it with ImageBlock{.load = load_netpbm}; vision's load_image, the
+// default, reads JPEG/PNG/BMP only). Untrusted bytes: every read is bounds-checked, and
 // an image claiming more than max_pixels is refused before anything is allocated.
 #include <cstdint>
 #include <cstring>
