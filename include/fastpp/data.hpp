@@ -1,0 +1,16 @@
+#pragma once
+// fastpp's data pipeline: items, labels, splits, blocks, DataBlock, DataLoaders, summary (docs/data.md).
+#include "core/list.hpp"
+#include "data/category.hpp"
+#include "data/collate.hpp"
+#include "data/datablock.hpp"
+#include "data/dataloader.hpp"
+#include "data/image_block.hpp"
+#include "data/items.hpp"
+#include "data/labellers.hpp"
+#include "data/netpbm.hpp"
+#include "data/pipeline.hpp"
+#include "data/repr.hpp"
+#include "data/splitters.hpp"
+#include "data/summary.hpp"
+#include "data/transform.hpp"

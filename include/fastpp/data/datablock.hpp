@@ -1,0 +1,287 @@
+#pragma once
+// DataBlock: how to get items, split them, label them and transform them, as types.
+//
+//   auto pets = DataBlock{blocks<ImageBlock, CategoryBlock>,
+//                         get_image_files,
+//                         RandomSplitter{.valid_pct = 0.2, .seed = 42},
+//                         using_attr(RegexLabeller{R"((.+)_\d+.jpg$)"}, file_name),
+//                         item_tfms(Resize{460}),
+//                         batch_tfms(aug_transforms({.size = 224, .min_scale = 0.75}))};
+//   pets.summary(path);                       // every step for one item and one batch
+//   auto dls = pets.dataloaders(path, {.bs = 64});
+//
+// The item type is the input block's (ImageBlock: Image), the target the target block's (CategoryBlock:
+// Category), and every transform is checked against them when the DataBlock is built. Labels are
+// computed for every item up front, so a file the labeller cannot read or a validation label missing
+// from the training vocabulary is reported before the first batch, naming the file.
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/list.hpp"
+#include "../core/thread_pool.hpp"
+#include "category.hpp"
+#include "collate.hpp"
+#include "dataloader.hpp"
+#include "image_block.hpp"
+#include "labellers.hpp"
+#include "pipeline.hpp"
+#include "repr.hpp"
+#include "splitters.hpp"
+#include "transform.hpp"
+
+namespace fastpp {
+
+// What a DataBlock resolves a source to: the items, the split, every item's label and the vocabulary.
+template <class Item>
+struct Datasets {
+  L<Item> items;
+  Splits splits;
+  std::vector<std::string> labels;  // labels[i] of items[i]; empty for items in neither split
+  CategoryMap vocab;
+  L<BadItem> bad_items;  // left out by BadItems::skip
+};
+
+namespace detail {
+template <class T>
+inline constexpr bool always_false = false;
+
+template <class Source>
+std::string source_repr(const Source& s) {
+  if constexpr (std::is_convertible_v<const Source&, std::filesystem::path>) {
+    return std::filesystem::path(s).generic_string();
+  } else {
+    std::ostringstream os;
+    os << s;
+    return os.str();
+  }
+}
+}  // namespace detail
+
+template <class XBlock, class YBlock, class GetItems, class Splitter, class GetY>
+class DataBlock {
+  static_assert(std::is_same_v<typename XBlock::item_type, Image>,
+                "DataBlock: the input block must be an ImageBlock (its items are Image = Tensor<uint8_t>[H,W,3])");
+  static_assert(std::is_same_v<YBlock, CategoryBlock>,
+                "DataBlock: the target block must be a CategoryBlock (single-label classification)");
+
+ public:
+  using x_type = typename XBlock::item_type;
+  using y_type = typename YBlock::item_type;
+
+  template <class... Tfms>
+  DataBlock(Blocks<XBlock, YBlock> blocks, GetItems get_items, Splitter splitter, GetY get_y, Tfms... tfms)
+      : x_block_(std::move(blocks.x)),
+        y_block_(std::move(blocks.y)),
+        get_items_(std::move(get_items)),
+        splitter_(std::move(splitter)),
+        get_y_(std::move(get_y)) {
+    (add(tfms), ...);
+    detail::sort_by_order(item_steps_);
+    detail::sort_by_order(batch_steps_);
+  }
+
+  const std::vector<ItemStep>& item_steps() const { return item_steps_; }
+  const std::vector<BatchStep>& batch_steps() const { return batch_steps_; }
+
+  // Items, split, labels and vocabulary for a source (e.g. a folder), with every error naming its item.
+  template <class Source>
+  auto datasets(const Source& source) const {
+    auto ds = collect(source);
+    ds.splits = split(ds.items);
+    label_all(ds);
+    return ds;
+  }
+
+  template <class Source>
+  DataLoaders dataloaders(const Source& source, const DataLoaderOptions& opts = {}) const {
+    check(opts.bs >= 1, "dataloaders: bs must be at least 1, got ", opts.bs);
+    check(opts.val_bs >= 0, "dataloaders: val_bs must be 0 (same as bs) or more, got ", opts.val_bs);
+    detail::LoaderThreads threads;
+    threads.num_workers = detail::resolve_num_workers(opts.num_workers);
+    threads.pool = std::make_shared<ThreadPool>(threads.num_workers + 1);
+    threads.prefetch = opts.prefetch > 0 ? opts.prefetch : std::max(1, 2 * threads.num_workers);
+
+    auto ds = collect(source);
+    ds.splits = split(ds.items);
+    if (opts.on_bad_item == BadItems::skip) skip_bad_items(ds, *threads.pool, opts.report ? *opts.report : std::cerr);
+    label_all(ds);
+
+    auto make = [&](const std::vector<std::int64_t>& idxs, Split which) {
+      auto d = std::make_shared<detail::LoaderData>();
+      for (auto i : idxs) {
+        const auto& item = ds.items[i];
+        d->items.push_back(std::filesystem::path(item));
+        d->targets.push_back(ds.vocab.encode(ds.labels[static_cast<std::size_t>(i)], item_name(item)).index);
+      }
+      d->load = [xb = x_block_](const std::filesystem::path& p) { return xb.create(p); };
+      d->load_name = step_name(x_block_, "load");
+      d->item_steps = item_steps_;
+      d->batch_steps = batch_steps_;
+      d->split = which;
+      d->seed = opts.seed;
+      const bool train = which == Split::train;
+      d->bs = train || opts.val_bs == 0 ? opts.bs : opts.val_bs;
+      d->shuffle = train && opts.shuffle;
+      d->drop_last = train && opts.drop_last;
+      return DataLoader(std::move(d), threads);
+    };
+    DataLoaders dls;
+    dls.train = make(ds.splits.train, Split::train);
+    dls.valid = make(ds.splits.valid, Split::valid);
+    dls.vocab = ds.vocab.vocab();
+    dls.c = ds.vocab.size();
+    dls.bad_items = ds.bad_items;
+    return dls;
+  }
+
+  // Prints every step for the first training item and a batch of the first bs training items, as
+  // fastai's DataBlock.summary. Where a step throws, prints the step, its input and the error, then
+  // rethrows it.
+  template <class Source>
+  void summary(const Source& source, std::ostream& os = std::cout, std::int64_t bs = 4) const;
+
+ private:
+  template <class... Ts>
+  void add(const ItemTfms<Ts...>& t) {
+    detail::append_item_steps<x_type>(item_steps_, t.tfms);
+  }
+  template <class... Ts>
+  void add(const BatchTfms<Ts...>& t) {
+    detail::append_batch_steps(batch_steps_, t.tfms);
+  }
+  template <class T>
+  void add(const T&) {
+    static_assert(detail::always_false<T>,
+                  "DataBlock: after blocks, get_items, splitter and get_y come only item_tfms(...) and batch_tfms(...)");
+  }
+
+  template <class Source>
+  using item_t = std::decay_t<decltype(*std::begin(std::declval<const GetItems&>()(std::declval<const Source&>())))>;
+
+  template <class Item>
+  static std::string item_name(const Item& item) {
+    return detail::source_repr(item);
+  }
+
+  template <class Source>
+  auto collect(const Source& source) const {
+    using Item = item_t<Source>;
+    static_assert(std::is_convertible_v<const Item&, std::filesystem::path>,
+                  "DataBlock: an ImageBlock loads files, so get_items must return paths (e.g. get_image_files)");
+    static_assert(std::is_invocable_v<const GetY&, const Item&>, "DataBlock: get_y must be callable with one item");
+    static_assert(std::is_convertible_v<std::invoke_result_t<const GetY&, const Item&>, std::string>,
+                  "DataBlock: get_y must turn an item into a label (std::string) for a CategoryBlock");
+    Datasets<Item> ds;
+    auto found = get_items_(source);
+    ds.items = L<Item>(std::begin(found), std::end(found));
+    if (ds.items.empty())
+      throw ValueError(detail::msg(step_name(get_items_, "get_items"), " found no items in ", detail::source_repr(source),
+                                   " (get_image_files looks for image files such as .jpg/.png, in subfolders too; "
+                                   "hidden files and folders are skipped)"));
+    return ds;
+  }
+
+  template <class Item>
+  Splits split(const L<Item>& items) const {
+    Splits s = splitter_(items);
+    const std::int64_t n = items.size();
+    std::vector<char> seen(static_cast<std::size_t>(n), 0);
+    for (const auto* part : {&s.train, &s.valid})
+      for (auto i : *part) {
+        check<IndexError>(i >= 0 && i < n, step_name(splitter_, "splitter"), " returned index ", i, " for ", n, " items");
+        check(!seen[static_cast<std::size_t>(i)], step_name(splitter_, "splitter"), " put item ", i, " (",
+              item_name(items[i]), ") in the splits twice");
+        seen[static_cast<std::size_t>(i)] = 1;
+      }
+    check(!s.train.empty(), "DataBlock: the training split is empty (", n, " items, ", s.valid.size(),
+          " in valid) with ", step_name(splitter_, "splitter"),
+          ": check the splitter (GrandparentSplitter wants <root>/train/<class>/<file> and <root>/valid/...)");
+    return s;
+  }
+
+  // The label of one item; any error names the item and the getter.
+  template <class Item>
+  std::string label(const Item& item) const {
+    try {
+      return std::string(get_y_(item));
+    } catch (const std::exception& e) {
+      throw ValueError(detail::msg(step_name(get_y_, "get_y"), " failed on ", item_name(item), ": ", e.what()));
+    }
+  }
+
+  template <class Item>
+  void label_all(Datasets<Item>& ds) const {
+    ds.labels.assign(static_cast<std::size_t>(ds.items.size()), std::string());
+    L<std::string> train_labels;
+    for (auto i : ds.splits.train) {
+      ds.labels[static_cast<std::size_t>(i)] = label(ds.items[i]);
+      train_labels.push_back(ds.labels[static_cast<std::size_t>(i)]);
+    }
+    for (auto i : ds.splits.valid) ds.labels[static_cast<std::size_t>(i)] = label(ds.items[i]);
+    ds.vocab = y_block_.setup(train_labels);
+    for (auto i : ds.splits.valid) (void)ds.vocab.encode(ds.labels[static_cast<std::size_t>(i)], item_name(ds.items[i]));
+    for (auto i : ds.splits.train) (void)ds.vocab.encode(ds.labels[static_cast<std::size_t>(i)], item_name(ds.items[i]));
+  }
+
+  // Decodes every item once (on the loader threads) and drops those that fail, reporting them together.
+  template <class Item>
+  void skip_bad_items(Datasets<Item>& ds, ThreadPool& pool, std::ostream& report) const {
+    const std::int64_t n = ds.items.size();
+    std::vector<std::optional<std::string>> reason(static_cast<std::size_t>(n));
+    std::vector<char> used(static_cast<std::size_t>(n), 0);
+    for (const auto* part : {&ds.splits.train, &ds.splits.valid})
+      for (auto i : *part) used[static_cast<std::size_t>(i)] = 1;
+    pool.parallel_for(0, n, 16, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) {
+        if (!used[static_cast<std::size_t>(i)]) continue;
+        try {
+          (void)x_block_.create(std::filesystem::path(ds.items[i]));
+        } catch (const std::exception& ex) {
+          reason[static_cast<std::size_t>(i)] = ex.what();
+        }
+      }
+    });
+    auto keep = [&](std::vector<std::int64_t>& idxs) {
+      std::vector<std::int64_t> kept;
+      for (auto i : idxs)
+        if (!reason[static_cast<std::size_t>(i)]) kept.push_back(i);
+      idxs = std::move(kept);
+    };
+    keep(ds.splits.train);
+    keep(ds.splits.valid);
+    for (std::int64_t i = 0; i < n; ++i)
+      if (reason[static_cast<std::size_t>(i)])
+        ds.bad_items.push_back(BadItem{std::filesystem::path(ds.items[i]), *reason[static_cast<std::size_t>(i)]});
+    if (!ds.bad_items.empty()) {
+      report << "dataloaders: skipped " << ds.bad_items.size() << " of " << n << " files that could not be loaded:\n";
+      for (const auto& b : ds.bad_items) report << "  " << b << '\n';
+    }
+    check(!ds.splits.train.empty(), "dataloaders: every training file was bad (", ds.bad_items.size(), " skipped)");
+  }
+
+  XBlock x_block_;
+  YBlock y_block_;
+  GetItems get_items_;
+  Splitter splitter_;
+  GetY get_y_;
+  std::vector<ItemStep> item_steps_;
+  std::vector<BatchStep> batch_steps_;
+};
+
+template <class XBlock, class YBlock, class GetItems, class Splitter, class GetY, class... Tfms>
+DataBlock(Blocks<XBlock, YBlock>, GetItems, Splitter, GetY, Tfms...) -> DataBlock<XBlock, YBlock, GetItems, Splitter, GetY>;
+
+}  // namespace fastpp
+
+#include "summary.hpp"

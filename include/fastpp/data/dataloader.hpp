@@ -1,0 +1,353 @@
+#pragma once
+// DataLoader and DataLoaders: batches of decoded, transformed images, prepared ahead of the consumer
+// by a pool of worker threads.
+//
+// Determinism: every random draw comes from a Philox stream named by (seed, epoch, split, item or batch
+// index), and batch b always holds the items at positions [b*bs, (b+1)*bs) of the epoch's order, so the
+// batches are bit-identical for a seed whatever num_workers is. The train order is a new seeded
+// permutation each epoch (each time the loader is iterated); the valid order is the dataset's order.
+//
+// Threads: a worker builds a whole batch (decode, item transforms, collate, IntToFloat, batch
+// transforms); at most `prefetch` batches are in flight. An exception in a worker is stored in the
+// batch's future and rethrown to the consumer when it reaches that batch, naming the file and the step.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <iterator>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/list.hpp"
+#include "../core/rng.hpp"
+#include "../core/thread_pool.hpp"
+#include "collate.hpp"
+#include "image_block.hpp"
+#include "pipeline.hpp"
+#include "transform.hpp"
+
+namespace fastpp {
+
+// What dataloaders() does with a file that cannot be decoded: stop with its error, or leave it out (all
+// such files are found by decoding every item once up front, and reported together).
+enum class BadItems { error, skip };
+
+struct DataLoaderOptions {
+  std::int64_t bs = 64;
+  bool shuffle = true;       // train loader only; valid is never shuffled
+  int num_workers = -1;      // loader threads; -1: min(16, hardware threads); 0: load on the caller's thread
+  std::uint64_t seed = 0;    // shuffles and augmentation; the same seed gives the same batches
+  bool drop_last = true;     // train loader only; valid keeps its last, smaller batch
+  std::int64_t val_bs = 0;   // 0: bs
+  int prefetch = 0;          // batches in flight; 0: 2 * num_workers
+  BadItems on_bad_item = BadItems::error;
+  std::ostream* report = nullptr;  // where skipped files are listed (BadItems::skip); null: std::cerr
+};
+
+// One batch: x is NHWC float [N, H, W, 3] after the batch transforms, y the class indices [N], idxs the
+// positions of its items in the loader's dataset (dl.items()[idxs[i]] is the file of image i).
+struct Batch {
+  Tensor<float, cpu> x;
+  Tensor<std::int64_t, cpu> y;
+  std::vector<std::int64_t> idxs;
+};
+
+// A file that could not be loaded, and why.
+struct BadItem {
+  std::filesystem::path path;
+  std::string reason;
+  friend std::ostream& operator<<(std::ostream& os, const BadItem& b) {
+    return os << "Path('" << b.path.generic_string() << "'): " << b.reason;
+  }
+};
+
+// A step failed on one item: names the file (path()) and the step.
+class ItemError : public IoError {
+ public:
+  ItemError(const std::filesystem::path& path, const std::string& step, const std::string& what)
+      : IoError(path.string(), "step '" + step + "' failed: " + what), step_(step) {}
+  const std::string& step() const noexcept { return step_; }
+
+ private:
+  std::string step_;
+};
+
+namespace detail {
+
+// Runs load(path), naming the file in any error (a fastpp IoError about this file passes unchanged).
+inline Image load_named(const ImageLoader& load, const std::filesystem::path& path, const std::string& step) {
+  try {
+    return load(path);
+  } catch (const IoError& e) {
+    if (e.path() == path.string()) throw;
+    throw ItemError(path, step, e.what());
+  } catch (const std::exception& e) {
+    throw ItemError(path, step, e.what());
+  }
+}
+
+inline std::uint64_t stream_id(std::uint64_t epoch, Split split, std::int64_t index) {
+  return (epoch << 33) ^ (static_cast<std::uint64_t>(split) << 32) ^ static_cast<std::uint64_t>(index);
+}
+
+// Everything a worker needs to build a batch. Immutable once built, so workers share it without locks.
+struct LoaderData {
+  std::vector<std::filesystem::path> items;
+  std::vector<std::int64_t> targets;
+  ImageLoader load;
+  std::string load_name = "ImageBlock.load";
+  std::vector<ItemStep> item_steps;
+  std::vector<BatchStep> batch_steps;
+  Split split = Split::train;
+  std::uint64_t seed = 0;
+  std::int64_t bs = 64;
+  bool shuffle = false;
+  bool drop_last = false;
+
+  std::int64_t size() const { return static_cast<std::int64_t>(items.size()); }
+  std::int64_t n_batches() const { return drop_last ? size() / bs : (size() + bs - 1) / bs; }
+
+  ItemContext item_context(std::int64_t i, std::uint64_t epoch) const {
+    return ItemContext{split, Rng(seed, stream_id(epoch, split, i)), i};
+  }
+  BatchContext batch_context(std::int64_t b, std::uint64_t epoch) const {
+    BatchContext ctx;
+    ctx.split = split;
+    ctx.rng = Rng(seed ^ 0xB47C4E5ull, stream_id(epoch, split, b));
+    // item_rng(i) derives from (seed, epoch, batch, i): a split-dependent seed keeps the valid
+    // loader's per-image streams apart from the train loader's.
+    ctx.seed = split == Split::train ? seed : seed ^ 0x7A11D5EEDull;
+    ctx.epoch = epoch;
+    ctx.batch_index = b;
+    return ctx;
+  }
+  // The order of the items in an epoch.
+  std::vector<std::int64_t> order(std::uint64_t epoch) const {
+    std::vector<std::int64_t> o;
+    if (shuffle) {
+      Rng rng(seed ^ 0x5A0FF1Eull, epoch);
+      random_permutation(o, size(), rng);
+    } else {
+      o.resize(items.size());
+      for (std::size_t i = 0; i < o.size(); ++i) o[i] = static_cast<std::int64_t>(i);
+    }
+    return o;
+  }
+  std::vector<std::int64_t> batch_idxs(const std::vector<std::int64_t>& order, std::int64_t b) const {
+    const auto first = order.begin() + b * bs;
+    const auto last = order.begin() + std::min<std::int64_t>((b + 1) * bs, size());
+    return {first, last};
+  }
+
+  // Decode item i and run the item transforms on it.
+  Image item(std::int64_t i, std::uint64_t epoch) const {
+    const auto& path = items[static_cast<std::size_t>(i)];
+    Image img = load_named(load, path, load_name);
+    ItemContext ctx = item_context(i, epoch);
+    for (const auto& s : item_steps) {
+      try {
+        img = s.fn(std::move(img), ctx);
+      } catch (const std::exception& e) {
+        throw ItemError(path, s.name, e.what());
+      }
+    }
+    return img;
+  }
+
+  Batch batch(std::vector<std::int64_t> idxs, std::int64_t b, std::uint64_t epoch) const {
+    std::vector<Image> images;
+    std::vector<std::filesystem::path> names;
+    images.reserve(idxs.size());
+    auto y = Tensor<std::int64_t, cpu>::empty({static_cast<std::int64_t>(idxs.size())});
+    for (std::size_t k = 0; k < idxs.size(); ++k) {
+      images.push_back(item(idxs[k], epoch));
+      names.push_back(items[static_cast<std::size_t>(idxs[k])]);
+      y.data()[k] = targets[static_cast<std::size_t>(idxs[k])];
+    }
+    Tensor<float, cpu> x = IntToFloat{}(collate_images(images, names));
+    BatchContext ctx = batch_context(b, epoch);
+    for (const auto& s : batch_steps) {
+      try {
+        x = s.fn(std::move(x), ctx);
+      } catch (const std::exception& e) {
+        throw Error(msg("batch ", b, " of the ", split == Split::train ? "train" : "valid",
+                        " loader: batch transform '", s.name, "' failed: ", e.what()));
+      }
+    }
+    return Batch{std::move(x), std::move(y), std::move(idxs)};
+  }
+};
+
+// The loader threads, shared by a DataLoaders' train and valid loaders.
+struct LoaderThreads {
+  std::shared_ptr<ThreadPool> pool;
+  int num_workers = 0;
+  int prefetch = 1;
+};
+
+inline int resolve_num_workers(int n) {
+  check(n >= -1, "dataloaders: num_workers must be -1 (default), 0 (no threads) or more, got ", n);
+  if (n >= 0) return n;
+  return static_cast<int>(std::min(16u, std::max(1u, std::thread::hardware_concurrency())));
+}
+
+}  // namespace detail
+
+class DataLoader {
+ public:
+  DataLoader() = default;
+  DataLoader(std::shared_ptr<const detail::LoaderData> data, detail::LoaderThreads threads)
+      : data_(std::move(data)), threads_(std::move(threads)), epoch_(std::make_shared<std::atomic<std::uint64_t>>(0)) {
+    check(data_->bs >= 1, "DataLoader: the batch size must be at least 1, got ", data_->bs);
+    check(data_->size() < (std::int64_t{1} << 32), "DataLoader: at most 2^32 items, got ", data_->size());
+  }
+
+  struct Sentinel {};
+
+  // An input iterator over one epoch. It owns the batches in flight; destroying it (e.g. leaving the
+  // loop early) cancels the ones not started and waits for the ones running.
+  class Iterator {
+   public:
+    using value_type = Batch;
+    using difference_type = std::ptrdiff_t;
+
+    Iterator() = default;
+    Iterator(std::shared_ptr<const detail::LoaderData> data, const detail::LoaderThreads& threads, std::uint64_t epoch)
+        : run_(std::make_unique<Run>(std::move(data), threads, epoch)) {
+      if (run_->n_batches > 0) current_ = run_->take();
+    }
+
+    const Batch& operator*() const { return current_; }
+    const Batch* operator->() const { return &current_; }
+    Iterator& operator++() {
+      ++index_;
+      if (index_ < run_->n_batches) current_ = run_->take();
+      else current_ = Batch{};
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const Iterator& it, Sentinel) { return !it.run_ || it.index_ >= it.run_->n_batches; }
+    std::uint64_t epoch() const { return run_ ? run_->epoch : 0; }
+    std::int64_t batch_index() const { return index_; }
+
+   private:
+    struct Run {
+      std::shared_ptr<const detail::LoaderData> data;
+      std::shared_ptr<ThreadPool> pool;
+      int prefetch;
+      bool threaded;
+      std::uint64_t epoch;
+      std::vector<std::int64_t> order;
+      std::int64_t n_batches;
+      std::int64_t next_submit = 0;
+      std::deque<std::future<Batch>> inflight;
+      std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+
+      Run(std::shared_ptr<const detail::LoaderData> d, const detail::LoaderThreads& t, std::uint64_t e)
+          : data(std::move(d)), pool(t.pool), prefetch(std::max(1, t.prefetch)), threaded(t.num_workers > 0),
+            epoch(e), order(data->order(e)), n_batches(data->n_batches()) {}
+      Run(const Run&) = delete;
+      Run& operator=(const Run&) = delete;
+      ~Run() {
+        cancelled->store(true);
+        for (auto& f : inflight)
+          if (f.valid()) f.wait();
+      }
+
+      void refill() {
+        while (next_submit < n_batches && static_cast<int>(inflight.size()) < prefetch) {
+          const std::int64_t b = next_submit++;
+          // The task holds the data and the flag, never the pool or this Run, so nothing it owns can
+          // destroy the pool from inside a worker.
+          inflight.push_back(pool->submit([d = data, c = cancelled, idxs = data->batch_idxs(order, b), b,
+                                           e = epoch]() mutable {
+            if (c->load()) return Batch{};
+            return d->batch(std::move(idxs), b, e);
+          }));
+        }
+      }
+      Batch take() {
+        if (inflight.empty()) refill();
+        std::future<Batch> f = std::move(inflight.front());
+        inflight.pop_front();
+        if (threaded) refill();  // keep the workers busy while the consumer uses this batch
+        return f.get();
+      }
+    };
+
+    std::unique_ptr<Run> run_;
+    Batch current_;
+    std::int64_t index_ = 0;
+  };
+
+  // Starts a new epoch: the next shuffle (train) and fresh augmentation draws.
+  Iterator begin() const { return Iterator(data_, threads_, epoch_->fetch_add(1)); }
+  Sentinel end() const { return {}; }
+
+  // The first batch of the next epoch, built on the calling thread; the epoch is not consumed, so the
+  // next loop's first batch equals it.
+  Batch one_batch() const {
+    check(n_batches() > 0, "one_batch: the ", split_name(), " loader has no batch (", n_items(),
+          " items, bs = ", data_->bs, data_->drop_last ? ", drop_last" : "", ")");
+    const std::uint64_t e = epoch_->load();
+    return data_->batch(data_->batch_idxs(data_->order(e), 0), 0, e);
+  }
+
+  std::int64_t n_items() const { return data_->size(); }
+  std::int64_t n_batches() const { return data_->n_batches(); }
+  std::int64_t size() const { return n_batches(); }  // as len(dl) in fastai: batches per epoch
+  std::int64_t bs() const { return data_->bs; }
+  Split split() const { return data_->split; }
+  int num_workers() const { return threads_.num_workers; }
+  L<std::filesystem::path> items() const { return L<std::filesystem::path>(data_->items); }
+  const std::vector<std::int64_t>& targets() const { return data_->targets; }
+  // The positions of the items in an epoch's order (epoch 0 is the first iteration).
+  std::vector<std::int64_t> order(std::uint64_t epoch) const { return data_->order(epoch); }
+  // One item after decoding and the item transforms, as the loader makes it in `epoch`.
+  Image item(std::int64_t i, std::uint64_t epoch = 0) const {
+    check<IndexError>(i >= 0 && i < n_items(), "DataLoader::item: index ", i, " is out of range for ", n_items(),
+                      " items");
+    return data_->item(i, epoch);
+  }
+  std::string split_name() const { return data_->split == Split::train ? "train" : "valid"; }
+
+  // Undoes the batch transforms that can be undone (those with a decode(), e.g. Normalize), last first,
+  // as fastai's decode: the result is back in [0, 1] pixel space when the others (augmentation) keep it
+  // there, ready for float_to_uint8 / show_batch. x is not modified.
+  Tensor<float, cpu> decode(const Tensor<float, cpu>& x) const {
+    Tensor<float, cpu> out = x;
+    for (auto it = data_->batch_steps.rbegin(); it != data_->batch_steps.rend(); ++it)
+      if (it->decode) out = it->decode(out);
+    return out;
+  }
+
+ private:
+  std::shared_ptr<const detail::LoaderData> data_;
+  detail::LoaderThreads threads_;
+  std::shared_ptr<std::atomic<std::uint64_t>> epoch_;
+};
+
+struct DataLoaders {
+  DataLoader train;
+  DataLoader valid;
+  L<std::string> vocab;
+  std::int64_t c = 0;
+  L<BadItem> bad_items;  // files left out by BadItems::skip
+
+  Batch one_batch() const { return train.one_batch(); }
+  // The label of each target of a batch (captions for show_batch).
+  std::vector<std::string> labels(const Batch& b) const {
+    std::vector<std::string> out;
+    for (std::int64_t i = 0; i < b.y.numel(); ++i) out.push_back(vocab[b.y.data()[i]]);
+    return out;
+  }
+};
+
+}  // namespace fastpp

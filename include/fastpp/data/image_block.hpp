@@ -1,0 +1,33 @@
+#pragma once
+// ImageBlock: the input block of image classification. Its items are files; create() decodes one
+// into an RGB Image [H, W, 3] (uint8, HWC) with the block's loader. Including this header compiles
+// stb_image into the TU (see docs/vision.md, "How stb_image is compiled", for FASTPP_STB_SEPARATE).
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "../vision/image.hpp"
+#include "netpbm.hpp"
+#include "transform.hpp"
+
+namespace fastpp {
+
+using ImageLoader = std::function<Image(const std::filesystem::path&)>;
+
+// The decoder every ImageBlock uses unless given its own (ImageBlock{.load = f}): vision's load_image
+// (stb_image, or libjpeg-turbo where linked: JPEG, PNG, BMP; limits on size checked before decoding).
+// Binary PGM/PPM files need ImageBlock{.load = load_netpbm} (netpbm.hpp).
+inline Image default_image_loader(const std::filesystem::path& path) { return load_image(path); }
+
+struct ImageBlock {
+  using item_type = Image;
+  ImageLoader load = default_image_loader;
+
+  Image create(const std::filesystem::path& path) const {
+    check(static_cast<bool>(load), "ImageBlock has no loader: give it one with ImageBlock{.load = f}");
+    return load(path);
+  }
+  std::string name() const { return "ImageBlock.load"; }
+};
+
+}  // namespace fastpp

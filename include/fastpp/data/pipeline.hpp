@@ -1,0 +1,139 @@
+#pragma once
+// The pieces a DataBlock is written with: blocks<X, Y>, item_tfms(...), batch_tfms(...), and the
+// pipelines they become.
+//
+// Transforms are checked against the block's item type when the DataBlock is built (a transform that
+// cannot take it does not compile, with a message saying so), then kept type-erased as named steps
+// sorted by `order` (stable, as fastai's Pipeline). The erasure costs one indirect call per item or
+// batch, nothing next to decoding an image, and lets summary() walk the steps one by one.
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../core/tensor.hpp"
+#include "transform.hpp"
+
+namespace fastpp {
+
+// The blocks of a DataBlock, input first then target: blocks<ImageBlock, CategoryBlock>, or
+// Blocks{ImageBlock{.load = my_loader}, CategoryBlock{.vocab = {...}}} to configure them.
+template <class XBlock, class YBlock>
+struct Blocks {
+  XBlock x{};
+  YBlock y{};
+};
+template <class XBlock, class YBlock>
+Blocks(XBlock, YBlock) -> Blocks<XBlock, YBlock>;
+template <class XBlock, class YBlock>
+inline const Blocks<XBlock, YBlock> blocks{};
+
+// What item_tfms(...) and batch_tfms(...) return: the transforms as given, checked later against the
+// blocks. An argument may be one transform, a std::tuple of them, or a std::vector of one type.
+template <class... Ts>
+struct ItemTfms {
+  std::tuple<Ts...> tfms;
+};
+template <class... Ts>
+struct BatchTfms {
+  std::tuple<Ts...> tfms;
+};
+template <class... Ts>
+ItemTfms<std::decay_t<Ts>...> item_tfms(Ts&&... ts) {
+  return {std::tuple<std::decay_t<Ts>...>(std::forward<Ts>(ts)...)};
+}
+template <class... Ts>
+BatchTfms<std::decay_t<Ts>...> batch_tfms(Ts&&... ts) {
+  return {std::tuple<std::decay_t<Ts>...>(std::forward<Ts>(ts)...)};
+}
+
+// One step of a pipeline, erased. `decode` is set when the transform has `decode(x) const` (e.g.
+// Normalize), so a batch can be brought back to pixels for showing (fastai's decode, in reverse order).
+template <class In, class Ctx>
+struct PipelineStep {
+  std::string name;
+  int order = 0;
+  std::function<In(In, Ctx&)> fn;
+  std::function<In(const In&)> decode = {};
+};
+using ItemStep = PipelineStep<Image, ItemContext>;
+using BatchStep = PipelineStep<Tensor<float, cpu>, BatchContext>;
+
+namespace detail {
+
+template <class T>
+struct is_std_tuple : std::false_type {};
+template <class... Ts>
+struct is_std_tuple<std::tuple<Ts...>> : std::true_type {};
+template <class T>
+struct is_std_vector : std::false_type {};
+template <class T, class A>
+struct is_std_vector<std::vector<T, A>> : std::true_type {};
+
+// True when T is an item transform for items of type Item: Item operator()(Item, ItemContext&) const,
+// a static order and a name().
+template <class T, class Item>
+inline constexpr bool item_transform_for = requires(const T& t, Item x, ItemContext& ctx) {
+  { t(std::move(x), ctx) } -> std::same_as<Item>;
+  { T::order } -> std::convertible_to<int>;
+  { t.name() } -> std::convertible_to<std::string>;
+};
+
+template <class Item, class T>
+void append_item_steps(std::vector<PipelineStep<Item, ItemContext>>& out, const T& t) {
+  if constexpr (is_std_tuple<T>::value) {
+    std::apply([&](const auto&... e) { (append_item_steps<Item>(out, e), ...); }, t);
+  } else if constexpr (is_std_vector<T>::value) {
+    for (const auto& e : t) append_item_steps<Item>(out, e);
+  } else {
+    static_assert(item_transform_for<T, Item>,
+                  "item_tfms: this transform cannot take the item type of the DataBlock's input block (for an "
+                  "ImageBlock, Image = Tensor<uint8_t>[H,W,3]): give it `Image operator()(Image, ItemContext&) "
+                  "const`, `static constexpr int order` and `std::string name() const` (see data/transform.hpp)");
+    if constexpr (item_transform_for<T, Item>)
+      out.push_back({t.name(), static_cast<int>(T::order), [t](Item x, ItemContext& ctx) { return t(std::move(x), ctx); }});
+  }
+}
+
+template <class T>
+void append_batch_steps(std::vector<BatchStep>& out, const T& t) {
+  if constexpr (is_std_tuple<T>::value) {
+    std::apply([&](const auto&... e) { (append_batch_steps(out, e), ...); }, t);
+  } else if constexpr (is_std_vector<T>::value) {
+    for (const auto& e : t) append_batch_steps(out, e);
+  } else {
+    static_assert(BatchTransform<T>,
+                  "batch_tfms: this transform cannot take a batch (NHWC Tensor<float>[N,H,W,3] in [0,1]): give it "
+                  "`Tensor<float> operator()(Tensor<float>, BatchContext&) const`, `static constexpr int order` and "
+                  "`std::string name() const` (see data/transform.hpp)");
+    if constexpr (BatchTransform<T>) {
+      BatchStep step{t.name(), static_cast<int>(T::order),
+                     [t](Tensor<float, cpu> b, BatchContext& ctx) { return t(std::move(b), ctx); }};
+      if constexpr (requires(const Tensor<float, cpu>& b) {
+                      { t.decode(b) } -> std::convertible_to<Tensor<float, cpu>>;
+                    })
+        step.decode = [t](const Tensor<float, cpu>& b) { return Tensor<float, cpu>(t.decode(b)); };
+      out.push_back(std::move(step));
+    }
+  }
+}
+
+template <class S>
+void sort_by_order(std::vector<S>& steps) {
+  std::stable_sort(steps.begin(), steps.end(), [](const S& a, const S& b) { return a.order < b.order; });
+}
+
+}  // namespace detail
+
+// "Resize -> Flip -> Normalize": how summary() names a pipeline.
+template <class S>
+std::string pipeline_repr(const std::vector<S>& steps) {
+  std::string s;
+  for (const auto& st : steps) s += (s.empty() ? "" : " -> ") + st.name;
+  return s;
+}
+
+}  // namespace fastpp
