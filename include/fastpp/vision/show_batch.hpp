@@ -1,6 +1,6 @@
 #pragma once
 // show_batch: a grid of images with their captions, written as one self-contained SVG file (each image an
-// embedded PNG, base64), which any browser shows. DataLoaders::show_batch() decodes a batch (Normalize's
+// embedded PNG, base64), which any browser shows. show_batch(dls, path) (data/show_batch.hpp) decodes a batch (Normalize's
 // inverse, then [0, 1] floats) and calls this.
 //
 //   show_batch(batch_nhwc, {"cat", "dog", ...}, "batch.svg", {.nrows = 3});
