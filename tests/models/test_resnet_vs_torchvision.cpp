@@ -115,3 +115,18 @@ TEST_CASE("weights saved by fastpp load into torchvision and give the same outpu
   CHECK(WEXITSTATUS(rc) == 0);
 }
 
+
+TEST_CASE("scripts/export_torchvision_weights.py writes files that load strictly into fastpp", "[models][torch][python]") {
+  if (!std::filesystem::exists("/usr/bin/python3")) std::exit(4);
+  if (std::system("/usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null") != 0) std::exit(4);
+  const auto path = std::filesystem::temp_directory_path() / ("fastpp_export_" + std::to_string(::getpid()) + ".safetensors");
+  const std::string cmd = "/usr/bin/python3 " + std::string(FASTPP_SOURCE_DIR) +
+                          "/scripts/export_torchvision_weights.py resnet18 " + path.string() + " --num-classes 5 --dtype BF16 > /dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto model = make_torchvision_resnet<resnet18>(5);
+  const auto report = nn::load_safetensors(model, path);  // strict
+  CHECK(report.loaded.size() == 122);
+  auto fa = make_fastai_model<resnet18>(5);
+  CHECK(load_torchvision_body(fa, io::read_safetensors(path)).loaded.size() == 120);  // all but fc.weight, fc.bias
+  std::filesystem::remove(path);
+}

@@ -131,3 +131,24 @@ TEST_CASE("convolution results do not depend on the thread count", "[nn][threads
   CHECK(max_abs_diff(dx1, dx2) == 0.0);
   CHECK(max_abs_diff(g1, g2) == 0.0);
 }
+
+TEST_CASE("a batch too large for one im2col buffer is processed in chunks with the same result", "[nn]") {
+  // 64x64 outputs with K = 3*3*256: one image's columns exceed the 16 M-float buffer, so each image is a chunk.
+  Conv2d<256, 4, ConvOpts{.kernel = 3, .padding = 1}> conv;
+  REQUIRE(kernels::conv_chunk_images(conv.geometry(Shape{2, 64, 64, 256})) == 1);
+  const auto x = ramp(Shape{2, 64, 64, 256}, 0.013f);
+  auto ctx = Ctx::train();
+  const auto y = conv.forward(ctx, x);
+  conv.weight.zero_grad();
+  const auto dx = conv.backward(ctx, y);
+  const auto gw = conv.weight.grad.clone();
+  // the same images one by one
+  conv.weight.zero_grad();
+  for (std::int64_t i = 0; i < 2; ++i) {
+    const auto xi = x.slice(i, i + 1).clone();
+    const auto yi = conv.forward(ctx, xi);
+    CHECK(max_abs_diff(yi, y.slice(i, i + 1).clone()) == 0.0);
+    CHECK(max_abs_diff(conv.backward(ctx, yi), dx.slice(i, i + 1).clone()) == 0.0);
+  }
+  CHECK(max_abs_diff(conv.weight.grad, gw) <= 1e-3 * std::max(1.0f, std::abs(gw.data()[0])));
+}

@@ -116,7 +116,7 @@ class Sequential {
   static_assert(check_neighbours(std::make_index_sequence<size>{}));  // likewise channels_must_match
 
  public:
-  Sequential() : Sequential(default_build()) {}
+  Sequential() : Sequential(Build{}) {}
   explicit Sequential(Build& b) : layers_{detail::make_layer<L>(b)...} {}
   explicit Sequential(Build&& b) : Sequential(b) {}
 
@@ -170,12 +170,6 @@ class Sequential {
   void for_each_child_impl(F& f, std::index_sequence<I...>) {
     (f(std::get<I>(layers_), detail::child_name<layer_type<I>>(I)), ...);
   }
-  static Build& default_build() {
-    static thread_local Build b;
-    b = Build{};
-    return b;
-  }
-
   std::tuple<L...> layers_;
 };
 
