@@ -4,6 +4,7 @@
 // inside keep their compile-time checks and inlined kernels.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,26 +68,37 @@ class AnyModel {
   std::string name_;
 };
 
-// The architectures make_model knows.
-inline constexpr std::string_view model_names[] = {"resnet18", "resnet34", "resnet50", "torchvision_resnet18",
-                                                   "torchvision_resnet34", "torchvision_resnet50"};
+// A list of architectures for make_model: only the listed ones are compiled where make_model is called.
+template <class... Archs>
+struct archs {};
+using all_resnets = archs<resnet18, resnet34, resnet50>;
+
+namespace detail {
+template <class Arch>
+bool try_make_model(const std::string& a, std::int64_t n_classes, std::uint64_t seed, std::optional<AnyModel>& out) {
+  if (a == Arch::name) out.emplace(make_fastai_model<Arch>(n_classes, seed), a);
+  else if (a == std::string("torchvision_") + Arch::name) out.emplace(make_torchvision_resnet<Arch>(n_classes, seed), a);
+  return out.has_value();
+}
+template <class... Archs>
+AnyModel make_model_from(archs<Archs...>, std::string_view arch, std::int64_t n_classes, std::uint64_t seed) {
+  const std::string a(arch);
+  std::optional<AnyModel> out;
+  if ((try_make_model<Archs>(a, n_classes, seed, out) || ...)) return std::move(*out);
+  std::string known;
+  ((known.append(" ").append(Archs::name).append(" torchvision_").append(Archs::name)), ...);
+  throw ValueError("make_model: unknown architecture \"" + a + "\"; known:" + known);
+}
+}  // namespace detail
 
 // "resnet34" -> fastai's vision_learner model (body + fastai head) for n_classes;
 // "torchvision_resnet34" -> torchvision's classifier with n_classes outputs.
-// A template only so that the six models are compiled in the translation units that call it, not in
-// every one that includes this header (each ResNet type costs seconds of compile time).
-template <class = void>
+// Every listed architecture is compiled where make_model is called (each ResNet costs seconds of compile
+// time, all six about a minute), so a program that needs only some lists them:
+//   make_model<archs<resnet18, resnet34>>(name, n_classes).
+template <class Archs = all_resnets>
 AnyModel make_model(std::string_view arch, std::int64_t n_classes, std::uint64_t seed = 0) {
-  const std::string a(arch);
-  if (a == "resnet18") return AnyModel(make_fastai_model<resnet18>(n_classes, seed), a);
-  if (a == "resnet34") return AnyModel(make_fastai_model<resnet34>(n_classes, seed), a);
-  if (a == "resnet50") return AnyModel(make_fastai_model<resnet50>(n_classes, seed), a);
-  if (a == "torchvision_resnet18") return AnyModel(make_torchvision_resnet<resnet18>(n_classes, seed), a);
-  if (a == "torchvision_resnet34") return AnyModel(make_torchvision_resnet<resnet34>(n_classes, seed), a);
-  if (a == "torchvision_resnet50") return AnyModel(make_torchvision_resnet<resnet50>(n_classes, seed), a);
-  std::string known;
-  for (auto n : model_names) known.append(" ").append(n);
-  throw ValueError("make_model: unknown architecture \"" + a + "\"; known:" + known);
+  return detail::make_model_from(Archs{}, arch, n_classes, seed);
 }
 
 }  // namespace fastpp::models
