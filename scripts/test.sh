@@ -142,8 +142,10 @@ stage_fuzz() {
   cmake --build "$b" -j "$JOBS" || return 1
   local rc=0
   for src in "${fuzzers[@]}"; do
-    local name=$(basename "$src" .cpp) short=${name#fuzz_}
-    local exe=$b/fuzz/$name corpus=fuzz/corpus/$short
+    # One name per `local`: all expansions of a `local` happen before any of its assignments.
+    local name; name=$(basename "$src" .cpp)
+    local exe=$b/fuzz/$name
+    local corpus=fuzz/corpus/${name#fuzz_}
     [[ -x "$exe" ]] || { echo "--- $name: not built (its component is absent)"; skipped=$((skipped + 1)); continue; }
     [[ -d "$corpus" ]] || { echo "--- $name: no corpus at $corpus"; failed=$((failed + 1)); rc=1; continue; }
     local scratch; scratch=$(mktemp -d)
