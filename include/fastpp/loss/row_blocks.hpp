@@ -11,9 +11,12 @@
 
 namespace fastpp::loss_detail {
 
-// About 64 KiB of float logits per block: enough work to amortise handing it to another thread.
+// About 64 KiB of float logits per block: enough work to amortise handing it to another thread. A whole
+// number of 8-row groups when a row is short, so the groups of every block start where they would in one
+// long run (the AVX2 kernels rely on it for aligned stores).
 inline std::int64_t rows_per_block(std::int64_t row_length) {
-  return std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(row_length, 1));
+  const std::int64_t rows = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(row_length, 1));
+  return rows >= 8 ? rows - rows % 8 : rows;
 }
 
 // Two running sums per block (e.g. the loss and the smoothing term).

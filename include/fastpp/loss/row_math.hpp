@@ -16,7 +16,7 @@
 #include "../core/dtype.hpp"
 #include "../core/host_device.hpp"
 #include "fast_exp.hpp"
-#include "simd_rows.hpp"
+#include "simd_fused.hpp"
 
 namespace fastpp::loss_math {
 
@@ -245,44 +245,84 @@ FASTPP_HD void softmax_loss_row_backward(const T* x, std::int64_t n, acc_t<T> ls
 
 // ---- groups of rows: the same math for up to `row_group` rows at once -------------------------------
 // The drivers hand rows over in groups so that, for float rows, the AVX2 code can interleave several
-// rows' dependency chains (see simd_rows.hpp); elsewhere these just loop over the rows.
-inline constexpr int row_group = 4;
+// rows' dependency chains or transpose short rows into tiles (see simd_rows.hpp, simd_fused.hpp); elsewhere these just
+// loop over the rows.
+inline constexpr int row_group = 8;
 #if defined(FASTPP_LOSS_SIMD)
-static_assert(row_group == loss_simd::group, "the drivers' row groups must match the AVX2 group size");
+static_assert(row_group == loss_simd::tile_rows && row_group % loss_simd::group == 0,
+              "the drivers' row groups must be whole AVX2 groups");
 #endif
 
 // lse[r] = logsumexp of row r, for `count` <= row_group rows with leading dimension ld.
 template <class T>
 FASTPP_HD void rows_logsumexp(const T* x, std::int64_t ld, std::int64_t n, int count, acc_t<T>* lse) {
+  int r = 0;
 #if defined(FASTPP_LOSS_SIMD)
   if constexpr (std::is_same_v<T, float>)
-    if (count == loss_simd::group && n >= loss_simd::width) return loss_simd::rows_logsumexp(x, ld, n, lse);
+    if (n >= loss_simd::width)
+      for (; r + loss_simd::group <= count; r += loss_simd::group) loss_simd::rows_logsumexp(x + r * ld, ld, n, lse + r);
 #endif
-  for (int r = 0; r < count; ++r) lse[r] = row_logsumexp(x + r * ld, n);
+  for (; r < count; ++r) lse[r] = row_logsumexp(x + r * ld, n);
 }
 
-// softmax of `count` rows.
+// softmax of `count` <= row_group rows.
 template <class T>
 FASTPP_HD void rows_softmax(const T* x, std::int64_t ld, std::int64_t n, int count, T* y) {
+  int r = 0;
 #if defined(FASTPP_LOSS_SIMD)
   if constexpr (std::is_same_v<T, float>)
-    if (count == loss_simd::group && n >= loss_simd::width) return loss_simd::rows_softmax(x, ld, n, y);
+    if (n >= loss_simd::width)
+      for (; r + loss_simd::group <= count; r += loss_simd::group) loss_simd::rows_softmax(x + r * ld, ld, n, y + r * ld);
 #endif
-  for (int r = 0; r < count; ++r) softmax_row(x + r * ld, n, y + r * ld);
+  for (; r < count; ++r) softmax_row(x + r * ld, n, y + r * ld);
 }
 
-// softmax_loss_row_fused for `count` rows; t, a, b, c and lse hold one value per row.
+// softmax backward for `count` <= row_group rows; y, dy and dx have leading dimension ld.
 template <class T>
-FASTPP_HD void rows_softmax_loss_fused(const T* x, std::int64_t ld, std::int64_t n, int count, const std::int64_t* t,
-                                       const acc_t<T>* a, const acc_t<T>* b, const acc_t<T>* c, T* dx,
-                                       acc_t<T>* lse) {
+FASTPP_HD void rows_softmax_backward(const T* y, const T* dy, std::int64_t ld, std::int64_t n, int count, T* dx) {
+  int r = 0;
 #if defined(FASTPP_LOSS_SIMD)
   if constexpr (std::is_same_v<T, float>)
-    if (count == loss_simd::group && n >= loss_simd::width)
-      return loss_simd::rows_softmax_loss_fused(x, ld, n, t, a, b, c, dx, lse);
+    if (n >= loss_simd::width)
+      for (; r + loss_simd::group <= count; r += loss_simd::group)
+        loss_simd::rows_softmax_backward(y + r * ld, dy + r * ld, ld, n, dx + r * ld);
 #endif
-  for (int r = 0; r < count; ++r)
-    lse[r] = softmax_loss_row_fused(x + r * ld, n, t[r], a[r], b[r], c[r], dx + r * ld);
+  for (; r < count; ++r) softmax_backward_row(y + r * ld, dy + r * ld, n, dx + r * ld);
+}
+
+// log_softmax backward for `count` <= row_group rows; y, dy and dx have leading dimension ld.
+template <class T>
+FASTPP_HD void rows_log_softmax_backward(const T* y, const T* dy, std::int64_t ld, std::int64_t n, int count, T* dx) {
+  int r = 0;
+#if defined(FASTPP_LOSS_SIMD)
+  if constexpr (std::is_same_v<T, float>)
+    if (n >= loss_simd::width)
+      for (; r + loss_simd::group <= count; r += loss_simd::group)
+        loss_simd::rows_log_softmax_backward(y + r * ld, dy + r * ld, ld, n, dx + r * ld);
+#endif
+  for (; r < count; ++r) log_softmax_backward_row(y + r * ld, dy + r * ld, n, dx + r * ld);
+}
+
+// softmax_loss_row_fused for `count` <= row_group consecutive rows of n values (the rows of x and of dx are
+// contiguous); t, a, b, c and lse hold one value per row. `ahead` points a fixed distance ahead of x in
+// the input, for prefetching (never dereferenced).
+template <class T>
+FASTPP_HD void rows_softmax_loss_fused(const T* x, std::int64_t n, int count, const std::int64_t* t,
+                                       const acc_t<T>* a, const acc_t<T>* b, const acc_t<T>* c, T* dx,
+                                       acc_t<T>* lse, const T* ahead) {
+#if defined(FASTPP_LOSS_SIMD)
+  if constexpr (std::is_same_v<T, float>) {
+    if (n > loss_simd::tile_max_classes) {
+      for (int r = 0; r < count; ++r)
+        lse[r] = loss_simd::row_softmax_loss_fused_long(x + r * n, n, t[r], a[r], b[r], c[r], dx + r * n, ahead + r * n);
+      return;
+    }
+    if (n >= loss_simd::width && count == loss_simd::tile_rows)
+      return loss_simd::rows_softmax_loss_fused_tiles(x, n, t, a, b, c, dx, lse, ahead);
+  }
+#endif
+  (void)ahead;
+  for (int r = 0; r < count; ++r) lse[r] = softmax_loss_row_fused(x + r * n, n, t[r], a[r], b[r], c[r], dx + r * n);
 }
 
 // ---- element-wise: sigmoid and binary cross-entropy on logits ----------------------------------------

@@ -1,78 +1,11 @@
 #pragma once
-// AVX2 versions of the float row loops, written with GCC/clang vector extensions (no intrinsics, no
-// -ffast-math). Auto-vectorisation of the portable loops in row_math.hpp is fragile: GCC 12 leaves the
-// max scalar and clang 14 leaves the exp scalar, each 5-20x slower than memory. These are the same
-// formulas on 8 floats at a time; row_math.hpp calls them for float rows on a host compiled with AVX2
-// and FMA (fastpp's default -march=x86-64-v3), and keeps its portable loops for everything else
-// (double, half, bfloat16, other ISAs, and CUDA device code).
-#if defined(__AVX2__) && defined(__FMA__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
-#define FASTPP_LOSS_SIMD 1
-#include <cmath>
-#include <cstdint>
-#include <cstring>
+// AVX2 versions of the float row loops of row_math.hpp (softmax, log_softmax and their backwards, the
+// reductions), on one row or on groups of 4 rows: a short row (37 classes) is a chain of dependent steps
+// (max, then exp and sum, then log), and 4 rows side by side give the core 4 independent chains.
+#include "simd_vec.hpp"
+#if defined(FASTPP_LOSS_SIMD)
 
 namespace fastpp::loss_simd {
-
-typedef float v8f __attribute__((vector_size(32)));
-typedef std::int32_t v8i __attribute__((vector_size(32)));
-
-inline constexpr int width = 8;
-
-// Unrolls the loops over the rows of a group, so each row's vectors stay in registers (GCC otherwise keeps
-// arrays of vectors on the stack).
-#if defined(__clang__)
-#define FASTPP_SIMD_UNROLL _Pragma("unroll")
-#else
-#define FASTPP_SIMD_UNROLL _Pragma("GCC unroll 4")
-#endif
-
-__attribute__((always_inline)) inline v8f splat(float s) { return v8f{s, s, s, s, s, s, s, s}; }
-__attribute__((always_inline)) inline v8i splat_i(std::int32_t s) { return v8i{s, s, s, s, s, s, s, s}; }
-__attribute__((always_inline)) inline v8f loadu(const float* p) {
-  v8f v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-__attribute__((always_inline)) inline void storeu(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
-// m ? a : b, lane by lane (m: all ones or all zeros per lane, as comparisons give)
-__attribute__((always_inline)) inline v8f select(v8i m, v8f a, v8f b) {
-  return reinterpret_cast<v8f>((m & reinterpret_cast<v8i>(a)) | (~m & reinterpret_cast<v8i>(b)));
-}
-// vmaxps: a > b ? a : b, so a NaN in a yields b; in b it yields NaN.
-__attribute__((always_inline)) inline v8f max(v8f a, v8f b) { return __builtin_ia32_maxps256(a, b); }
-__attribute__((always_inline)) inline float hmax(v8f v) {
-  float r = v[0];
-  for (int k = 1; k < width; ++k) r = v[k] > r ? v[k] : r;
-  return r;
-}
-__attribute__((always_inline)) inline float hsum(v8f s) {
-  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-}
-
-// loss_math::fast_expf_nonpos on 8 lanes (same constants, same rounding steps).
-__attribute__((always_inline)) inline v8f exp_nonpos(v8f x) {
-  x = max(splat(-88.0f), x);  // keeps NaN; -88 gives n = -127, a scale of exactly 0
-  const v8f magic = splat(12582912.0f);
-  const v8f t = x * splat(1.44269504088896341f) + magic;
-  const v8f n = t - magic;
-  const v8i ni = reinterpret_cast<v8i>(t) - splat_i(0x4B400000);
-  v8f r = x - n * splat(0.693359375f);
-  r = r - n * splat(-2.12194440e-4f);
-  const v8f r2 = r * r;
-  v8f p = splat(1.381461276e-3f);
-  p = p * r + splat(8.368710056e-3f);
-  p = p * r + splat(4.166838899e-2f);
-  p = p * r + splat(1.666652113e-1f);
-  p = p * r + splat(4.999999404e-1f);
-  const v8f er = p * r2 + r + splat(1.0f);
-  return er * reinterpret_cast<v8f>((ni + splat_i(127)) << 23);
-}
-
-// Lanes [skip, 8) of a chunk: the part of the overlapping last chunk of a row not seen before.
-__attribute__((always_inline)) inline v8i lanes_from(std::int64_t skip) {
-  const v8i iota{0, 1, 2, 3, 4, 5, 6, 7};
-  return iota >= splat_i(static_cast<std::int32_t>(skip));
-}
 
 // The row is [0, n) with n >= 8: full chunks, then one overlapping chunk at n - 8 if n % 8 != 0.
 template <class F>
@@ -140,7 +73,6 @@ inline void log_softmax_backward(const float* y, const float* dy, std::int64_t n
 
 // Horizontal sums and maxima of 4 vectors at once (one per row): the halves are added, then a 4x4
 // transpose. The sums are added in hsum's order, so a row's sum has the same bits either way.
-typedef float v4f __attribute__((vector_size(16)));
 __attribute__((always_inline)) inline v4f halves_sum(v8f a) {
   return __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
 }
@@ -212,34 +144,68 @@ __attribute__((always_inline)) inline void rows_sum_exp(const float* x, std::int
 
 inline constexpr int group = 4;  // rows per group
 
+__attribute__((always_inline)) inline v4f load4(const float* p) {
+  v4f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+__attribute__((always_inline)) inline void store4(float* p, v4f v) { std::memcpy(p, &v, sizeof v); }
+
 // lse[r] = logsumexp of row r, for `group` rows.
 inline void rows_logsumexp(const float* x, std::int64_t ld, std::int64_t n, float* lse) {
   float m[group], s[group];
   rows_max<group>(x, ld, n, m);
   rows_sum_exp<group, false>(x, ld, n, m, nullptr, s);
-  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) lse[r] = m[r] + std::log(s[r]);
+  store4(lse, load4(m) + log4(load4(s)));
 }
 
 // softmax of `group` rows into y.
 inline void rows_softmax(const float* x, std::int64_t ld, std::int64_t n, float* y) {
-  float m[group], s[group];
+  float m[group], s[group], inv[group];
   rows_max<group>(x, ld, n, m);
   rows_sum_exp<group, true>(x, ld, n, m, y, s);
-  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) row_affine_inplace(y + r * ld, n, 1.0f / s[r], 0.0f);
+  store4(inv, v4f{1.0f, 1.0f, 1.0f, 1.0f} / load4(s));
+  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) row_affine_inplace(y + r * ld, n, inv[r], 0.0f);
 }
 
-// loss_math::softmax_loss_row_fused for `group` rows.
-inline void rows_softmax_loss_fused(const float* x, std::int64_t ld, std::int64_t n, const std::int64_t* t,
-                                    const float* a, const float* b, const float* c, float* dx, float* lse) {
-  float m[group], s[group];
-  rows_max<group>(x, ld, n, m);
-  rows_sum_exp<group, true>(x, ld, n, m, dx, s);
-  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
-    float* d = dx + r * ld;
-    row_affine_inplace(d, n, a[r] / s[r], -c[r]);
-    if (t[r] >= 0 && t[r] < n) d[t[r]] -= b[r];
-    lse[r] = m[r] + std::log(s[r]);
+// softmax backward, dx = y (dy - sum_j dy_j y_j), for `group` rows.
+inline void rows_softmax_backward(const float* y, const float* dy, std::int64_t ld, std::int64_t n, float* dx) {
+  v8f acc[group];
+  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] = splat(0.0f);
+  const std::int64_t end = n - n % width;
+  for (std::int64_t j = 0; j < end; j += width)
+    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] = fma(loadu(y + r * ld + j), loadu(dy + r * ld + j), acc[r]);
+  if (end < n) {
+    const v8i fresh = lanes_from(end - (n - width));
+    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
+      const v8f p = loadu(y + r * ld + n - width) * loadu(dy + r * ld + n - width);
+      acc[r] += select(fresh, p, splat(0.0f));
+    }
   }
+  float dot[group];
+  hsum4(acc, dot);
+  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
+    const v8f d = splat(dot[r]);
+    const float *yr = y + r * ld, *dyr = dy + r * ld;
+    map(n, dx + r * ld, [=](std::int64_t j) { return loadu(yr + j) * (loadu(dyr + j) - d); });
+  }
+}
+
+// log_softmax backward, dx = dy - exp(y) sum_j dy_j, for `group` rows.
+inline void rows_log_softmax_backward(const float* y, const float* dy, std::int64_t ld, std::int64_t n, float* dx) {
+  v8f acc[group];
+  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] = splat(0.0f);
+  const std::int64_t end = n - n % width;
+  for (std::int64_t j = 0; j < end; j += width)
+    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] += loadu(dy + r * ld + j);
+  if (end < n) {
+    const v8i fresh = lanes_from(end - (n - width));
+    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r)
+      acc[r] += select(fresh, loadu(dy + r * ld + n - width), splat(0.0f));
+  }
+  float sdy[group];
+  hsum4(acc, sdy);
+  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) log_softmax_backward(y + r * ld, dy + r * ld, n, sdy[r], dx + r * ld);
 }
 
 }  // namespace fastpp::loss_simd

@@ -2,10 +2,13 @@
 // softmax and log_softmax over the class axis of [N, C] logits, forward and backward, on the CPU.
 // Each has an `_out` form that writes into tensors the caller owns (a training loop reuses them, and
 // pays no page faults for fresh memory) and an allocating form for convenience.
+#include <algorithm>
+
 #include "../core/thread_pool.hpp"
 #include "checks.hpp"
 #include "row_blocks.hpp"
 #include "row_math.hpp"
+#include "stream_out.hpp"
 
 namespace fastpp {
 
@@ -17,13 +20,21 @@ void for_each_row(std::int64_t rows, std::int64_t row_length, F&& f) {
     for (std::int64_t i = b; i < e; ++i) f(i);
   });
 }
-// Calls f(i, count) for groups of `count` <= loss_math::row_group rows starting at row i.
-template <class F>
-void for_each_row_group(std::int64_t rows, std::int64_t row_length, F&& f) {
+// Calls f(i, count, out) for groups of count <= loss_math::row_group rows starting at row i, in parallel;
+// `out` is where row i's output goes: the output tensor's row i, or (for outputs larger than the caches,
+// see stream_out.hpp) a staging buffer that is then streamed there.
+template <class T, class F>
+void for_each_row_group(std::int64_t rows, std::int64_t row_length, T* out, F&& f) {
   constexpr std::int64_t G = loss_math::row_group;
-  const std::int64_t groups = (rows + G - 1) / G;
-  fastpp::parallel_for(0, groups, (rows_per_block(row_length) + G - 1) / G, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t g = b; g < e; ++g) f(g * G, static_cast<int>(std::min(G, rows - g * G)));
+  const bool stream = should_stream<T>(rows, row_length);
+  const std::int64_t per = rows_per_block(row_length);
+  fastpp::parallel_for(0, (rows + per - 1) / per, 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t blk = b; blk < e; ++blk) {
+      const std::int64_t r0 = blk * per, r1 = std::min(rows, r0 + per);
+      write_rows(r0, r1, row_length, out, stream, G, [&](std::int64_t i0, std::int64_t i1, T* o) {
+        for (std::int64_t i = i0; i < i1; i += G) f(i, static_cast<int>(std::min(G, i1 - i)), o + (i - i0) * row_length);
+      });
+    }
   });
 }
 }  // namespace loss_detail
@@ -37,8 +48,8 @@ void softmax_out(const Tensor<T>& x, Tensor<T>& y) {
   const std::int64_t n = x.size(0), c = x.size(1);
   const T* px = x.data();
   T* py = y.data();
-  loss_detail::for_each_row_group(n, c, [&](std::int64_t i, int count) {
-    loss_math::rows_softmax(px + i * c, c, c, count, py + i * c);
+  loss_detail::for_each_row_group(n, c, py, [&](std::int64_t i, int count, T* out) {
+    loss_math::rows_softmax(px + i * c, c, c, count, out);
   });
 }
 template <FloatDType T>
@@ -58,8 +69,8 @@ void softmax_backward_out(const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>& dx
   const std::int64_t n = y.size(0), c = y.size(1);
   const T *py = y.data(), *pdy = dy.data();
   T* pdx = dx.data();
-  loss_detail::for_each_row(n, c, [&](std::int64_t i) {
-    loss_math::softmax_backward_row(py + i * c, pdy + i * c, c, pdx + i * c);
+  loss_detail::for_each_row_group(n, c, pdx, [&](std::int64_t i, int count, T* out) {
+    loss_math::rows_softmax_backward(py + i * c, pdy + i * c, c, c, count, out);
   });
 }
 template <FloatDType T>
@@ -79,10 +90,10 @@ void log_softmax_out(const Tensor<T>& x, Tensor<T>& y) {
   const std::int64_t n = x.size(0), c = x.size(1);
   const T* px = x.data();
   T* py = y.data();
-  loss_detail::for_each_row_group(n, c, [&](std::int64_t i, int count) {
+  loss_detail::for_each_row_group(n, c, py, [&](std::int64_t i, int count, T* out) {
     acc_t<T> lse[loss_math::row_group];
     loss_math::rows_logsumexp(px + i * c, c, c, count, lse);
-    for (int r = 0; r < count; ++r) loss_math::row_shift(px + (i + r) * c, c, lse[r], py + (i + r) * c);
+    for (int r = 0; r < count; ++r) loss_math::row_shift(px + (i + r) * c, c, lse[r], out + r * c);
   });
 }
 template <FloatDType T>
@@ -104,8 +115,8 @@ void log_softmax_backward_out(const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>
   const std::int64_t n = y.size(0), c = y.size(1);
   const T *py = y.data(), *pdy = dy.data();
   T* pdx = dx.data();
-  loss_detail::for_each_row(n, c, [&](std::int64_t i) {
-    loss_math::log_softmax_backward_row(py + i * c, pdy + i * c, c, pdx + i * c);
+  loss_detail::for_each_row_group(n, c, pdx, [&](std::int64_t i, int count, T* out) {
+    loss_math::rows_log_softmax_backward(py + i * c, pdy + i * c, c, c, count, out);
   });
 }
 template <FloatDType T>

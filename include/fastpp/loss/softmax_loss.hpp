@@ -12,12 +12,14 @@
 //
 // Three passes share the code: forward (loss, saves lse), backward (from x and the saved lse) and fused
 // (loss and gradient in one pass over x: the training step, at the speed of a copy).
+#include <algorithm>
 #include <cstdint>
 
 #include "checks.hpp"
 #include "nll.hpp"
 #include "row_blocks.hpp"
 #include "row_math.hpp"
+#include "stream_out.hpp"
 
 namespace fastpp::loss_detail {
 
@@ -70,26 +72,51 @@ struct SoftmaxLossJob {
   }
 };
 
-// Runs one pass over all rows; returns the sums of nll_i (a) and smooth_i (b) over the rows.
+// Runs one pass over all rows; returns the sums of nll_i (a) and smooth_i (b) over the rows. The gradient
+// (backward and fused passes) goes through write_rows: streamed when it is larger than the caches.
 template <Pass P, class T>
 BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   using A = acc_t<T>;
   const std::int64_t c = job.classes;
   const auto factors = P == Pass::forward ? typename SoftmaxLossJob<T>::GradFactors{} : job.grad_factors();
-  return for_row_blocks(job.rows, c, [&](std::int64_t r0, std::int64_t r1) {
-    BlockSums sums;
-    constexpr int G = loss_math::row_group;
+  // Without class weights or per-row upstream gradients every counted row has the same coefficients.
+  const bool uniform = P != Pass::forward && !job.weight && job.reduction != Reduction::none;
+  A counted_abc[3] = {}, ignored_abc[3] = {};
+  if (uniform) {
+    const double nll = factors.nll, smooth = factors.smooth;
+    counted_abc[0] = static_cast<A>((1.0 - job.eps) * nll + job.eps * smooth);
+    counted_abc[1] = static_cast<A>((1.0 - job.eps) * nll);
+    counted_abc[2] = ignored_abc[2] = static_cast<A>(factors.smooth_c * smooth);
+    ignored_abc[0] = static_cast<A>(job.eps * smooth);
+  }
+  const auto coefficients = [&](std::int64_t i, A& a, A& b, A& cc) {
+    if (uniform) {
+      const A* abc = job.target[i] != job.ignore_index ? counted_abc : ignored_abc;
+      a = abc[0], b = abc[1], cc = abc[2];
+    } else {
+      job.grad_coefficients(i, factors, a, b, cc);
+    }
+  };
+  const bool stream = P != Pass::forward && should_stream<T>(job.rows, c);
+  constexpr int G = loss_math::row_group;
+  // Read ahead by about 8 KiB of logits, at least two rows: far enough that the lines arrive before the
+  // rows are reached, near enough that they are still in L1/L2 then.
+  const std::int64_t prefetch_distance = std::max<std::int64_t>(2 * c, 2048);
+
+  // Rows [r0, r1) in groups of G; dx_rows holds their gradient rows (leading dimension c).
+  const auto rows_pass = [&](std::int64_t r0, std::int64_t r1, T* dx_rows, BlockSums& sums) {
     for (std::int64_t i0 = r0; i0 < r1; i0 += G) {
       const int count = static_cast<int>(r1 - i0 < G ? r1 - i0 : G);
       const T* x0 = job.x + i0 * c;
+      T* dx0 = dx_rows ? dx_rows + (i0 - r0) * c : nullptr;
       A lse[G];
       if constexpr (P == Pass::backward) {
         for (int r = 0; r < count; ++r) {
           const std::int64_t i = i0 + r, t = job.target[i];
           A a, b, cc;
-          job.grad_coefficients(i, factors, a, b, cc);
+          coefficients(i, a, b, cc);
           loss_math::softmax_loss_row_backward(x0 + r * c, c, job.saved_lse[i], t != job.ignore_index ? t : -1, a, b,
-                                               cc, job.dx + i * c);
+                                               cc, dx0 + r * c);
         }
         continue;
       } else if constexpr (P == Pass::forward) {
@@ -100,9 +127,9 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
         for (int r = 0; r < count; ++r) {
           const std::int64_t t = job.target[i0 + r];
           tg[r] = t != job.ignore_index ? t : -1;
-          job.grad_coefficients(i0 + r, factors, a[r], b[r], cc[r]);
+          coefficients(i0 + r, a[r], b[r], cc[r]);
         }
-        loss_math::rows_softmax_loss_fused(x0, c, c, count, tg, a, b, cc, job.dx + i0 * c, lse);
+        loss_math::rows_softmax_loss_fused(x0, c, count, tg, a, b, cc, dx0, lse, x0 + prefetch_distance);
       }
       for (int r = 0; r < count; ++r) {
         const std::int64_t i = i0 + r, t = job.target[i];
@@ -118,6 +145,15 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
         sums.a += nll;
         sums.b += smooth;
       }
+    }
+  };
+  return for_row_blocks(job.rows, c, [&](std::int64_t r0, std::int64_t r1) {
+    BlockSums sums;
+    if constexpr (P == Pass::forward) {
+      rows_pass(r0, r1, nullptr, sums);
+    } else {
+      write_rows(r0, r1, c, job.dx, stream, G,
+                 [&](std::int64_t i0, std::int64_t i1, T* out) { rows_pass(i0, i1, out, sums); });
     }
     return sums;
   });

@@ -1,0 +1,126 @@
+#pragma once
+// The vocabulary of the loss kernels' AVX2 code: 8-float vectors written with GCC/clang vector extensions
+// (a few builtins, no -ffast-math), their loads, stores and reductions, and exp and log on whole vectors.
+// Auto-vectorisation of the portable loops in row_math.hpp is fragile: GCC 12 leaves the max scalar and
+// clang 14 leaves the exp scalar, each 5-20x slower than memory. simd_rows.hpp and simd_fused.hpp build
+// the row kernels from these; row_math.hpp calls them for float rows on a host compiled with AVX2 and FMA
+// (fastpp's default -march=x86-64-v3), and keeps its portable loops for everything else (double, half,
+// bfloat16, other ISAs, and CUDA device code).
+#if defined(__AVX2__) && defined(__FMA__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#define FASTPP_LOSS_SIMD 1
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "fast_exp.hpp"
+
+namespace fastpp::loss_simd {
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef std::int32_t v8i __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+
+inline constexpr int width = 8;
+
+// Unrolls the loops over the rows of a group, so each row's vectors stay in registers (GCC otherwise keeps
+// arrays of vectors on the stack).
+#if defined(__clang__)
+#define FASTPP_SIMD_UNROLL _Pragma("unroll")
+#else
+#define FASTPP_SIMD_UNROLL _Pragma("GCC unroll 8")
+#endif
+
+__attribute__((always_inline)) inline v8f splat(float s) { return v8f{s, s, s, s, s, s, s, s}; }
+__attribute__((always_inline)) inline v8i splat_i(std::int32_t s) { return v8i{s, s, s, s, s, s, s, s}; }
+__attribute__((always_inline)) inline v8f loadu(const float* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+__attribute__((always_inline)) inline void storeu(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
+// m ? a : b, lane by lane (m: all ones or all zeros per lane, as comparisons give)
+__attribute__((always_inline)) inline v8f select(v8i m, v8f a, v8f b) {
+  return reinterpret_cast<v8f>((m & reinterpret_cast<v8i>(a)) | (~m & reinterpret_cast<v8i>(b)));
+}
+// vmaxps: a > b ? a : b, so a NaN in a yields b; in b it yields NaN.
+__attribute__((always_inline)) inline v8f max(v8f a, v8f b) { return __builtin_ia32_maxps256(a, b); }
+__attribute__((always_inline)) inline float hmax(v8f v) {
+  float r = v[0];
+  for (int k = 1; k < width; ++k) r = v[k] > r ? v[k] : r;
+  return r;
+}
+__attribute__((always_inline)) inline float hsum(v8f s) {
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+// a * b + c with one rounding, whatever -ffp-contract says (the exp below relies on it for its accuracy).
+__attribute__((always_inline)) inline v8f fma(v8f a, v8f b, v8f c) { return __builtin_ia32_vfmaddps256(a, b, c); }
+
+// loss_math::fast_expf_nonpos on 8 lanes: the same constants and the same rounding steps, with every
+// multiply-add fused. 13 vector operations.
+__attribute__((always_inline)) inline v8f exp_nonpos(v8f x) {
+  x = max(splat(-88.0f), x);  // keeps NaN; -88 gives n = -127, a scale of exactly 0
+  const v8f magic = splat(loss_math::exp_magic);
+  const v8f t = fma(x, splat(1.44269504088896341f), magic);
+  const v8f n = t - magic;
+  const v8f r = fma(n, splat(-loss_math::ln2_lo), fma(n, splat(-loss_math::ln2_hi), x));
+  v8f p = splat(loss_math::exp_c6);
+  p = fma(p, r, splat(loss_math::exp_c5));
+  p = fma(p, r, splat(loss_math::exp_c4));
+  p = fma(p, r, splat(loss_math::exp_c3));
+  p = fma(p, r, splat(loss_math::exp_c2));
+  p = fma(p, r, splat(1.0f));
+  p = fma(p, r, splat(1.0f));
+  // t's low bits hold n + 127; shifted into the exponent field they are 2^n (the magic's own bits shift out)
+  return p * reinterpret_cast<v8f>(reinterpret_cast<v8i>(t) << 23);
+}
+
+// log(s) lane by lane for s >= 2^-126 (the sums of exponentials, which are >= 1), NaN kept: s = m 2^e with
+// m in [sqrt(1/2), sqrt(2)), log(1 + f) by Cephes' polynomial for logf (about 1 ulp). One vector sequence
+// for 4 or 8 rows instead of a call to logf per row, which would also spill every vector register.
+// V is v4f or v8f, I the integer vector of the same shape.
+template <class V, class I>
+__attribute__((always_inline)) inline V log_lanes(V s) {
+  const auto sp = [](float v) { return V{} + v; };
+  const auto spi = [](std::int32_t v) { return I{} + v; };
+  const I bits = reinterpret_cast<I>(s);
+  I e = (bits >> 23) - spi(127);
+  V m = reinterpret_cast<V>((bits & spi(0x007fffff)) | spi(0x3f800000));  // [1, 2)
+  const I big = m > sp(1.41421356237f);                                    // all ones where true
+  m = reinterpret_cast<V>((big & reinterpret_cast<I>(m * sp(0.5f))) | (~big & reinterpret_cast<I>(m)));
+  e = e - big;
+  const V f = m - sp(1.0f);
+  const V ef = __builtin_convertvector(e, V);
+  const V z = f * f;
+  V p = sp(7.0376836292e-2f);
+  p = p * f + sp(-1.1514610310e-1f);
+  p = p * f + sp(1.1676998740e-1f);
+  p = p * f + sp(-1.2420140846e-1f);
+  p = p * f + sp(1.4249322787e-1f);
+  p = p * f + sp(-1.6668057665e-1f);
+  p = p * f + sp(2.0000714765e-1f);
+  p = p * f + sp(-2.4999993993e-1f);
+  p = p * f + sp(3.3333331174e-1f);
+  V y = f * z * p;
+  y = y + ef * sp(-2.12194440e-4f);
+  y = y - sp(0.5f) * z;
+  V r = f + y;
+  r = r + ef * sp(0.693359375f);
+  const I ok = s == s;
+  return reinterpret_cast<V>((ok & reinterpret_cast<I>(r)) | (~ok & reinterpret_cast<I>(s)));
+}
+typedef std::int32_t v4i __attribute__((vector_size(16)));
+__attribute__((always_inline)) inline v4f log4(v4f s) { return log_lanes<v4f, v4i>(s); }
+__attribute__((always_inline)) inline v8f log8(v8f s) { return log_lanes<v8f, v8i>(s); }
+
+// Lanes [skip, 8) of a chunk: the part of the overlapping last chunk of a row not seen before.
+__attribute__((always_inline)) inline v8i lanes_from(std::int64_t skip) {
+  const v8i iota{0, 1, 2, 3, 4, 5, 6, 7};
+  return iota >= splat_i(static_cast<std::int32_t>(skip));
+}
+
+// Asks for the cache line at p ahead of its use (never faults, whatever p is).
+__attribute__((always_inline)) inline void prefetch(const float* p) { __builtin_prefetch(p, 0, 3); }
+
+}  // namespace fastpp::loss_simd
+#endif

@@ -1,0 +1,181 @@
+// The float kernels' own building blocks and every row shape they treat differently: the AVX2 exp and log,
+// rows shorter than a vector, the transposed 8x8 tiles of short rows (8 to 64 classes, any remainder of
+// 8), long rows one at a time, batches that do not fill the last group of 8 rows, and outputs larger than
+// the cache, which are written through a staging buffer with streaming stores. Each float result is
+// checked against the same operation in double.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <fastpp/core/rng.hpp>
+#include <fastpp/loss.hpp>
+
+#include "fixture.hpp"
+
+using namespace fastpp;
+
+namespace {
+
+template <class T>
+Tensor<double> to_double(const Tensor<T>& t) {
+  auto d = Tensor<double>::empty(t.shape());
+  for (std::int64_t i = 0; i < t.numel(); ++i) d.data()[i] = static_cast<double>(t.data()[i]);
+  return d;
+}
+
+std::vector<double> values(const Tensor<double>& t) { return std::vector<double>(t.data(), t.data() + t.numel()); }
+
+// CHECK that float `got` is within `tol` of the double `ref`, naming the first element that is not.
+void check_close(const Tensor<float>& got, const Tensor<double>& ref, loss_test::Tolerance tol, const std::string& what) {
+  INFO(what);
+  double worst = 0;
+  const auto bad = loss_test::first_mismatch(got, values(ref), tol, &worst);
+  INFO("first bad element " << bad << ", worst error / bound " << worst);
+  CHECK(bad == -1);
+}
+
+bool same_bits(const float* a, const float* b, std::int64_t n) { return std::memcmp(a, b, sizeof(float) * n) == 0; }
+
+}  // namespace
+
+TEST_CASE("fast_expf_nonpos and its AVX2 twin are within 2 ulp of exp, and flush below 2^-126", "[loss]") {
+  double worst = 0, worst_simd = 0;
+  for (float x = -87.3f; x <= 0.0f; x += 0.0009765625f * (1.0f + std::fabs(x))) {
+    const double r = std::exp(static_cast<double>(x));
+    const float rf = static_cast<float>(r);
+    const double ulp = static_cast<double>(std::nextafter(rf, INFINITY) - rf);
+    worst = std::fmax(worst, std::fabs(static_cast<double>(loss_math::fast_expf_nonpos(x)) - r) / ulp);
+#if defined(FASTPP_LOSS_SIMD)
+    const auto v = loss_simd::exp_nonpos(loss_simd::splat(x));
+    worst_simd = std::fmax(worst_simd, std::fabs(static_cast<double>(v[3]) - r) / ulp);
+#endif
+  }
+  CHECK(worst <= 2.0);
+  CHECK(worst_simd <= 2.0);
+  CHECK(loss_math::fast_expf_nonpos(0.0f) == 1.0f);
+  CHECK(loss_math::fast_expf_nonpos(-88.0f) == 0.0f);  // below 2^-126: flushed
+  CHECK(loss_math::fast_expf_nonpos(-1e4f) == 0.0f);
+  CHECK(loss_math::fast_expf_nonpos(-INFINITY) == 0.0f);
+  CHECK(std::isnan(loss_math::fast_expf_nonpos(NAN)));
+#if defined(FASTPP_LOSS_SIMD)
+  const auto edges = loss_simd::exp_nonpos(loss_simd::v8f{0.0f, -88.0f, -1e4f, -INFINITY, NAN, -87.3f, 10.0f, -0.5f});
+  CHECK(edges[0] == 1.0f);
+  CHECK(edges[1] == 0.0f);
+  CHECK(edges[2] == 0.0f);
+  CHECK(edges[3] == 0.0f);
+  CHECK(std::isnan(edges[4]));
+  CHECK(edges[5] > 0.0f);
+  CHECK(edges[6] == Approx(std::exp(10.0)).epsilon(3e-7));  // right for positive arguments too
+#endif
+}
+
+#if defined(FASTPP_LOSS_SIMD)
+TEST_CASE("the vector log of the row sums is within 2 ulp of log, and keeps NaN", "[loss]") {
+  double worst = 0;
+  for (float s = 1.0f; s < 1e5f; s *= 1.0001f) {
+    const auto v = loss_simd::log8(loss_simd::splat(s));
+    const double r = std::log(static_cast<double>(s));
+    const float rf = static_cast<float>(r);
+    const double ulp = rf == 0.0f ? 0x1p-149 : static_cast<double>(std::nextafter(std::fabs(rf), INFINITY) - std::fabs(rf));
+    worst = std::fmax(worst, std::fabs(static_cast<double>(v[5]) - r) / ulp);
+  }
+  CHECK(worst <= 2.0);
+  const auto edge = loss_simd::log4(loss_simd::v4f{1.0f, NAN, 2.0f, 0x1p-126f});
+  CHECK(edge[0] == 0.0f);
+  CHECK(std::isnan(edge[1]));
+  CHECK(edge[2] == Approx(std::log(2.0)).epsilon(2e-7));
+  CHECK(edge[3] == Approx(-126.0 * std::log(2.0)).epsilon(2e-7));
+}
+#endif
+
+TEST_CASE("float kernels agree with double for every row shape the AVX2 code treats differently", "[loss]") {
+  // (rows, classes): rows shorter than a vector; tiles with and without a remainder of 8; the largest tiled
+  // row; the first long row; a long row; batches that are not a multiple of the 8-row group.
+  const std::pair<std::int64_t, std::int64_t> shapes[] = {{5, 5},   {3, 8},   {17, 9},  {29, 16}, {41, 37},
+                                                          {13, 63}, {16, 64}, {9, 65},  {11, 1000}};
+  const double u = 0x1p-24;
+  Rng rng(11);
+  for (const auto& [n, c] : shapes) {
+    INFO("N = " << n << ", C = " << c);
+    auto x = Tensor<float>::empty({n, c}), dy = Tensor<float>::empty({n, c});
+    for (auto& v : x) v = static_cast<float>(rng.normal() * 3);
+    for (auto& v : dy) v = static_cast<float>(rng.normal());
+    auto t = Tensor<std::int64_t>::empty({n});
+    for (auto& v : t) v = static_cast<std::int64_t>(rng.below(static_cast<std::uint32_t>(c)));
+    if (n > 2) t.data()[1] = -100;  // an ignored row inside a group
+    auto weight = Tensor<float>::empty({c});
+    for (auto& v : weight) v = static_cast<float>(0.5 + rng.uniform());
+    const auto xd = to_double(x), dyd = to_double(dy);
+    const double xmax = loss_test::max_abs(values(xd));
+    const loss_test::Tolerance row_tol{u, static_cast<double>(c), 1.0}, lse_tol{u, static_cast<double>(c), xmax},
+        loss_tol{u, static_cast<double>(n + c), xmax}, grad_tol{u, static_cast<double>(n + c), 1.0};
+
+    const auto y = softmax(x), ly = log_softmax(x);
+    check_close(y, softmax(xd), row_tol, "softmax");
+    check_close(ly, log_softmax(xd), lse_tol, "log_softmax");
+    check_close(softmax_backward(y, dy), softmax_backward(softmax(xd), dyd), {u, 2.0 * static_cast<double>(c), 1.0},
+                "softmax_backward");
+    check_close(log_softmax_backward(ly, dy), log_softmax_backward(log_softmax(xd), dyd),
+                {u, 2.0 * static_cast<double>(c), 1.0}, "log_softmax_backward");
+
+    for (const bool weighted : {false, true}) {
+      INFO("class weights: " << weighted);
+      NllOptions o;
+      if (weighted) o.weight = weight;
+      auto grad = Tensor<float>::full({1}, 1.0f);
+      auto loss = Tensor<float>::empty({1});
+      auto dx = Tensor<float>::full({n, c}, 7.0f);
+      cross_entropy_forward_backward_out(x, t, o, grad, loss, dx);
+      auto lossd = Tensor<double>::empty({1});
+      auto dxd = Tensor<double>::empty({n, c});
+      cross_entropy_forward_backward_out(xd, t, o, Tensor<double>::full({1}, 1.0), lossd, dxd);
+      check_close(loss, lossd, loss_tol, "cross_entropy");
+      check_close(dx, dxd, grad_tol, "cross_entropy gradient");
+      check_close(cross_entropy(x, t, o), cross_entropy(xd, t, o), loss_tol, "cross_entropy forward");
+
+      LabelSmoothingOptions lo{.eps = 0.1, .weight = o.weight, .reduction = Reduction::sum};
+      auto lsdx = Tensor<float>::empty({n, c});
+      auto lsdxd = Tensor<double>::empty({n, c});
+      label_smoothing_cross_entropy_forward_backward_out(x, t, lo, grad, loss, lsdx);
+      label_smoothing_cross_entropy_forward_backward_out(xd, t, lo, Tensor<double>::full({1}, 1.0), lossd, lsdxd);
+      check_close(loss, lossd, {u, static_cast<double>(n + c), xmax * static_cast<double>(c)}, "label smoothing");
+      check_close(lsdx, lsdxd, grad_tol, "label smoothing gradient");
+    }
+  }
+}
+
+TEST_CASE("outputs larger than the cache are streamed, row for row equal to small outputs", "[loss]") {
+  // 8456 x 1000 floats is 33.8 MB: above the 32 MiB at which softmax and the cross-entropy gradient go
+  // through the staging buffer and streaming stores. Every row must equal the same row computed in a small
+  // batch (plain stores), bit for bit: the blocks, their edges and the partial cache lines between them.
+  const std::int64_t n = 8456, c = 1000;
+  REQUIRE(static_cast<std::size_t>(n * c) * sizeof(float) >= loss_detail::stream_min_bytes);
+  Rng rng(5);
+  auto x = Tensor<float>::empty({n, c});
+  for (auto& v : x) v = static_cast<float>(rng.normal() * 3);
+  auto t = Tensor<std::int64_t>::empty({n});
+  for (auto& v : t) v = static_cast<std::int64_t>(rng.below(static_cast<std::uint32_t>(c)));
+  const auto y = softmax(x);
+  auto dx = Tensor<float>::full({n, c}, 7.0f);
+  auto loss = Tensor<float>::empty({1});
+  const NllOptions sum{.reduction = Reduction::sum};  // each row's gradient then does not depend on N
+  cross_entropy_forward_backward_out(x, t, sum, Tensor<float>::full({1}, 1.0f), loss, dx);
+
+  const std::int64_t rows = 24;  // a small batch: plain stores
+  for (const std::int64_t start : {std::int64_t{0}, std::int64_t{1000}, std::int64_t{4097}, n - rows}) {
+    INFO("rows from " << start);
+    auto xs = Tensor<float>::empty({rows, c});
+    std::memcpy(xs.data(), x.data() + start * c, sizeof(float) * rows * c);
+    auto ts = Tensor<std::int64_t>::empty({rows});
+    std::memcpy(ts.data(), t.data() + start, sizeof(std::int64_t) * rows);
+    CHECK(same_bits(softmax(xs).data(), y.data() + start * c, rows * c));
+    auto dxs = Tensor<float>::empty({rows, c});
+    auto ls = Tensor<float>::empty({1});
+    cross_entropy_forward_backward_out(xs, ts, sum, Tensor<float>::full({1}, 1.0f), ls, dxs);
+    CHECK(same_bits(dxs.data(), dx.data() + start * c, rows * c));
+  }
+  // and the large loss agrees with double
+  auto lossd = Tensor<double>::empty({1});
+  auto dxd = Tensor<double>::empty({n, c});
+  cross_entropy_forward_backward_out(to_double(x), t, sum, Tensor<double>::full({1}, 1.0), lossd, dxd);
+  CHECK(std::fabs(static_cast<double>(loss.data()[0]) - lossd.data()[0]) <= 1e-6 * std::fabs(lossd.data()[0]) + 1e-3);
+}
