@@ -243,6 +243,13 @@ FASTPP_HD void softmax_loss_row_backward(const T* x, std::int64_t n, acc_t<T> ls
   if (t >= 0 && t < n) dx[t] = static_cast<T>(load(dx, t) - b);
 }
 
+// How far ahead of the row being worked on the kernels prefetch the input, in values: about 8 KiB of
+// float logits and at least two rows, far enough that the lines arrive before the rows are reached,
+// near enough that they are still in L1/L2 then.
+FASTPP_HD_INLINE std::int64_t prefetch_distance(std::int64_t row_length) {
+  return row_length * 2 > 2048 ? row_length * 2 : 2048;
+}
+
 // ---- groups of rows: the same math for up to `row_group` rows at once -------------------------------
 // The drivers hand rows over in groups so that, for float rows, the AVX2 code can interleave several
 // rows' dependency chains or transpose short rows into tiles (see simd_rows.hpp, simd_fused.hpp); elsewhere these just
@@ -258,9 +265,14 @@ template <class T>
 FASTPP_HD void rows_logsumexp(const T* x, std::int64_t ld, std::int64_t n, int count, acc_t<T>* lse) {
   int r = 0;
 #if defined(FASTPP_LOSS_SIMD)
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
+    if (n > loss_simd::tile_max_classes) {
+      for (; r < count; ++r) lse[r] = loss_simd::row_logsumexp_long(x + r * ld, n, x + r * ld + prefetch_distance(n));
+      return;
+    }
     if (n >= loss_simd::width)
       for (; r + loss_simd::group <= count; r += loss_simd::group) loss_simd::rows_logsumexp(x + r * ld, ld, n, lse + r);
+  }
 #endif
   for (; r < count; ++r) lse[r] = row_logsumexp(x + r * ld, n);
 }
@@ -270,9 +282,24 @@ template <class T>
 FASTPP_HD void rows_softmax(const T* x, std::int64_t ld, std::int64_t n, int count, T* y) {
   int r = 0;
 #if defined(FASTPP_LOSS_SIMD)
-  if constexpr (std::is_same_v<T, float>)
+  // softmax is the fused pass with a = 1, b = c = 0 and no target: the same kernels, prefetching included.
+  if constexpr (std::is_same_v<T, float>) {
+    if (n > loss_simd::tile_max_classes) {
+      const std::int64_t ahead = prefetch_distance(n);
+      for (; r < count; ++r)
+        loss_simd::row_softmax_loss_fused_long<false>(x + r * ld, n, -1, 1.0f, 0.0f, 0.0f, y + r * ld, y + r * ld,
+                                                      x + r * ld + ahead);
+      return;
+    }
+    if (n >= loss_simd::width && ld == n && count == loss_simd::tile_rows) {
+      const std::int64_t no_target[loss_simd::tile_rows] = {-1, -1, -1, -1, -1, -1, -1, -1};
+      const float one[loss_simd::tile_rows] = {1, 1, 1, 1, 1, 1, 1, 1}, zero[loss_simd::tile_rows] = {};
+      float lse[loss_simd::tile_rows];
+      return loss_simd::rows_softmax_loss_fused_tiles(x, n, no_target, one, zero, zero, y, lse, x + prefetch_distance(n));
+    }
     if (n >= loss_simd::width)
       for (; r + loss_simd::group <= count; r += loss_simd::group) loss_simd::rows_softmax(x + r * ld, ld, n, y + r * ld);
+  }
 #endif
   for (; r < count; ++r) softmax_row(x + r * ld, n, y + r * ld);
 }
@@ -282,10 +309,16 @@ template <class T>
 FASTPP_HD void rows_softmax_backward(const T* y, const T* dy, std::int64_t ld, std::int64_t n, int count, T* dx) {
   int r = 0;
 #if defined(FASTPP_LOSS_SIMD)
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
+    if (n > loss_simd::tile_max_classes) {
+      for (; r < count; ++r)
+        loss_simd::row_softmax_backward_long(y + r * ld, dy + r * ld, n, dx + r * ld, prefetch_distance(n));
+      return;
+    }
     if (n >= loss_simd::width)
       for (; r + loss_simd::group <= count; r += loss_simd::group)
         loss_simd::rows_softmax_backward(y + r * ld, dy + r * ld, ld, n, dx + r * ld);
+  }
 #endif
   for (; r < count; ++r) softmax_backward_row(y + r * ld, dy + r * ld, n, dx + r * ld);
 }
@@ -295,26 +328,55 @@ template <class T>
 FASTPP_HD void rows_log_softmax_backward(const T* y, const T* dy, std::int64_t ld, std::int64_t n, int count, T* dx) {
   int r = 0;
 #if defined(FASTPP_LOSS_SIMD)
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
+    if (n > loss_simd::tile_max_classes) {
+      for (; r < count; ++r)
+        loss_simd::row_log_softmax_backward_long(y + r * ld, dy + r * ld, n, dx + r * ld, prefetch_distance(n));
+      return;
+    }
     if (n >= loss_simd::width)
       for (; r + loss_simd::group <= count; r += loss_simd::group)
         loss_simd::rows_log_softmax_backward(y + r * ld, dy + r * ld, ld, n, dx + r * ld);
+  }
 #endif
   for (; r < count; ++r) log_softmax_backward_row(y + r * ld, dy + r * ld, n, dx + r * ld);
 }
 
+// Whether rows_softmax_loss_fused can write rows of n values to `dx` with non-temporal stores itself
+// (long float rows, a multiple of 8 long, dx 32-byte aligned); others are streamed through a staging buffer.
+template <class T>
+FASTPP_HD_INLINE bool fused_rows_stream_directly(std::int64_t n, const T* dx) {
+#if defined(FASTPP_LOSS_SIMD)
+  if constexpr (std::is_same_v<T, float>)
+    return n > loss_simd::tile_max_classes && n <= loss_simd::stream_row_max && n % loss_simd::width == 0 &&
+           reinterpret_cast<std::uintptr_t>(dx) % 32 == 0;
+#endif
+  (void)n;
+  (void)dx;
+  return false;
+}
+
 // softmax_loss_row_fused for `count` <= row_group consecutive rows of n values (the rows of x and of dx are
 // contiguous); t, a, b, c and lse hold one value per row. `ahead` points a fixed distance ahead of x in
-// the input, for prefetching (never dereferenced).
+// the input, for prefetching (never dereferenced). With `stream` (only where fused_rows_stream_directly
+// said so) dx is written with non-temporal stores.
 template <class T>
-FASTPP_HD void rows_softmax_loss_fused(const T* x, std::int64_t n, int count, const std::int64_t* t,
-                                       const acc_t<T>* a, const acc_t<T>* b, const acc_t<T>* c, T* dx,
-                                       acc_t<T>* lse, const T* ahead) {
+FASTPP_HD void rows_softmax_loss_fused(const T* x, std::int64_t n, int count, const std::int64_t* t, const acc_t<T>* a,
+                             const acc_t<T>* b, const acc_t<T>* c, T* dx, acc_t<T>* lse, const T* ahead,
+                             bool stream = false) {
 #if defined(FASTPP_LOSS_SIMD)
   if constexpr (std::is_same_v<T, float>) {
     if (n > loss_simd::tile_max_classes) {
-      for (int r = 0; r < count; ++r)
-        lse[r] = loss_simd::row_softmax_loss_fused_long(x + r * n, n, t[r], a[r], b[r], c[r], dx + r * n, ahead + r * n);
+      if (stream) {
+        alignas(64) float e[loss_simd::stream_row_max];
+        for (int r = 0; r < count; ++r)
+          lse[r] = loss_simd::row_softmax_loss_fused_long<true, true>(x + r * n, n, t[r], a[r], b[r], c[r], e,
+                                                                      dx + r * n, ahead + r * n);
+      } else {
+        for (int r = 0; r < count; ++r)
+          lse[r] = loss_simd::row_softmax_loss_fused_long(x + r * n, n, t[r], a[r], b[r], c[r], dx + r * n, dx + r * n,
+                                                          ahead + r * n);
+      }
       return;
     }
     if (n >= loss_simd::width && count == loss_simd::tile_rows)
@@ -322,6 +384,7 @@ FASTPP_HD void rows_softmax_loss_fused(const T* x, std::int64_t n, int count, co
   }
 #endif
   (void)ahead;
+  (void)stream;
   for (int r = 0; r < count; ++r) lse[r] = softmax_loss_row_fused(x + r * n, n, t[r], a[r], b[r], c[r], dx + r * n);
 }
 

@@ -4,6 +4,7 @@
 // transposed 8x8 tiles.
 #include "simd_rows.hpp"
 #if defined(FASTPP_LOSS_SIMD)
+#include <immintrin.h>
 
 namespace fastpp::loss_simd {
 
@@ -11,10 +12,8 @@ namespace fastpp::loss_simd {
 // summed, and scaled. Both prefetch the input a few KiB ahead, so the loads of later rows overlap this
 // row's arithmetic.
 
-// Rows longer than tile_max_classes: one row at a time, several accumulators per pass. Returns the row's
-// logsumexp. `ahead` points a fixed distance ahead of x in the input (prefetched, never dereferenced).
-inline float row_softmax_loss_fused_long(const float* x, std::int64_t n, std::int64_t t, float a, float b, float c,
-                                         float* out, const float* ahead) {
+// max of a long row with 4 accumulators.
+__attribute__((always_inline)) inline float row_max_long(const float* x, std::int64_t n) {
   const std::int64_t end = n - n % width;
   v8f m0 = loadu(x), m1 = m0, m2 = m0, m3 = m0;
   std::int64_t j = 0;
@@ -26,34 +25,127 @@ inline float row_softmax_loss_fused_long(const float* x, std::int64_t n, std::in
   }
   for (; j < end; j += width) m0 = max(loadu(x + j), m0);
   if (end < n) m0 = max(loadu(x + n - width), m0);
-  const float mx = hmax(max(max(m0, m1), max(m2, m3)));
+  return hmax(max(max(m0, m1), max(m2, m3)));
+}
 
+// logsumexp of a long row (log_softmax and cross-entropy's forward). The prefetches go with the exp
+// pass, the row's arithmetic, not with the max pass: spread over the arithmetic they overlap it (measured:
+// 20-35% faster on 16384 x 1000 than prefetching in the max pass).
+inline float row_logsumexp_long(const float* x, std::int64_t n, const float* ahead) {
+  const float mx = row_max_long(x, n);
   const v8f sh = splat(mx);
+  const std::int64_t end = n - n % width;
   v8f s0 = splat(0.0f), s1 = splat(0.0f);
-  j = 0;
+  std::int64_t j = 0;
   for (; j + 2 * width <= end; j += 2 * width) {
     prefetch(ahead + j);  // one 64-byte line per iteration
+    s0 += exp_nonpos(loadu(x + j) - sh);
+    s1 += exp_nonpos(loadu(x + j + width) - sh);
+  }
+  for (; j < end; j += width) s0 += exp_nonpos(loadu(x + j) - sh);
+  if (end < n) s1 += select(lanes_from(end - (n - width)), exp_nonpos(loadu(x + n - width) - sh), splat(0.0f));
+  return mx + std::log(hsum(s0 + s1));
+}
+
+// softmax backward of a long row, dx = y (dy - sum_j dy_j y_j), prefetching y and dy `ahead` values on.
+inline void row_softmax_backward_long(const float* y, const float* dy, std::int64_t n, float* dx, std::int64_t ahead) {
+  const std::int64_t end = n - n % width;
+  v8f a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+  std::int64_t j = 0;
+  for (; j + 4 * width <= end; j += 4 * width) {
+    prefetch(y + ahead + j);
+    prefetch(y + ahead + j + 2 * width);
+    prefetch(dy + ahead + j);
+    prefetch(dy + ahead + j + 2 * width);
+    a0 = fma(loadu(y + j), loadu(dy + j), a0);
+    a1 = fma(loadu(y + j + width), loadu(dy + j + width), a1);
+    a2 = fma(loadu(y + j + 2 * width), loadu(dy + j + 2 * width), a2);
+    a3 = fma(loadu(y + j + 3 * width), loadu(dy + j + 3 * width), a3);
+  }
+  for (; j < end; j += width) a0 = fma(loadu(y + j), loadu(dy + j), a0);
+  if (end < n) a1 += select(lanes_from(end - (n - width)), loadu(y + n - width) * loadu(dy + n - width), splat(0.0f));
+  const v8f d = splat(hsum((a0 + a1) + (a2 + a3)));
+  map(n, dx, [=](std::int64_t k) { return loadu(y + k) * (loadu(dy + k) - d); });
+}
+
+// log_softmax backward of a long row, dx = dy - exp(y) sum_j dy_j, prefetching y and dy `ahead` values on.
+inline void row_log_softmax_backward_long(const float* y, const float* dy, std::int64_t n, float* dx,
+                                          std::int64_t ahead) {
+  const std::int64_t end = n - n % width;
+  v8f a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+  std::int64_t j = 0;
+  for (; j + 4 * width <= end; j += 4 * width) {
+    a0 += loadu(dy + j);
+    a1 += loadu(dy + j + width);
+    a2 += loadu(dy + j + 2 * width);
+    a3 += loadu(dy + j + 3 * width);
+  }
+  for (; j < end; j += width) a0 += loadu(dy + j);
+  if (end < n) a1 += select(lanes_from(end - (n - width)), loadu(dy + n - width), splat(0.0f));
+  // dx = dy - exp(y) s: the exp pass carries the prefetches, one line of y and one of dy per 2 vectors
+  const v8f sdy = splat(hsum((a0 + a1) + (a2 + a3)));
+  const auto value = [=](std::int64_t k) { return loadu(dy + k) - exp_nonpos(loadu(y + k)) * sdy; };
+  for (j = 0; j + 2 * width <= end; j += 2 * width) {
+    prefetch(y + ahead + j);
+    prefetch(dy + ahead + j);
+    storeu(dx + j, value(j));
+    storeu(dx + j + width, value(j + width));
+  }
+  for (; j < end; j += width) storeu(dx + j, value(j));
+  if (end < n) storeu(dx + n - width, value(n - width));
+}
+
+// Rows longer than tile_max_classes: one row at a time, several accumulators per pass. Returns the row's
+// logsumexp (0 with WithLse false, for plain softmax). `ahead` points a fixed distance ahead of x in the
+// input (prefetched, never dereferenced). exp is stored in `e` (n values, L1), then the gradient
+// a e / s - c - b [j == t] is written to `out`: in place when out == e, or, with Stream, to a 32-byte
+// aligned out with non-temporal stores (n a multiple of 8), so the output is never read from memory.
+// The target's term is folded into its exp first, e_t - b s / a, so both ways give the same bits.
+template <bool WithLse = true, bool Stream = false>
+inline float row_softmax_loss_fused_long(const float* x, std::int64_t n, std::int64_t t, float a, float b, float c,
+                                         float* e, float* out, const float* ahead) {
+  const float mx = row_max_long(x, n);
+  const v8f sh = splat(mx);
+  const std::int64_t end = n - n % width;
+  v8f s0 = splat(0.0f), s1 = splat(0.0f);
+  std::int64_t j = 0;
+  for (; j + 2 * width <= end; j += 2 * width) {
+    prefetch(ahead + j);  // one 64-byte line per iteration, spread over the exp pass (see row_logsumexp_long)
     const v8f e0 = exp_nonpos(loadu(x + j) - sh), e1 = exp_nonpos(loadu(x + j + width) - sh);
-    storeu(out + j, e0);
-    storeu(out + j + width, e1);
+    storeu(e + j, e0);
+    storeu(e + j + width, e1);
     s0 += e0;
     s1 += e1;
   }
   for (; j < end; j += width) {
-    const v8f e = exp_nonpos(loadu(x + j) - sh);
-    storeu(out + j, e);
-    s0 += e;
+    const v8f v = exp_nonpos(loadu(x + j) - sh);
+    storeu(e + j, v);
+    s0 += v;
   }
   if (end < n) {
-    const v8f e = exp_nonpos(loadu(x + n - width) - sh);
-    storeu(out + n - width, e);  // the lanes seen before get the same value again
-    s1 += select(lanes_from(end - (n - width)), e, splat(0.0f));
+    const v8f v = exp_nonpos(loadu(x + n - width) - sh);
+    storeu(e + n - width, v);  // the lanes seen before get the same value again
+    s1 += select(lanes_from(end - (n - width)), v, splat(0.0f));
   }
   const float sum = hsum(s0 + s1);
-  row_affine_inplace(out, n, a / sum, -c);
-  if (t >= 0 && t < n) out[t] -= b;
-  return mx + std::log(sum);
+  const float scale = a / sum;
+  // b != 0 with a == 0 does not happen for the losses built on this pass; it would be set after the stores
+  const bool has_target = t >= 0 && t < n && b != 0.0f, late = has_target && a == 0.0f;
+  if (has_target && !late) e[t] -= b * sum / a;
+  if constexpr (Stream) {
+    const v8f sc = splat(scale), off = splat(-c);
+    for (j = 0; j < n; j += width) _mm256_stream_ps(out + j, fma(loadu(e + j), sc, off));
+  } else {
+    row_affine_inplace(e, n, scale, -c);
+  }
+  if (late) out[t] = -b - c;
+  if constexpr (WithLse) return mx + std::log(sum);
+  return 0.0f;
 }
+
+// Rows up to this long can use the streaming form of row_softmax_loss_fused_long (its exp buffer is on
+// the stack).
+inline constexpr std::int64_t stream_row_max = 4096;
 
 // Short rows (8 <= n <= tile_max_classes) go 8 at a time, transposed: 8x8 tiles of the 8 rows are
 // transposed so that vector j holds value j of every row. Then the row maxima, sums, logs and scales are
@@ -105,8 +197,8 @@ inline void rows_softmax_loss_fused_tiles(const float* x, std::int64_t n, const 
   v8f mx = splat(-__builtin_inff());
   for (std::int64_t jb = 0; jb < n; jb += width) {
     const std::int64_t j0 = tile_start(jb, n);
-    prefetch(ahead + width * j0);  // the block 8 rows ahead moves 8 n floats per n columns: 2 lines a tile
-    prefetch(ahead + width * j0 + 16);
+    // 8 rows of n values are n vectors, 8 per tile: the tile's share of the block ahead is 4 lines
+    FASTPP_SIMD_UNROLL for (int l = 0; l < 4; ++l) prefetch(ahead + width * j0 + 16 * l);
     v8f r[tile_rows];
     FASTPP_SIMD_UNROLL for (int q = 0; q < tile_rows; ++q) r[q] = loadu(x + q * n + j0);
     transpose8(r);

@@ -104,8 +104,12 @@ __attribute__((always_inline)) inline void rows_max(const float* x, std::int64_t
   v8f m[R];
   FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) m[r] = loadu(x + r * ld);
   const std::int64_t end = n - n % width;
+  // This pass is the first to touch the rows: it prefetches the next group's (R rows further on).
   for (std::int64_t j = width; j < end; j += width)
-    FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) m[r] = max(loadu(x + r * ld + j), m[r]);
+    FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) {
+      prefetch(x + (R + r) * ld + j);
+      m[r] = max(loadu(x + r * ld + j), m[r]);
+    }
   if (end < n)
     FASTPP_SIMD_UNROLL for (int r = 0; r < R; ++r) m[r] = max(loadu(x + r * ld + n - width), m[r]);
   if constexpr (R == 4) hmax4(m, out);
@@ -174,7 +178,11 @@ inline void rows_softmax_backward(const float* y, const float* dy, std::int64_t 
   FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] = splat(0.0f);
   const std::int64_t end = n - n % width;
   for (std::int64_t j = 0; j < end; j += width)
-    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] = fma(loadu(y + r * ld + j), loadu(dy + r * ld + j), acc[r]);
+    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
+      prefetch(y + (group + r) * ld + j);  // the next group's rows
+      prefetch(dy + (group + r) * ld + j);
+      acc[r] = fma(loadu(y + r * ld + j), loadu(dy + r * ld + j), acc[r]);
+    }
   if (end < n) {
     const v8i fresh = lanes_from(end - (n - width));
     FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
@@ -197,7 +205,11 @@ inline void rows_log_softmax_backward(const float* y, const float* dy, std::int6
   FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] = splat(0.0f);
   const std::int64_t end = n - n % width;
   for (std::int64_t j = 0; j < end; j += width)
-    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] += loadu(dy + r * ld + j);
+    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
+      prefetch(y + (group + r) * ld + j);  // the next group's rows
+      prefetch(dy + (group + r) * ld + j);
+      acc[r] += loadu(dy + r * ld + j);
+    }
   if (end < n) {
     const v8i fresh = lanes_from(end - (n - width));
     FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r)

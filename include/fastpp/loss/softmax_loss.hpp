@@ -98,59 +98,68 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
     }
   };
   const bool stream = P != Pass::forward && should_stream<T>(job.rows, c);
+  // Long rows of the fused pass stream from the kernel itself; the rest through write_rows' staging buffer.
+  const bool stream_direct = stream && P == Pass::fused && loss_math::fused_rows_stream_directly(c, job.dx);
   constexpr int G = loss_math::row_group;
-  // Read ahead by about 8 KiB of logits, at least two rows: far enough that the lines arrive before the
-  // rows are reached, near enough that they are still in L1/L2 then.
-  const std::int64_t prefetch_distance = std::max<std::int64_t>(2 * c, 2048);
 
   // Rows [r0, r1) in groups of G; dx_rows holds their gradient rows (leading dimension c).
+  // The job's fields in locals: the compiler cannot keep them in registers across the stores of the
+  // kernels otherwise (they might alias), and this loop runs once per 8 rows of 37 values.
+  const T* const x = job.x;
+  const std::int64_t* const target = job.target;
+  const std::int64_t ignore = job.ignore_index;
+  const float* const weight = job.weight;
+  const double eps = job.eps;
+  A* const lse_out = job.lse;
+  A* const loss_rows = job.loss_rows;
+  const std::int64_t ahead = loss_math::prefetch_distance(c);
   const auto rows_pass = [&](std::int64_t r0, std::int64_t r1, T* dx_rows, BlockSums& sums) {
+    double nll_sum = 0.0, smooth_sum = 0.0;
     for (std::int64_t i0 = r0; i0 < r1; i0 += G) {
       const int count = static_cast<int>(r1 - i0 < G ? r1 - i0 : G);
-      const T* x0 = job.x + i0 * c;
+      const T* x0 = x + i0 * c;
       T* dx0 = dx_rows ? dx_rows + (i0 - r0) * c : nullptr;
+      std::int64_t tg[G];  // the rows' targets, -1 for an ignored row
+      for (int r = 0; r < count; ++r) tg[r] = target[i0 + r] != ignore ? target[i0 + r] : -1;
       A lse[G];
       if constexpr (P == Pass::backward) {
         for (int r = 0; r < count; ++r) {
-          const std::int64_t i = i0 + r, t = job.target[i];
           A a, b, cc;
-          coefficients(i, a, b, cc);
-          loss_math::softmax_loss_row_backward(x0 + r * c, c, job.saved_lse[i], t != job.ignore_index ? t : -1, a, b,
-                                               cc, dx0 + r * c);
+          coefficients(i0 + r, a, b, cc);
+          loss_math::softmax_loss_row_backward(x0 + r * c, c, job.saved_lse[i0 + r], tg[r], a, b, cc, dx0 + r * c);
         }
         continue;
       } else if constexpr (P == Pass::forward) {
         loss_math::rows_logsumexp(x0, c, c, count, lse);
       } else {
-        std::int64_t tg[G];
         A a[G], b[G], cc[G];
-        for (int r = 0; r < count; ++r) {
-          const std::int64_t t = job.target[i0 + r];
-          tg[r] = t != job.ignore_index ? t : -1;
-          coefficients(i0 + r, a[r], b[r], cc[r]);
-        }
-        loss_math::rows_softmax_loss_fused(x0, c, count, tg, a, b, cc, dx0, lse, x0 + prefetch_distance);
+        for (int r = 0; r < count; ++r) coefficients(i0 + r, a[r], b[r], cc[r]);
+        loss_math::rows_softmax_loss_fused(x0, c, count, tg, a, b, cc, dx0, lse, x0 + ahead, stream_direct);
       }
       for (int r = 0; r < count; ++r) {
-        const std::int64_t i = i0 + r, t = job.target[i];
+        const std::int64_t t = tg[r];
         const T* xi = x0 + r * c;
-        const bool counted = t != job.ignore_index;
-        if (job.lse) job.lse[i] = lse[r];
-        const double nll = counted ? job.weight_of(i) * static_cast<double>(lse[r] - static_cast<A>(xi[t])) : 0.0;
+        if (lse_out) lse_out[i0 + r] = lse[r];
+        const double w = t < 0 ? 0.0 : weight ? static_cast<double>(weight[t]) : 1.0;
+        const double nll = t < 0 ? 0.0 : w * static_cast<double>(lse[r] - static_cast<A>(xi[t]));
         double smooth = 0.0;
-        if (job.eps != 0.0)  // sum_j (lse - x_j); x is read again, but from the cache
+        if (eps != 0.0)  // sum_j (lse - x_j); x is read again, but from the cache
           smooth = static_cast<double>(c) * static_cast<double>(lse[r]) - static_cast<double>(loss_math::row_sum(xi, c));
-        if (job.loss_rows)
-          job.loss_rows[i] = static_cast<A>(job.eps / static_cast<double>(c) * smooth + (1.0 - job.eps) * nll);
-        sums.a += nll;
-        sums.b += smooth;
+        if (loss_rows) loss_rows[i0 + r] = static_cast<A>(eps / static_cast<double>(c) * smooth + (1.0 - eps) * nll);
+        nll_sum += nll;
+        smooth_sum += smooth;
       }
     }
+    sums.a += nll_sum;
+    sums.b += smooth_sum;
   };
   return for_row_blocks(job.rows, c, [&](std::int64_t r0, std::int64_t r1) {
     BlockSums sums;
     if constexpr (P == Pass::forward) {
       rows_pass(r0, r1, nullptr, sums);
+    } else if (stream_direct) {
+      rows_pass(r0, r1, job.dx + r0 * c, sums);
+      stream_fence();
     } else {
       write_rows(r0, r1, c, job.dx, stream, G,
                  [&](std::int64_t i0, std::int64_t i1, T* out) { rows_pass(i0, i1, out, sums); });
