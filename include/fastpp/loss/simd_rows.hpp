@@ -172,26 +172,32 @@ inline void rows_softmax(const float* x, std::int64_t ld, std::int64_t n, float*
   FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) row_affine_inplace(y + r * ld, n, inv[r], 0.0f);
 }
 
-// softmax backward, dx = y (dy - sum_j dy_j y_j), for `group` rows.
-inline void rows_softmax_backward(const float* y, const float* dy, std::int64_t ld, std::int64_t n, float* dx) {
+// out[r] = sum_j term(r, j) for the `group` rows of the backward passes (term gives the 8 values of row r
+// at column j), prefetching the next group's rows of y and dy as it goes.
+template <class Term>
+__attribute__((always_inline)) inline void rows_backward_sums(const float* y, const float* dy, std::int64_t ld,
+                                                              std::int64_t n, Term term, float* out) {
   v8f acc[group];
   FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] = splat(0.0f);
   const std::int64_t end = n - n % width;
   for (std::int64_t j = 0; j < end; j += width)
     FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
-      prefetch(y + (group + r) * ld + j);  // the next group's rows
+      prefetch(y + (group + r) * ld + j);
       prefetch(dy + (group + r) * ld + j);
-      acc[r] = fma(loadu(y + r * ld + j), loadu(dy + r * ld + j), acc[r]);
+      acc[r] += term(r, j);
     }
   if (end < n) {
     const v8i fresh = lanes_from(end - (n - width));
-    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
-      const v8f p = loadu(y + r * ld + n - width) * loadu(dy + r * ld + n - width);
-      acc[r] += select(fresh, p, splat(0.0f));
-    }
+    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] += select(fresh, term(r, n - width), splat(0.0f));
   }
+  hsum4(acc, out);
+}
+
+// softmax backward, dx = y (dy - sum_j dy_j y_j), for `group` rows.
+inline void rows_softmax_backward(const float* y, const float* dy, std::int64_t ld, std::int64_t n, float* dx) {
   float dot[group];
-  hsum4(acc, dot);
+  rows_backward_sums(
+      y, dy, ld, n, [=](int r, std::int64_t j) { return loadu(y + r * ld + j) * loadu(dy + r * ld + j); }, dot);
   FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
     const v8f d = splat(dot[r]);
     const float *yr = y + r * ld, *dyr = dy + r * ld;
@@ -201,22 +207,8 @@ inline void rows_softmax_backward(const float* y, const float* dy, std::int64_t 
 
 // log_softmax backward, dx = dy - exp(y) sum_j dy_j, for `group` rows.
 inline void rows_log_softmax_backward(const float* y, const float* dy, std::int64_t ld, std::int64_t n, float* dx) {
-  v8f acc[group];
-  FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) acc[r] = splat(0.0f);
-  const std::int64_t end = n - n % width;
-  for (std::int64_t j = 0; j < end; j += width)
-    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) {
-      prefetch(y + (group + r) * ld + j);  // the next group's rows
-      prefetch(dy + (group + r) * ld + j);
-      acc[r] += loadu(dy + r * ld + j);
-    }
-  if (end < n) {
-    const v8i fresh = lanes_from(end - (n - width));
-    FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r)
-      acc[r] += select(fresh, loadu(dy + r * ld + n - width), splat(0.0f));
-  }
   float sdy[group];
-  hsum4(acc, sdy);
+  rows_backward_sums(y, dy, ld, n, [=](int r, std::int64_t j) { return loadu(dy + r * ld + j); }, sdy);
   FASTPP_SIMD_UNROLL for (int r = 0; r < group; ++r) log_softmax_backward(y + r * ld, dy + r * ld, n, sdy[r], dx + r * ld);
 }
 
