@@ -179,3 +179,13 @@ TEST_CASE("outputs larger than the cache are streamed, row for row equal to smal
   cross_entropy_forward_backward_out(to_double(x), t, sum, Tensor<double>::full({1}, 1.0), lossd, dxd);
   CHECK(std::fabs(static_cast<double>(loss.data()[0]) - lossd.data()[0]) <= 1e-6 * std::fabs(lossd.data()[0]) + 1e-3);
 }
+
+TEST_CASE("the backwards refuse an output that shares memory with their inputs", "[loss]") {
+  // The AVX2 loops read the last, overlapping chunk of a row after writing the chunk before it, so an
+  // in-place backward would read values it already overwrote: it is an error, named, not a wrong result.
+  auto y = softmax(Tensor<float>::full({4, 37}, 0.5f));
+  auto dy = Tensor<float>::full({4, 37}, 1.0f);
+  CHECK_THROWS_WITH(softmax_backward_out(y, dy, dy), Catch::Contains("softmax_backward") && Catch::Contains("'dy'"));
+  CHECK_THROWS_WITH(softmax_backward_out(y, dy, y), Catch::Contains("'y'"));
+  CHECK_THROWS_WITH(log_softmax_backward_out(y, dy, dy), Catch::Contains("log_softmax_backward"));
+}

@@ -66,6 +66,8 @@ void softmax_backward_out(const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>& dx
   loss_detail::check_logits("softmax_backward", y);
   loss_detail::check_same_shape("softmax_backward", "dy", dy, "y", y.shape());
   loss_detail::check_out("softmax_backward", "dx", dx, y.shape());
+  loss_detail::check_no_overlap("softmax_backward", "dx", dx, "y", y);
+  loss_detail::check_no_overlap("softmax_backward", "dx", dx, "dy", dy);
   const std::int64_t n = y.size(0), c = y.size(1);
   const T *py = y.data(), *pdy = dy.data();
   T* pdx = dx.data();

@@ -63,7 +63,10 @@ struct SoftmaxLossJob {
   // Coefficients a, b, c of row i's gradient (see the header comment).
   void grad_coefficients(std::int64_t i, const GradFactors& f, A& a, A& b, A& c) const {
     const double gi = reduction == Reduction::none ? static_cast<double>(grad[i]) : 1.0;
-    const double w = weight_of(i);
+    coefficients_of(weight_of(i), gi, f, a, b, c);
+  }
+  // The same for a row of weight w (0 when ignored) and upstream gradient gi.
+  void coefficients_of(double w, double gi, const GradFactors& f, A& a, A& b, A& c) const {
     const double s_nll = w == 0.0 ? 0.0 : w * f.nll * gi;  // an ignored row adds nothing, even when 1/W is inf
     const double s_smooth = f.smooth * gi;
     a = static_cast<A>((1.0 - eps) * s_nll + eps * s_smooth);
@@ -83,11 +86,8 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   const bool uniform = P != Pass::forward && !job.weight && job.reduction != Reduction::none;
   A counted_abc[3] = {}, ignored_abc[3] = {};
   if (uniform) {
-    const double nll = factors.nll, smooth = factors.smooth;
-    counted_abc[0] = static_cast<A>((1.0 - job.eps) * nll + job.eps * smooth);
-    counted_abc[1] = static_cast<A>((1.0 - job.eps) * nll);
-    counted_abc[2] = ignored_abc[2] = static_cast<A>(factors.smooth_c * smooth);
-    ignored_abc[0] = static_cast<A>(job.eps * smooth);
+    job.coefficients_of(1.0, 1.0, factors, counted_abc[0], counted_abc[1], counted_abc[2]);
+    job.coefficients_of(0.0, 1.0, factors, ignored_abc[0], ignored_abc[1], ignored_abc[2]);
   }
   const auto coefficients = [&](std::int64_t i, A& a, A& b, A& cc) {
     if (uniform) {
@@ -102,7 +102,6 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   const bool stream_direct = stream && P == Pass::fused && loss_math::fused_rows_stream_directly(c, job.dx);
   constexpr int G = loss_math::row_group;
 
-  // Rows [r0, r1) in groups of G; dx_rows holds their gradient rows (leading dimension c).
   // The job's fields in locals: the compiler cannot keep them in registers across the stores of the
   // kernels otherwise (they might alias), and this loop runs once per 8 rows of 37 values.
   const T* const x = job.x;
@@ -113,6 +112,7 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   A* const lse_out = job.lse;
   A* const loss_rows = job.loss_rows;
   const std::int64_t ahead = loss_math::prefetch_distance(c);
+  // Rows [r0, r1) in groups of G; dx_rows holds their gradient rows (leading dimension c).
   const auto rows_pass = [&](std::int64_t r0, std::int64_t r1, T* dx_rows, BlockSums& sums) {
     double nll_sum = 0.0, smooth_sum = 0.0;
     for (std::int64_t i0 = r0; i0 < r1; i0 += G) {

@@ -3,8 +3,9 @@
 // the core fetch the line before overwriting it (a "read for ownership"), so an [N, C] gradient written
 // with plain stores costs a read and a write of memory. When the output is larger than the caches that
 // fetch is pure waste: the drivers then compute a few KiB of rows into a staging buffer that stays in L1
-// and copy it out with non-temporal stores, which write whole lines without reading them. Measured on the
-// project's machine (2-vCPU EPYC): a streaming copy moves 1.3x the bytes per second of a plain one.
+// and copy it out with non-temporal stores, which write whole lines without reading them (the fused
+// cross-entropy kernel for long rows streams from its own L1 buffer instead, simd_fused.hpp). Measured on
+// the project's machine (2-vCPU EPYC): a streaming copy moves 1.3x the bytes per second of a plain one.
 //
 // Small outputs keep plain stores: the next layer reads them back from the cache. Only float rows on an
 // AVX host stream (the portable paths store directly).
@@ -34,8 +35,8 @@ inline constexpr std::size_t stream_min_bytes = FASTPP_LOSS_STREAM_MIN_BYTES;
 // leaving room for the input rows being read).
 inline constexpr std::int64_t staging_floats = 4096;
 
-// Rows shorter than this do not stream: their kernels are bound by arithmetic, not memory, and the copy
-// out of the staging buffer cost more than the saved reads (measured at 37 classes).
+// Rows shorter than this do not stream: their kernels are bound by arithmetic, not memory, and streaming
+// them through the staging buffer measured no gain (37 classes).
 inline constexpr std::int64_t stream_min_row_length = 64;
 
 template <class T>
@@ -88,6 +89,7 @@ inline void stream_fence() {
 template <class T, class Compute>
 void write_rows(std::int64_t r0, std::int64_t r1, std::int64_t row_length, T* dst, bool stream, int group,
                 Compute&& compute) {
+  if constexpr (!std::is_same_v<T, float>) stream = false;  // should_stream says so too; stream_copy is float
   if (!stream) {
     compute(r0, r1, dst + r0 * row_length);
     return;
