@@ -143,6 +143,50 @@ TEST_CASE("float kernels agree with double for every row shape the AVX2 code tre
   }
 }
 
+TEST_CASE("short rows whose maxima lie far apart, or hold inf or NaN, still agree with double", "[loss]") {
+  // The flat kernel shifts a group of 8 rows by the group's largest logit; it declines groups whose row
+  // maxima lie too far below it, and inf and NaN, which then go through the transposed tiles.
+  const std::int64_t n = 24, c = 37;
+  const double u = 0x1p-24;
+  Rng rng(21);
+  auto x = Tensor<float>::empty({n, c});
+  for (auto& v : x) v = static_cast<float>(rng.normal() * 3);
+  for (std::int64_t j = 0; j < c; ++j) {
+    x.data()[3 * c + j] -= 80.0f;   // group 0: one row far below the others (exp(x - M) would flush it)
+    x.data()[12 * c + j] += 90.0f;  // group 1: one row far above
+  }
+  auto t = Tensor<std::int64_t>::empty({n});
+  for (auto& v : t) v = static_cast<std::int64_t>(rng.below(static_cast<std::uint32_t>(c)));
+#if defined(FASTPP_LOSS_SIMD)
+  {
+    const float a[8] = {1, 1, 1, 1, 1, 1, 1, 1}, b[8] = {1, 1, 1, 1, 1, 1, 1, 1}, cc[8] = {};
+    float out[8 * 37], lse[8];
+    CHECK_FALSE(loss_simd::rows_softmax_loss_fused_flat(x.data(), c, t.data(), a, b, cc, out, lse, x.data()));
+    CHECK_FALSE(loss_simd::rows_softmax_loss_fused_flat(x.data() + 8 * c, c, t.data(), a, b, cc, out, lse, x.data()));
+    CHECK(loss_simd::rows_softmax_loss_fused_flat(x.data() + 16 * c, c, t.data(), a, b, cc, out, lse, x.data()));
+  }
+#endif
+  const auto xd = to_double(x);
+  const double xmax = loss_test::max_abs(values(xd));
+  auto grad = Tensor<float>::full({1}, 1.0f);
+  auto loss = Tensor<float>::empty({1}), dx = Tensor<float>::empty({n, c});
+  auto lossd = Tensor<double>::empty({1}), dxd = Tensor<double>::empty({n, c});
+  cross_entropy_forward_backward_out(x, t, {}, grad, loss, dx);
+  cross_entropy_forward_backward_out(xd, t, {}, Tensor<double>::full({1}, 1.0), lossd, dxd);
+  check_close(loss, lossd, {u, static_cast<double>(n + c), xmax}, "cross_entropy");
+  check_close(dx, dxd, {u, static_cast<double>(n + c), 1.0}, "cross_entropy gradient");
+
+  // inf and NaN reach the output as they did before the flat kernel: an inf logit gives NaN in its row
+  x.data()[5 * c + 2] = INFINITY;
+  x.data()[20 * c + 7] = NAN;
+  cross_entropy_forward_backward_out(x, t, {}, grad, loss, dx);
+  CHECK(std::isnan(loss.data()[0]));
+  CHECK(std::isnan(dx.data()[5 * c + 2]));
+  CHECK(std::isnan(dx.data()[20 * c]));
+  CHECK(std::isfinite(dx.data()[16 * c]));  // rows of the same group without inf or NaN keep their values
+  CHECK(dx.data()[16 * c] == Approx(static_cast<float>(dxd.data()[16 * c])).epsilon(1e-5));
+}
+
 TEST_CASE("outputs larger than the cache are streamed, row for row equal to small outputs", "[loss]") {
   // 8456 x 1000 floats is 33.8 MB: above the 32 MiB at which softmax and the cross-entropy gradient go
   // through the staging buffer and streaming stores. Every row must equal the same row computed in a small

@@ -67,12 +67,29 @@ inline double check_targets_and_weigh(std::string_view op, const Tensor<std::int
   check_class_weight(op, w, classes);
   const std::int64_t* t = target.data();
   const float* pw = w.defined() ? w.data() : nullptr;
+  const auto valid = [&](std::int64_t v) { return v == ignore_index || (v >= 0 && v < classes); };
+  const auto report = [&] {  // the first bad row, named
+    for (std::int64_t i = 0; i < rows; ++i)
+      check<IndexError>(valid(t[i]), op, ": target ", t[i], " at row ", i, " is not a class index in [0, ", classes,
+                        ") and not the ignore_index ", ignore_index);
+  };
+  if (!pw) {  // the common case, one branch-free pass (it vectorises): a row counts 1 unless ignored
+    std::int64_t bad = 0, ignored = 0;
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const std::int64_t is_ignored = t[i] == ignore_index;  // 0 or 1
+      // a negative index is a huge unsigned one
+      bad |= (1 - is_ignored) & static_cast<std::int64_t>(static_cast<std::uint64_t>(t[i]) >=
+                                                          static_cast<std::uint64_t>(classes));
+      ignored += is_ignored;
+    }
+    if (bad) report();
+    return static_cast<double>(rows - ignored);
+  }
   double total = 0;
   for (std::int64_t i = 0; i < rows; ++i) {
     if (t[i] == ignore_index) continue;
-    check<IndexError>(t[i] >= 0 && t[i] < classes, op, ": target ", t[i], " at row ", i, " is not a class index in [0, ",
-                      classes, ") and not the ignore_index ", ignore_index);
-    total += pw ? static_cast<double>(pw[t[i]]) : 1.0;
+    if (!valid(t[i])) report();
+    total += static_cast<double>(pw[t[i]]);
   }
   return total;
 }

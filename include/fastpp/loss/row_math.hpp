@@ -16,7 +16,7 @@
 #include "../core/dtype.hpp"
 #include "../core/host_device.hpp"
 #include "fast_exp.hpp"
-#include "simd_fused.hpp"
+#include "simd_flat.hpp"
 
 namespace fastpp::loss_math {
 
@@ -379,8 +379,10 @@ FASTPP_HD void rows_softmax_loss_fused(const T* x, std::int64_t n, int count, co
       }
       return;
     }
-    if (n >= loss_simd::width && count == loss_simd::tile_rows)
+    if (n >= loss_simd::width && count == loss_simd::tile_rows) {
+      if (loss_simd::rows_softmax_loss_fused_flat(x, n, t, a, b, c, dx, lse, ahead)) return;
       return loss_simd::rows_softmax_loss_fused_tiles(x, n, t, a, b, c, dx, lse, ahead);
+    }
   }
 #endif
   (void)ahead;

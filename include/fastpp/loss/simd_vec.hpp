@@ -121,6 +121,8 @@ __attribute__((always_inline)) inline v8i lanes_from(std::int64_t skip) {
 
 // Asks for the cache line at p ahead of its use (never faults, whatever p is).
 __attribute__((always_inline)) inline void prefetch(const float* p) { __builtin_prefetch(p, 0, 3); }
+// The same for a line about to be written: fetched for ownership, so the store does not wait for it.
+__attribute__((always_inline)) inline void prefetch_for_write(const float* p) { __builtin_prefetch(p, 1, 3); }
 
 }  // namespace fastpp::loss_simd
 #endif
