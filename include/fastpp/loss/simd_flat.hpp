@@ -59,20 +59,6 @@ __attribute__((always_inline)) inline v8f rows8_sums(const float* e, std::int64_
   return lane_sums8(acc);
 }
 
-// The largest of the n vectors at x (NaN: see max).
-__attribute__((always_inline)) inline float flat_max(const float* x, std::int64_t n) {
-  v8f m0 = loadu(x), m1 = loadu(x + width), m2 = m0, m3 = m1;
-  std::int64_t k = 2;
-  for (; k + 4 <= n; k += 4) {
-    m0 = max(loadu(x + width * k), m0);
-    m1 = max(loadu(x + width * (k + 1)), m1);
-    m2 = max(loadu(x + width * (k + 2)), m2);
-    m3 = max(loadu(x + width * (k + 3)), m3);
-  }
-  for (; k < n; ++k) m0 = max(loadu(x + width * k), m0);
-  return hmax(max(max(m0, m1), max(m2, m3)));
-}
-
 // out[k] = e[k] * scale + offset over the n flat vectors of 8 rows, with scale and offset per row:
 // one broadcast per row, and a blend of two rows' values for the vector where one row ends and the next
 // begins. WithOffset false skips the offset (0 for cross-entropy without label smoothing).
@@ -108,7 +94,7 @@ __attribute__((always_inline)) inline bool rows_softmax_loss_fused_flat(const fl
   // b != 0 with a == 0 does not happen for the losses built on this pass; the tiles handle it
   const v8f av = loadu(a), bv = loadu(b);
   if (__builtin_ia32_movmskps256(reinterpret_cast<v8f>((av == splat(0.0f)) & (bv != splat(0.0f)))) != 0) return false;
-  const float m = flat_max(x, n);
+  const float m = row_max_long(x, width * n);  // the 8 rows are 8 n values in a row
   if (!(m - m == 0.0f)) return false;  // inf or NaN
 
   alignas(32) float e[tile_max_classes * tile_rows];

@@ -112,56 +112,31 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   A* const lse_out = job.lse;
   A* const loss_rows = job.loss_rows;
   const std::int64_t ahead = loss_math::prefetch_distance(c);
-  // The training step's common case, cross-entropy reduced to one number without class weights: the rows'
-  // coefficients are one of two triples and a row's loss is lse - x_t (the same bits as the general loop's
-  // 1.0 * (lse - x_t)). The general loop's bookkeeping executes 62 instructions per row, against about 210
-  // in the 37-class kernel itself; this one 24 (callgrind). A group without ignored rows passes constant
-  // coefficient arrays: filled row by row just before the kernel loads them as vectors, they cost a failed
-  // store-to-load forward every group (4-9% of the 37-class pass).
+  // A group whose rows all count (the usual one) reads its targets where they are and, with uniform
+  // coefficients, these shared arrays: arrays filled row by row just before the kernel loads them as
+  // vectors cost a failed store-to-load forward every group (4-9% of a 37-class pass).
+  A all_a[G], all_b[G], all_c[G];
+  for (int r = 0; r < G; ++r) all_a[r] = counted_abc[0], all_b[r] = counted_abc[1], all_c[r] = counted_abc[2];
+  // The training step's case, cross-entropy reduced to one number without class weights, has a row loss of
+  // lse - x_t (the same bits as the general 1.0 * (lse - x_t)) and a bookkeeping loop of its own: with the
+  // general one the driver executed 62 instructions per row, with this one 27 (callgrind), against about 205
+  // in the 37-class kernel itself.
   const bool plain_ce = P == Pass::fused && uniform && eps == 0.0 && !loss_rows;
-  const auto plain_ce_pass = [&](std::int64_t r0, std::int64_t r1, T* dx_rows, BlockSums& sums) {
-    double nll_sum = 0.0;
-    A all_a[G], all_b[G], all_c[G];  // a group without ignored rows (the usual one) passes these as they are
-    for (int r = 0; r < G; ++r) all_a[r] = counted_abc[0], all_b[r] = counted_abc[1], all_c[r] = counted_abc[2];
-    for (std::int64_t i0 = r0; i0 < r1; i0 += G) {
-      const int count = static_cast<int>(r1 - i0 < G ? r1 - i0 : G);
-      const T* x0 = x + i0 * c;
-      const std::int64_t* tg = target + i0;
-      A some_a[G], some_b[G], some_c[G], lse[G];
-      const A *a = all_a, *b = all_b, *cc = all_c;
-      std::int64_t tg_ignored[G];
-      bool any_ignored = false;
-      for (int r = 0; r < count; ++r) any_ignored |= tg[r] == ignore;
-      if (any_ignored) {
-        for (int r = 0; r < count; ++r) {
-          const bool counted = tg[r] != ignore;
-          tg_ignored[r] = counted ? tg[r] : -1;
-          some_a[r] = counted ? counted_abc[0] : ignored_abc[0];
-          some_b[r] = counted ? counted_abc[1] : ignored_abc[1];
-          some_c[r] = counted ? counted_abc[2] : ignored_abc[2];
-        }
-        tg = tg_ignored, a = some_a, b = some_b, cc = some_c;
-      }
-      loss_math::rows_softmax_loss_fused(x0, c, count, tg, a, b, cc, dx_rows + (i0 - r0) * c, lse, x0 + ahead,
-                                         stream_direct);
-      for (int r = 0; r < count; ++r)
-        if (tg[r] >= 0) nll_sum += static_cast<double>(lse[r] - static_cast<A>(x0[r * c + tg[r]]));
-      if (lse_out)
-        for (int r = 0; r < count; ++r) lse_out[i0 + r] = lse[r];
-    }
-    sums.a += nll_sum;
-  };
   // Rows [r0, r1) in groups of G; dx_rows holds their gradient rows (leading dimension c).
   const auto rows_pass = [&](std::int64_t r0, std::int64_t r1, T* dx_rows, BlockSums& sums) {
-    if constexpr (P == Pass::fused)
-      if (plain_ce) return plain_ce_pass(r0, r1, dx_rows, sums);
     double nll_sum = 0.0, smooth_sum = 0.0;
     for (std::int64_t i0 = r0; i0 < r1; i0 += G) {
       const int count = static_cast<int>(r1 - i0 < G ? r1 - i0 : G);
       const T* x0 = x + i0 * c;
       T* dx0 = dx_rows ? dx_rows + (i0 - r0) * c : nullptr;
-      std::int64_t tg[G];  // the rows' targets, -1 for an ignored row
-      for (int r = 0; r < count; ++r) tg[r] = target[i0 + r] != ignore ? target[i0 + r] : -1;
+      const std::int64_t* tg = target + i0;  // the rows' targets, -1 for an ignored row
+      bool all_counted = true;
+      for (int r = 0; r < count; ++r) all_counted &= tg[r] != ignore;
+      std::int64_t tg_ignored[G];
+      if (!all_counted) {
+        for (int r = 0; r < count; ++r) tg_ignored[r] = tg[r] != ignore ? tg[r] : -1;
+        tg = tg_ignored;
+      }
       A lse[G];
       if constexpr (P == Pass::backward) {
         for (int r = 0; r < count; ++r) {
@@ -173,14 +148,24 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
       } else if constexpr (P == Pass::forward) {
         loss_math::rows_logsumexp(x0, c, c, count, lse);
       } else {
-        A a[G], b[G], cc[G];
-        for (int r = 0; r < count; ++r) coefficients(i0 + r, a[r], b[r], cc[r]);
+        const A *a = all_a, *b = all_b, *cc = all_c;
+        A group_a[G], group_b[G], group_c[G];
+        if (!(uniform && all_counted)) {
+          for (int r = 0; r < count; ++r) coefficients(i0 + r, group_a[r], group_b[r], group_c[r]);
+          a = group_a, b = group_b, cc = group_c;
+        }
         loss_math::rows_softmax_loss_fused(x0, c, count, tg, a, b, cc, dx0, lse, x0 + ahead, stream_direct);
+      }
+      if (lse_out)
+        for (int r = 0; r < count; ++r) lse_out[i0 + r] = lse[r];
+      if (plain_ce) {
+        for (int r = 0; r < count; ++r)
+          if (tg[r] >= 0) nll_sum += static_cast<double>(lse[r] - static_cast<A>(x0[r * c + tg[r]]));
+        continue;
       }
       for (int r = 0; r < count; ++r) {
         const std::int64_t t = tg[r];
         const T* xi = x0 + r * c;
-        if (lse_out) lse_out[i0 + r] = lse[r];
         const double w = t < 0 ? 0.0 : weight ? static_cast<double>(weight[t]) : 1.0;
         const double nll = t < 0 ? 0.0 : w * static_cast<double>(lse[r] - static_cast<A>(xi[t]));
         double smooth = 0.0;
