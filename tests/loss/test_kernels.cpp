@@ -203,6 +203,15 @@ TEST_CASE("outputs larger than the cache are streamed, row for row equal to smal
   auto loss = Tensor<float>::empty({1});
   const NllOptions sum{.reduction = Reduction::sum};  // each row's gradient then does not depend on N
   cross_entropy_forward_backward_out(x, t, sum, Tensor<float>::full({1}, 1.0f), loss, dx);
+  // softmax_backward and log_softmax_backward read two tensors of the output's size: with them the
+  // working set passes the L3 at a third of the output size that streams alone
+  const std::int64_t nb = n / 3 + 8;
+  REQUIRE(loss_detail::should_stream<float>(nb, c, 2));
+  REQUIRE_FALSE(loss_detail::should_stream<float>(nb, c, 0));  // the output alone is below the L3
+  auto yb = Tensor<float>::empty({nb, c}), dyb = Tensor<float>::empty({nb, c});
+  std::memcpy(yb.data(), y.data(), sizeof(float) * nb * c);
+  for (auto& v : dyb) v = static_cast<float>(rng.normal());
+  const auto sbx = softmax_backward(yb, dyb), lsbx = log_softmax_backward(yb, dyb);
 
   const std::int64_t rows = 24;  // a small batch: plain stores
   for (const std::int64_t start : {std::int64_t{0}, std::int64_t{1000}, std::int64_t{4097}, n - rows}) {
@@ -216,6 +225,12 @@ TEST_CASE("outputs larger than the cache are streamed, row for row equal to smal
     auto ls = Tensor<float>::empty({1});
     cross_entropy_forward_backward_out(xs, ts, sum, Tensor<float>::full({1}, 1.0f), ls, dxs);
     CHECK(same_bits(dxs.data(), dx.data() + start * c, rows * c));
+    const std::int64_t bstart = std::min(start, nb - rows);
+    auto ys = Tensor<float>::empty({rows, c}), dys = Tensor<float>::empty({rows, c});
+    std::memcpy(ys.data(), yb.data() + bstart * c, sizeof(float) * rows * c);
+    std::memcpy(dys.data(), dyb.data() + bstart * c, sizeof(float) * rows * c);
+    CHECK(same_bits(softmax_backward(ys, dys).data(), sbx.data() + bstart * c, rows * c));
+    CHECK(same_bits(log_softmax_backward(ys, dys).data(), lsbx.data() + bstart * c, rows * c));
   }
   // and the large loss agrees with double
   auto lossd = Tensor<double>::empty({1});

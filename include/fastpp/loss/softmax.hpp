@@ -21,12 +21,13 @@ void for_each_row(std::int64_t rows, std::int64_t row_length, F&& f) {
   });
 }
 // Calls f(i, count, out) for groups of count <= loss_math::row_group rows starting at row i, in parallel;
-// `out` is where row i's output goes: the output tensor's row i, or (for outputs larger than the caches,
-// see stream_out.hpp) a staging buffer that is then streamed there.
+// `out` is where row i's output goes: the output tensor's row i, or (when the output and the `inputs`
+// tensors of its size f reads are larger than the caches, see stream_out.hpp) a staging buffer that is
+// then streamed there.
 template <class T, class F>
-void for_each_row_group(std::int64_t rows, std::int64_t row_length, T* out, F&& f) {
+void for_each_row_group(std::int64_t rows, std::int64_t row_length, int inputs, T* out, F&& f) {
   constexpr std::int64_t G = loss_math::row_group;
-  const bool stream = should_stream<T>(rows, row_length);
+  const bool stream = should_stream<T>(rows, row_length, inputs);
   const std::int64_t per = rows_per_block(row_length);
   fastpp::parallel_for(0, (rows + per - 1) / per, 1, [&](std::int64_t b, std::int64_t e) {
     for (std::int64_t blk = b; blk < e; ++blk) {
@@ -48,7 +49,7 @@ void softmax_out(const Tensor<T>& x, Tensor<T>& y) {
   const std::int64_t n = x.size(0), c = x.size(1);
   const T* px = x.data();
   T* py = y.data();
-  loss_detail::for_each_row_group(n, c, py, [&](std::int64_t i, int count, T* out) {
+  loss_detail::for_each_row_group(n, c, 1, py, [&](std::int64_t i, int count, T* out) {
     loss_math::rows_softmax(px + i * c, c, c, count, out);
   });
 }
@@ -71,7 +72,7 @@ void softmax_backward_out(const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>& dx
   const std::int64_t n = y.size(0), c = y.size(1);
   const T *py = y.data(), *pdy = dy.data();
   T* pdx = dx.data();
-  loss_detail::for_each_row_group(n, c, pdx, [&](std::int64_t i, int count, T* out) {
+  loss_detail::for_each_row_group(n, c, 2, pdx, [&](std::int64_t i, int count, T* out) {
     loss_math::rows_softmax_backward(py + i * c, pdy + i * c, c, c, count, out);
   });
 }
@@ -92,7 +93,7 @@ void log_softmax_out(const Tensor<T>& x, Tensor<T>& y) {
   const std::int64_t n = x.size(0), c = x.size(1);
   const T* px = x.data();
   T* py = y.data();
-  loss_detail::for_each_row_group(n, c, py, [&](std::int64_t i, int count, T* out) {
+  loss_detail::for_each_row_group(n, c, 1, py, [&](std::int64_t i, int count, T* out) {
     acc_t<T> lse[loss_math::row_group];
     loss_math::rows_logsumexp(px + i * c, c, c, count, lse);
     for (int r = 0; r < count; ++r) loss_math::row_shift(px + (i + r) * c, c, lse[r], out + r * c);
@@ -117,7 +118,7 @@ void log_softmax_backward_out(const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>
   const std::int64_t n = y.size(0), c = y.size(1);
   const T *py = y.data(), *pdy = dy.data();
   T* pdx = dx.data();
-  loss_detail::for_each_row_group(n, c, pdx, [&](std::int64_t i, int count, T* out) {
+  loss_detail::for_each_row_group(n, c, 2, pdx, [&](std::int64_t i, int count, T* out) {
     loss_math::rows_log_softmax_backward(py + i * c, pdy + i * c, c, c, count, out);
   });
 }

@@ -97,7 +97,7 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
       job.grad_coefficients(i, factors, a, b, cc);
     }
   };
-  const bool stream = P != Pass::forward && should_stream<T>(job.rows, c);
+  const bool stream = P != Pass::forward && should_stream<T>(job.rows, c, 1);
   // Long rows of the fused pass stream from the kernel itself; the rest through write_rows' staging buffer.
   const bool stream_direct = stream && P == Pass::fused && loss_math::fused_rows_stream_directly(c, job.dx);
   constexpr int G = loss_math::row_group;

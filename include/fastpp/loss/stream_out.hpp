@@ -22,11 +22,14 @@
 
 namespace fastpp::loss_detail {
 
-// Outputs at least as large as the last-level cache stream; smaller ones may still be cached when they
-// are read next (measured: a 16 MiB softmax output rewritten again and again next to its 16 MiB input is
-// 30% slower with streaming stores on a 32 MiB L3; a 64 MiB gradient is 25-30% faster). 32 MiB is the L3
-// one core sees on the project's machine (a Zen 3 CCX). Not asked of the OS: in a VM sysconf reports the
-// whole socket's 256 MiB. A build can set FASTPP_LOSS_STREAM_MIN_BYTES.
+// An output streams when the op's working set (the output and its inputs of the same size) is larger than
+// the last-level cache: the output is then evicted before anything reads it, and fetching its lines first
+// is waste. Smaller working sets keep plain stores, as the output may still be cached when it is read next.
+// Measured on a 32 MiB L3: a 16 MiB softmax output rewritten again and again next to its 16 MiB input is
+// 30% slower with streaming stores; a 64 MiB gradient is 25-30% faster; softmax_backward's 16 MiB dx next
+// to y and dy (48 MiB in all) 2-8% faster. 32 MiB is the L3 one core sees on the project's machine (a Zen 3
+// CCX). Not asked of the OS: in a VM sysconf reports the whole socket's 256 MiB. A build can set
+// FASTPP_LOSS_STREAM_MIN_BYTES.
 #ifndef FASTPP_LOSS_STREAM_MIN_BYTES
 #define FASTPP_LOSS_STREAM_MIN_BYTES (std::size_t{32} << 20)
 #endif
@@ -39,14 +42,16 @@ inline constexpr std::int64_t staging_floats = 4096;
 // them through the staging buffer measured no gain (37 classes).
 inline constexpr std::int64_t stream_min_row_length = 64;
 
+// `inputs`: how many tensors of the output's size the op reads.
 template <class T>
-bool should_stream(std::int64_t rows, std::int64_t row_length) {
+bool should_stream(std::int64_t rows, std::int64_t row_length, int inputs) {
 #if defined(FASTPP_LOSS_STREAM)
   return std::is_same_v<T, float> && row_length >= stream_min_row_length && row_length <= staging_floats &&
-         static_cast<std::size_t>(rows) * static_cast<std::size_t>(row_length) * sizeof(T) >= stream_min_bytes;
+         static_cast<std::size_t>(rows) * static_cast<std::size_t>(row_length) * sizeof(T) * static_cast<std::size_t>(inputs + 1) > stream_min_bytes;
 #else
   (void)rows;
   (void)row_length;
+  (void)inputs;
   return false;
 #endif
 }
