@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <chrono>
 #include <fastpp/core/thread_pool.hpp>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 using namespace fastpp;
@@ -50,6 +52,50 @@ TEST_CASE("nested parallel_for runs serially inside a worker instead of deadlock
       pool.parallel_for(0, 100, 1, [&](std::int64_t bb, std::int64_t ee) { total += static_cast<int>(ee - bb); });
   });
   CHECK(total == 400);
+}
+
+TEST_CASE("parallel_for_balanced calls the body once for every index", "[threads]") {
+  for (int threads : {1, 2, 3, 4})
+    for (std::int64_t n : {0, 1, 2, 5, 1000}) {
+      INFO(threads << " threads, " << n << " indices");
+      ThreadPool pool(threads);
+      std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n) + 2);
+      pool.parallel_for_balanced(2, n + 2, [&](std::int64_t i) { ++hits[static_cast<std::size_t>(i)]; });
+      CHECK(hits[0] == 0);
+      CHECK(hits[1] == 0);
+      for (std::int64_t i = 2; i < n + 2; ++i) CHECK(hits[static_cast<std::size_t>(i)] == 1);
+    }
+}
+
+TEST_CASE("parallel_for_balanced lets a fast thread take indices from a slow one", "[threads]") {
+  // The calling thread owns the first half and takes 2 ms an index; the worker finishes its half at once
+  // and then takes the caller's remaining indices from the back.
+  ThreadPool pool(2);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> by_caller{0};
+  std::vector<std::atomic<int>> hits(100);
+  pool.parallel_for_balanced(0, 100, [&](std::int64_t i) {
+    ++hits[static_cast<std::size_t>(i)];
+    if (std::this_thread::get_id() == caller) {
+      ++by_caller;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  CHECK(by_caller < 50);
+  for (const auto& h : hits) CHECK(h == 1);
+}
+
+TEST_CASE("parallel_for_balanced passes on the first exception and runs serially inside a worker", "[threads]") {
+  ThreadPool pool(2);
+  CHECK_THROWS_WITH(pool.parallel_for_balanced(0, 40, [](std::int64_t i) {
+                      if (i == 7) throw ValueError("index 7 failed");
+                    }),
+                    "index 7 failed");
+  std::atomic<int> total{0};
+  pool.parallel_for(0, 2, 1, [&](std::int64_t, std::int64_t) {
+    pool.parallel_for_balanced(0, 100, [&](std::int64_t) { ++total; });
+  });
+  CHECK(total == 200);
 }
 
 TEST_CASE("set_num_threads sets fastpp's pool and BLAS together", "[threads]") {

@@ -32,9 +32,10 @@ BlockSums for_row_blocks(std::int64_t rows, std::int64_t row_length, Body&& body
   const std::int64_t blocks = (rows + per - 1) / per;
   if (blocks == 1) return body(std::int64_t{0}, rows);
   std::vector<BlockSums> sums(static_cast<std::size_t>(blocks));
-  fastpp::parallel_for(0, blocks, 1, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t blk = b; blk < e; ++blk)
-      sums[static_cast<std::size_t>(blk)] = body(blk * per, std::min(rows, blk * per + per));
+  // Balanced rather than equal shares: on a shared machine one core can run much slower than the other
+  // for a while. Each block's sums have their own slot, so the order they are added in stays fixed.
+  fastpp::parallel_for_balanced(0, blocks, [&](std::int64_t blk) {
+    sums[static_cast<std::size_t>(blk)] = body(blk * per, std::min(rows, blk * per + per));
   });
   BlockSums total;
   for (const auto& s : sums) {

@@ -29,13 +29,11 @@ void for_each_row_group(std::int64_t rows, std::int64_t row_length, int inputs, 
   constexpr std::int64_t G = loss_math::row_group;
   const bool stream = should_stream<T>(rows, row_length, inputs);
   const std::int64_t per = rows_per_block(row_length);
-  fastpp::parallel_for(0, (rows + per - 1) / per, 1, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t blk = b; blk < e; ++blk) {
-      const std::int64_t r0 = blk * per, r1 = std::min(rows, r0 + per);
-      write_rows(r0, r1, row_length, out, stream, G, [&](std::int64_t i0, std::int64_t i1, T* o) {
-        for (std::int64_t i = i0; i < i1; i += G) f(i, static_cast<int>(std::min(G, i1 - i)), o + (i - i0) * row_length);
-      });
-    }
+  fastpp::parallel_for_balanced(0, (rows + per - 1) / per, [&](std::int64_t blk) {
+    const std::int64_t r0 = blk * per, r1 = std::min(rows, r0 + per);
+    write_rows(r0, r1, row_length, out, stream, G, [&](std::int64_t i0, std::int64_t i1, T* o) {
+      for (std::int64_t i = i0; i < i1; i += G) f(i, static_cast<int>(std::min(G, i1 - i)), o + (i - i0) * row_length);
+    });
   });
 }
 }  // namespace loss_detail
