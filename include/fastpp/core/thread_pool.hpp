@@ -116,6 +116,12 @@ class ThreadPool {
   void parallel_for_balanced(std::int64_t begin, std::int64_t end, Body&& body) {
     if (end <= begin) return;
     const std::int64_t n = end - begin;
+    if (n >= (std::int64_t{1} << 32)) {  // beyond what a share's packed bounds hold: equal chunks
+      parallel_for(begin, end, 1, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) body(i);
+      });
+      return;
+    }
     const int threads = static_cast<int>(std::min<std::int64_t>(size(), n));
     if (threads <= 1 || in_worker()) {
       for (std::int64_t i = begin; i < end; ++i) body(i);
