@@ -1,7 +1,11 @@
 #include <catch2/catch.hpp>
 #include <fastpp/core.hpp>
 #include <fastpp/core/eigen.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <string>
 
 using namespace fastpp;
 
@@ -17,6 +21,51 @@ TEST_CASE("a tensor owns contiguous storage of its shape", "[tensor]") {
   t(1, 2, 3) = 5.0f;
   CHECK(t.data()[23] == 5.0f);
   CHECK(t.at(1, 2, 3) == 5.0f);
+}
+
+namespace {
+// The VmFlags line of the mapping of this process that holds address p ("" if none is found).
+std::string mapping_flags(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<std::uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    const auto dash = line.find('-');
+    const auto space = line.find(' ');
+    // a mapping's header: "lo-hi perms ..." in hex
+    if (dash != std::string::npos && space != std::string::npos && dash < space &&
+        line.find_first_not_of("0123456789abcdef") == dash) {
+      const auto lo = std::stoull(line.substr(0, dash), nullptr, 16);
+      const auto hi = std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16);
+      inside = lo <= at && at < hi;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("large tensors are 2 MiB aligned and asked to live on huge pages", "[tensor][allocator]") {
+  const auto small = Tensor<float>::zeros({1000});
+  CHECK(reinterpret_cast<std::uintptr_t>(small.data()) % tensor_alignment == 0);
+  const std::int64_t floats = static_cast<std::int64_t>(huge_page_threshold / sizeof(float));
+  auto below = Tensor<float>::full({floats - 16}, 1.0f);
+  CHECK(reinterpret_cast<std::uintptr_t>(below.data()) % tensor_alignment == 0);
+  const char* env = std::getenv("FASTPP_HUGE_PAGES");
+  const bool turned_off = env && std::string(env) == "0";
+  auto big = Tensor<float>::full({floats + 3}, 2.0f);  // touches every page
+  CHECK(big.data()[floats + 2] == 2.0f);
+  const auto big_at = reinterpret_cast<std::uintptr_t>(big.data());
+  CHECK(big_at % (turned_off ? tensor_alignment : huge_page_bytes) == 0);
+  // The kernel keeps the advice as the mapping's "hg" flag whatever its THP mode; a kernel built without
+  // THP has no sysfs folder for it and refuses the advice.
+  if (std::filesystem::exists("/sys/kernel/mm/transparent_hugepage") && !turned_off) {
+    const std::string flags = mapping_flags(big.data());
+    INFO("VmFlags of the mapping holding the tensor: " << flags);
+    CHECK(flags.find(" hg") != std::string::npos);
+    CHECK(mapping_flags(below.data()).find(" hg") == std::string::npos);
+  }
 }
 
 TEST_CASE("shapes outside rank 1..4 and bad indices are errors that name the value", "[tensor]") {

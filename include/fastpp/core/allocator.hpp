@@ -1,10 +1,16 @@
 #pragma once
 // Where a device's memory comes from. The cpu allocates 64-byte aligned blocks (one cache line, and
-// enough for any SIMD load). The cuda allocator calls into the compiled fastpp::cuda library; a program
-// built without it gets a clear error the first time it asks for cuda memory, not a link error.
+// enough for any SIMD load), large ones 2 MiB aligned for huge pages (below). The cuda allocator calls
+// into the compiled fastpp::cuda library; a program built without it gets a clear error the first time
+// it asks for cuda memory, not a link error.
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "device.hpp"
 #include "error.hpp"
@@ -27,13 +33,48 @@ inline constexpr std::size_t tensor_alignment = 64;
 template <Device D>
 struct allocator;
 
+// Blocks of at least huge_page_threshold bytes are aligned to 2 MiB and, on Linux, marked for transparent
+// huge pages (madvise MADV_HUGEPAGE), so the kernel can back them with 2 MiB pages where it has them.
+//
+// Why, measured on the project's 2-vCPU EPYC (KVM): a first touch of fresh memory costs a page fault per
+// 4 KiB page, and allocating, filling and freeing 64 MiB ran at 1.2-1.4 GB/s on 4 KiB pages, 5.7 on huge
+// pages. A pass over a large tensor takes a TLB miss per 4 KiB page, and the hardware prefetchers stop at
+// every page boundary: the fused cross-entropy forward+backward ran 4-18% faster on huge pages at
+// 262144 x 37 and 16384 x 1000 (1 and 2 threads, interleaved A/B in one process). Debian's default THP mode
+// is "madvise": nothing gets huge pages unless asked.
+// Why only from 32 MiB: that is glibc's largest mmap threshold, so such blocks are always fresh mappings of
+// their own, and the advice touches nothing else. Smaller blocks come from the heap and are reused there
+// without new page faults; advising heap ranges would split its mapping. The alignment costs address space
+// only (up to 2 MiB a block, never touched).
+// FASTPP_HUGE_PAGES=0 in the environment turns it off (read once).
+inline constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
+inline constexpr std::size_t huge_page_threshold = std::size_t{32} << 20;
+
+namespace detail {
+inline bool huge_pages_wanted() {
+  static const bool wanted = [] {
+    const char* env = std::getenv("FASTPP_HUGE_PAGES");
+    return !(env && std::strcmp(env, "0") == 0);
+  }();
+  return wanted;
+}
+}  // namespace detail
+
 template <>
 struct allocator<cpu> {
   static void* allocate(std::size_t bytes) {
     if (bytes == 0) bytes = 1;
-    return ::operator new(bytes, std::align_val_t{tensor_alignment});
+    const bool huge = bytes >= huge_page_threshold && detail::huge_pages_wanted();
+    void* p = nullptr;
+    // posix_memalign, not aligned operator new: release() gets no size, and free() takes either alignment
+    if (::posix_memalign(&p, huge ? huge_page_bytes : tensor_alignment, bytes) != 0) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    // advice only: without THP in the kernel it fails with EINVAL and the block stays on 4 KiB pages
+    if (huge) (void)::madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
   }
-  static void release(void* p) noexcept { ::operator delete(p, std::align_val_t{tensor_alignment}); }
+  static void release(void* p) noexcept { std::free(p); }
 };
 
 template <>
