@@ -31,7 +31,7 @@ __attribute__((always_inline)) inline float row_max_long(const float* x, std::in
 // sum_j exp(x_j - mx) over a long row; with Store, e_j = that exp. The prefetches of `ahead` go with this
 // pass, the row's arithmetic, not with the max pass: spread over the arithmetic they overlap it (measured:
 // 20-35% faster on 16384 x 1000 than prefetching in the max pass). With PrefetchStore, e is the output row
-// itself and its lines the same distance ahead are fetched for ownership, so the stores do not wait for them
+// itself and its lines the same distance ahead are prefetched, so the stores do not wait for them
 // (cross-entropy forward+backward at 4096 x 1000, whose gradient is not streamed, 4-14% faster; softmax
 // forward unchanged within noise).
 template <bool Store, bool PrefetchStore = false>

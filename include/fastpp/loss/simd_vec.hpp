@@ -121,7 +121,9 @@ __attribute__((always_inline)) inline v8i lanes_from(std::int64_t skip) {
 
 // Asks for the cache line at p ahead of its use (never faults, whatever p is).
 __attribute__((always_inline)) inline void prefetch(const float* p) { __builtin_prefetch(p, 0, 3); }
-// The same for a line about to be written: fetched for ownership, so the store does not wait for it.
+// The same for a line about to be written, so the store does not wait for it. Under x86-64-v3 (no PRFCHW)
+// this is a plain prefetcht0, not prefetchw: a line no other core holds arrives Exclusive and is written
+// without a second request; prefetchw itself (inline asm) measured the same at 262144 x 37.
 __attribute__((always_inline)) inline void prefetch_for_write(const float* p) { __builtin_prefetch(p, 1, 3); }
 
 }  // namespace fastpp::loss_simd
