@@ -13,6 +13,11 @@ time and fastpp's bandwidth (bytes of the model below / time) as a fraction of t
 ends with `min ratio: X` (over every case) and `min bandwidth fraction: Y` (fused cross_entropy
 forward+backward on the two shapes larger than the 32 MiB L3, both thread counts).
 
+A second copy is measured beside it, for reference: bench_loss's BM_copy, glibc memcpy of 256 MiB in
+4 MiB chunks between two fastpp tensors (on huge pages, as fastpp allocates them; glibc's memcpy is also
+faster than torch's copy loop on 4 KiB pages). The column `of memcpy` and the last line
+`min fraction of memcpy` use it; the target is stated against torch's copy, as the baseline measured it.
+
 Bytes model, in logits-sized float32 tensors (4 N C bytes), plus 8 N bytes of int64 targets for
 cross_entropy: softmax and log_softmax fwd 2, fwd+bwd 5; cross_entropy fwd 1, fwd+bwd 2.
 
@@ -91,6 +96,15 @@ def torch_copy_gbs(min_time):
     return 2 * 4 * n / time_calls(lambda: dst.copy_(src), min_time) / 1e9
 
 
+def fastpp_copy_gbs(bench, threads, min_time):
+    """bench_loss's BM_copy: 256 MiB between two fastpp tensors (so on the allocator's huge pages)."""
+    out = subprocess.run([bench, f"--benchmark_filter=BM_copy/floats:{64 << 20}/threads:{threads}/",
+                          f"--benchmark_min_time={min_time}", "--benchmark_format=json"],
+                         check=True, capture_output=True, text=True).stdout
+    (b,) = json.loads(out)["benchmarks"]
+    return b["bytes_per_second"] / 1e9
+
+
 def fastpp_group(bench, n, c, threads, min_time):
     """Seconds per call of each op for one shape and thread count, from one run of bench_loss."""
     pattern = f"BM_({'|'.join(OPS)})/N:{n}/C:{c}/threads:{threads}/"
@@ -122,11 +136,13 @@ def main():
     t_fast = {}
     t_torch = {}
     copy = {t: [] for t in threads_list}
+    fastpp_copy = {t: [] for t in threads_list}
     context = None
     for rep in range(args.repeats):
         for threads in threads_list:
             torch.set_num_threads(threads)
             copy[threads].append(torch_copy_gbs(args.min_time))
+            fastpp_copy[threads].append(fastpp_copy_gbs(bench, threads, args.min_time))
             for n, c in SHAPES:
                 res, context = fastpp_group(bench, n, c, threads, args.min_time)
                 for op in OPS:
@@ -140,10 +156,11 @@ def main():
           f"repeats {args.repeats}, medians; min time {args.min_time} s per case and side")
     for t in threads_list:
         print(f"copy bandwidth, {t} thread(s): median {statistics.median(copy[t]):.1f} GB/s "
-              f"(runs: {', '.join(f'{v:.1f}' for v in copy[t])})")
+              f"(runs: {', '.join(f'{v:.1f}' for v in copy[t])}); memcpy between fastpp tensors: median "
+              f"{statistics.median(fastpp_copy[t]):.1f} GB/s (runs: {', '.join(f'{v:.1f}' for v in fastpp_copy[t])})")
     print()
-    print(f"{'op':<22}{'N x C':>13}{'thr':>4}{'torch us':>12}{'fastpp us':>12}{'ratio':>8}{'fastpp GB/s':>13}{'of copy':>9}")
-    ratios, fractions = [], []
+    print(f"{'op':<22}{'N x C':>13}{'thr':>4}{'torch us':>12}{'fastpp us':>12}{'ratio':>8}{'fastpp GB/s':>13}{'of copy':>9}{'of memcpy':>11}")
+    ratios, fractions, memcpy_fractions = [], [], []
     for op in OPS:
         for threads in threads_list:
             for n, c in SHAPES:
@@ -151,14 +168,17 @@ def main():
                 tt = statistics.median(t_torch[(op, n, c, threads)])
                 gbs = model_bytes(op, n, c) / tf / 1e9
                 frac = gbs / statistics.median(copy[threads])
+                frac_memcpy = gbs / statistics.median(fastpp_copy[threads])
                 ratios.append(tt / tf)
                 if op == "cross_entropy_fwdbwd" and (n, c) in LARGE:
                     fractions.append(frac)
+                    memcpy_fractions.append(frac_memcpy)
                 print(f"{op:<22}{f'{n}x{c}':>13}{threads:>4}{tt * 1e6:>12.1f}{tf * 1e6:>12.1f}{tt / tf:>8.2f}"
-                      f"{gbs:>13.2f}{frac:>9.2f}")
+                      f"{gbs:>13.2f}{frac:>9.2f}{frac_memcpy:>11.2f}")
     print()
     print(f"min ratio: {min(ratios):.2f}")
     print(f"min bandwidth fraction: {min(fractions):.2f}")
+    print(f"min fraction of memcpy: {min(memcpy_fractions):.2f}")
 
 
 if __name__ == "__main__":
