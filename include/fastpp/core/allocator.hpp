@@ -40,8 +40,8 @@ struct allocator;
 // 4 KiB page, and allocating, filling and freeing 64 MiB ran at 1.2-1.4 GB/s on 4 KiB pages, 5.7 on huge
 // pages. A pass over a large tensor takes a TLB miss per 4 KiB page, and the hardware prefetchers stop at
 // every page boundary: the fused cross-entropy forward+backward ran 4-18% faster on huge pages at
-// 262144 x 37 and 16384 x 1000 (1 and 2 threads, interleaved A/B in one process). Debian's default THP mode
-// is "madvise": nothing gets huge pages unless asked.
+// 262144 x 37 and 16384 x 1000 (1 and 2 threads, interleaved A/B in one process). Where the kernel's THP
+// mode is "madvise" (this machine's, and a common default), nothing gets huge pages unless it asks.
 // Why only from 32 MiB: that is glibc's largest mmap threshold, so such blocks are always fresh mappings of
 // their own, and the advice touches nothing else. Smaller blocks come from the heap and are reused there
 // without new page faults; advising heap ranges would split its mapping. The alignment costs address space
