@@ -96,21 +96,22 @@ def torch_copy_gbs(min_time):
     return 2 * 4 * n / time_calls(lambda: dst.copy_(src), min_time) / 1e9
 
 
+def run_bench(bench, pattern, min_time):
+    """One run of bench_loss over the benchmarks matching pattern; its JSON report."""
+    out = subprocess.run([bench, f"--benchmark_filter={pattern}", f"--benchmark_min_time={min_time}",
+                          "--benchmark_format=json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
 def fastpp_copy_gbs(bench, threads, min_time):
     """bench_loss's BM_copy: 256 MiB between two fastpp tensors (so on the allocator's huge pages)."""
-    out = subprocess.run([bench, f"--benchmark_filter=BM_copy/floats:{64 << 20}/threads:{threads}/",
-                          f"--benchmark_min_time={min_time}", "--benchmark_format=json"],
-                         check=True, capture_output=True, text=True).stdout
-    (b,) = json.loads(out)["benchmarks"]
+    (b,) = run_bench(bench, f"BM_copy/floats:{64 << 20}/threads:{threads}/", min_time)["benchmarks"]
     return b["bytes_per_second"] / 1e9
 
 
 def fastpp_group(bench, n, c, threads, min_time):
     """Seconds per call of each op for one shape and thread count, from one run of bench_loss."""
-    pattern = f"BM_({'|'.join(OPS)})/N:{n}/C:{c}/threads:{threads}/"
-    out = subprocess.run([bench, f"--benchmark_filter={pattern}", f"--benchmark_min_time={min_time}",
-                          "--benchmark_format=json"], check=True, capture_output=True, text=True).stdout
-    data = json.loads(out)
+    data = run_bench(bench, f"BM_({'|'.join(OPS)})/N:{n}/C:{c}/threads:{threads}/", min_time)
     res = {}
     for b in data["benchmarks"]:
         op = b["name"].split("/")[0][3:]
