@@ -51,6 +51,17 @@ TEST_CASE("fast_expf_nonpos and its AVX2 twin are within 2 ulp of exp, and flush
   }
   CHECK(worst <= 2.0);
   CHECK(worst_simd <= 2.0);
+  // Where e^x is below 2^-126 (x < -87.34), both stay within 2^-126 of it: flushed, or (the vector one's
+  // table) a subnormal-sized value.
+  int far_off = 0;  // counted with a negated <=, so that a NaN counts too
+  for (float x = -89.0f; x < -87.2f; x += 0x1p-12f) {
+    const double r = std::exp(static_cast<double>(x));
+    far_off += !(std::fabs(static_cast<double>(loss_math::fast_expf_nonpos(x)) - r) <= 0x1p-126);
+#if defined(FASTPP_LOSS_SIMD)
+    far_off += !(std::fabs(static_cast<double>(loss_simd::exp_nonpos(loss_simd::splat(x))[5]) - r) <= 0x1p-126);
+#endif
+  }
+  CHECK(far_off == 0);
   CHECK(loss_math::fast_expf_nonpos(0.0f) == 1.0f);
   CHECK(loss_math::fast_expf_nonpos(-88.0f) == 0.0f);  // below 2^-126: flushed
   CHECK(loss_math::fast_expf_nonpos(-1e4f) == 0.0f);

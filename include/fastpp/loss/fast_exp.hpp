@@ -56,7 +56,8 @@ FASTPP_HD_INLINE float fast_expf(float x) {
   return select(x == x, e, x);
 }
 
-// Constants of fast_expf_nonpos, shared with its AVX2 twin (loss_simd::exp_nonpos).
+// Constants of fast_expf_nonpos; the AVX2 form (loss_simd::exp_nonpos) shares the split of ln2 and the
+// contract, not the polynomial (it reduces to |r| <= ln2/16 with a table, see simd_vec.hpp).
 inline constexpr float exp_magic = 12582912.0f + 127.0f;  // 1.5 * 2^23 + 127: rounds to an integer, keeps n + 127
 inline constexpr float ln2_hi = 0.693359375f;            // few bits: n * ln2_hi is exact
 inline constexpr float ln2_lo = -2.12194440e-4f;
