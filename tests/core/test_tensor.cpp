@@ -52,8 +52,7 @@ TEST_CASE("large tensors are 2 MiB aligned and asked to live on huge pages", "[t
   const std::int64_t floats = static_cast<std::int64_t>(huge_page_threshold / sizeof(float));
   auto below = Tensor<float>::full({floats - 16}, 1.0f);
   CHECK(reinterpret_cast<std::uintptr_t>(below.data()) % tensor_alignment == 0);
-  const char* env = std::getenv("FASTPP_HUGE_PAGES");
-  const bool turned_off = env && std::string(env) == "0";
+  const bool turned_off = !detail::env_switch("FASTPP_HUGE_PAGES").value_or(true);
   auto big = Tensor<float>::full({floats + 3}, 2.0f);  // touches every page
   CHECK(big.data()[floats + 2] == 2.0f);
   const auto big_at = reinterpret_cast<std::uintptr_t>(big.data());

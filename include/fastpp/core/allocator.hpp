@@ -13,6 +13,7 @@
 #endif
 
 #include "device.hpp"
+#include "env.hpp"
 #include "error.hpp"
 
 #if defined(FASTPP_WITH_CUDA)
@@ -46,16 +47,13 @@ struct allocator;
 // their own, and the advice touches nothing else. Smaller blocks come from the heap and are reused there
 // without new page faults; advising heap ranges would split its mapping. The alignment costs address space
 // only (up to 2 MiB a block, never touched).
-// FASTPP_HUGE_PAGES=0 in the environment turns it off (read once).
+// FASTPP_HUGE_PAGES=0 (or off, false, no) in the environment turns it off (read once).
 inline constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
 inline constexpr std::size_t huge_page_threshold = std::size_t{32} << 20;
 
 namespace detail {
 inline bool huge_pages_wanted() {
-  static const bool wanted = [] {
-    const char* env = std::getenv("FASTPP_HUGE_PAGES");
-    return !(env && std::strcmp(env, "0") == 0);
-  }();
+  static const bool wanted = env_switch("FASTPP_HUGE_PAGES").value_or(true);
   return wanted;
 }
 }  // namespace detail

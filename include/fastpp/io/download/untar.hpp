@@ -20,6 +20,7 @@
 #include <string_view>
 #include <system_error>
 
+#include <fastpp/core/env.hpp>
 #include <fastpp/core/error.hpp>
 #include <fastpp/io/download/archive.hpp>
 #include <fastpp/io/download/check.hpp>
@@ -98,13 +99,6 @@ inline std::string reason_of(const IoError& e) {
   return what.ends_with(suffix) ? what.substr(0, what.size() - suffix.size()) : what;
 }
 
-inline bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v) return false;
-  const std::string s(v);
-  return !s.empty() && s != "0" && s != "false" && s != "no" && s != "off";
-}
-
 // Temporary folders of interrupted extractions of `stem` (only called while holding the archive's lock).
 inline void remove_stale_temps(const std::filesystem::path& data_dir, const std::string& stem) {
   std::error_code ec;
@@ -173,7 +167,7 @@ inline std::filesystem::path untar_data(std::string_view url, const UntarOptions
   const fs::path archive_file = archive_dir / fname;
   const fs::path data = data_dir / archive_stem(fname);
   if (!opts.force_download && fs::is_directory(data)) return data;  // fastai: no check, no network
-  const bool offline = opts.offline || detail::env_flag("FASTPP_OFFLINE");
+  const bool offline = opts.offline || detail::env_switch("FASTPP_OFFLINE").value_or(false);
   const std::string by_hand = "download " + u + " by hand and place it at " + archive_file.string() +
                               " (or its extracted folder at " + data.string() + ")";
   if (offline && opts.force_download)
