@@ -80,6 +80,47 @@ TEST_CASE("fast_expf_nonpos and its AVX2 form are within 2 ulp of exp, and withi
 }
 
 #if defined(FASTPP_LOSS_SIMD)
+TEST_CASE("the AVX2 exp scaled by 2^-K keeps exp's contract for shifts up to the flat kernel's largest logit", "[loss]") {
+  // exp_scaled(x, exp_shift_near(m)) is e^(x - K ln2) for K = m / ln2 rounded; the flat kernel uses it with m
+  // its group's largest logit, |m| <= flat_max_logit, and x <= m.
+  int off = 0, far_off = 0;  // counted with a negated <=, so that a NaN counts too
+  double worst = 0;
+  for (const float m : {0.0f, 0.3f, -0.2f, 7.9f, -41.5f, 88.7f, 300.25f, -640.0f, 1000.0f, -1024.0f,
+                        loss_simd::flat_max_logit}) {
+    INFO("m = " << m);
+    const auto shift = loss_simd::exp_shift_near(m);
+    const double k = std::nearbyint(static_cast<double>(m) / std::log(2.0));
+    CHECK(shift.k[0] == static_cast<float>(k));
+    const double s = k * std::log(2.0);  // the shift, in double (exact enough: |k| < 2^11)
+    // from 87.3 below the shift up to m, in steps that land on many different k mod 8
+    for (float x = static_cast<float>(s - 87.3); x <= m; x = std::nextafter(x + 0.0137f * (1.0f + std::fabs(x - m) / 8), INFINITY)) {
+      const double r = std::exp(static_cast<double>(x) - s);
+      const float rf = static_cast<float>(r);
+      const double ulp = static_cast<double>(std::nextafter(rf, INFINITY) - rf);
+      const double err = std::fabs(static_cast<double>(loss_simd::exp_scaled(loss_simd::splat(x), shift)[2]) - r) / ulp;
+      off += !(err <= 2.0);
+      if (err == err) worst = std::fmax(worst, err);
+    }
+    // below that, down to the floor and past it: within 2^-126 of e^(x - K ln2)
+    for (double d = -87.3; d > -90.0; d -= 0x1p-9) {
+      const float x = static_cast<float>(s + d);
+      const double r = std::exp(static_cast<double>(x) - s);
+      far_off += !(std::fabs(static_cast<double>(loss_simd::exp_scaled(loss_simd::splat(x), shift)[6]) - r) <= 0x1p-126);
+    }
+    const auto edges = loss_simd::exp_scaled(loss_simd::v8f{-INFINITY, NAN, -1e4f, m, 0, 0, 0, 0}, shift);
+    CHECK(edges[0] <= 0x1p-126f);
+    CHECK(edges[0] >= 0.0f);
+    CHECK(std::isnan(edges[1]));
+    CHECK(edges[2] <= 0x1p-126f);
+    CHECK(edges[3] == Approx(std::exp(static_cast<double>(m) - s)).epsilon(3e-7));
+  }
+  INFO("worst error " << worst << " ulp");
+  CHECK(off == 0);
+  CHECK(far_off == 0);
+}
+#endif
+
+#if defined(FASTPP_LOSS_SIMD)
 TEST_CASE("the vector log of the row sums is within 2 ulp of log, and keeps NaN", "[loss]") {
   double worst = 0;
   for (float s = 1.0f; s < 1e5f; s *= 1.0001f) {
@@ -155,8 +196,9 @@ TEST_CASE("float kernels agree with double for every row shape the AVX2 code tre
 }
 
 TEST_CASE("short rows whose maxima lie far apart, or hold inf or NaN, still agree with double", "[loss]") {
-  // The flat kernel shifts a group of 8 rows by the group's largest logit; it declines groups whose row
-  // maxima lie too far below it, and inf and NaN, which then go through the transposed tiles.
+  // The flat kernel shifts a group of 8 rows by about the group's largest logit; it declines groups whose
+  // row maxima lie too far below it, inf and NaN, and largest logits beyond flat_max_logit, which then go
+  // through the transposed tiles.
   const std::int64_t n = 24, c = 37;
   const double u = 0x1p-24;
   Rng rng(21);
@@ -196,6 +238,44 @@ TEST_CASE("short rows whose maxima lie far apart, or hold inf or NaN, still agre
   CHECK(std::isnan(dx.data()[20 * c]));
   CHECK(std::isfinite(dx.data()[16 * c]));  // rows of the same group without inf or NaN keep their values
   CHECK(dx.data()[16 * c] == Approx(static_cast<float>(dxd.data()[16 * c])).epsilon(1e-5));
+}
+
+TEST_CASE("short rows of logits near +-1000 agree with double, in the flat kernel or, beyond its bound, the tiles", "[loss]") {
+  // The flat kernel reduces x itself (exp_scaled), not x - max: its accuracy must hold as far out as it
+  // accepts groups, flat_max_logit (1024); past that the tiles take the group.
+  const std::int64_t n = 24, c = 37;
+  const double u = 0x1p-24;
+  Rng rng(31);
+  auto x = Tensor<float>::empty({n, c});
+  const float offsets[3] = {1000.0f, -1030.0f, 1100.0f};  // largest logits about 1009, -1021, 1109
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = 0; j < c; ++j) x.data()[i * c + j] = offsets[i / 8] + static_cast<float>(rng.normal() * 3);
+  auto t = Tensor<std::int64_t>::empty({n});
+  for (auto& v : t) v = static_cast<std::int64_t>(rng.below(static_cast<std::uint32_t>(c)));
+#if defined(FASTPP_LOSS_SIMD)
+  {
+    const float a[8] = {1, 1, 1, 1, 1, 1, 1, 1}, b[8] = {1, 1, 1, 1, 1, 1, 1, 1}, cc[8] = {};
+    float out[8 * 37], lse[8];
+    CHECK(loss_simd::rows_softmax_loss_fused_flat(x.data(), c, t.data(), a, b, cc, out, lse, x.data()));
+    CHECK(loss_simd::rows_softmax_loss_fused_flat(x.data() + 8 * c, c, t.data() + 8, a, b, cc, out, lse, x.data()));
+    CHECK_FALSE(loss_simd::rows_softmax_loss_fused_flat(x.data() + 16 * c, c, t.data() + 16, a, b, cc, out, lse, x.data()));
+  }
+#endif
+  const auto xd = to_double(x);
+  const double xmax = loss_test::max_abs(values(xd));
+  for (const auto reduction : {Reduction::none, Reduction::mean}) {
+    INFO("reduction " << static_cast<int>(reduction));
+    NllOptions o;
+    o.reduction = reduction;
+    auto grad = reduction == Reduction::none ? Tensor<float>::full({n}, 1.0f) : Tensor<float>::full({1}, 1.0f);
+    auto gradd = reduction == Reduction::none ? Tensor<double>::full({n}, 1.0) : Tensor<double>::full({1}, 1.0);
+    auto loss = Tensor<float>::empty({reduction == Reduction::none ? n : 1}), dx = Tensor<float>::empty({n, c});
+    auto lossd = Tensor<double>::empty(loss.shape()), dxd = Tensor<double>::empty({n, c});
+    cross_entropy_forward_backward_out(x, t, o, grad, loss, dx);
+    cross_entropy_forward_backward_out(xd, t, o, gradd, lossd, dxd);
+    check_close(loss, lossd, {u, static_cast<double>(n + c), xmax}, "cross_entropy");
+    check_close(dx, dxd, {u, static_cast<double>(n + c), 1.0}, "cross_entropy gradient");
+  }
 }
 
 TEST_CASE("outputs larger than the cache are streamed, row for row equal to small outputs", "[loss]") {

@@ -10,18 +10,23 @@
 // with a permute. Measured on the project's 2-vCPU EPYC at 262144 x 37, with
 // the leaner driver of softmax_loss.hpp: 1.35-1.45x the tiles' speed with 1 thread and 2.
 //
-// Numerics: exp(x - M) instead of exp(x - max_i) changes only which tiny values flush to zero. exp flushes
-// results below 2^-126 (x - M < -87.3); the pass requires every row's sum of exp(x - M) to be at least
-// e^-20, so each row's own maximum is within 20 + ln(n) of M, and what flushes is below e^-63 of the
-// largest term of its row (the per-row shift flushes below e^-87). A group failing that, or holding an
-// inf or a NaN, is left to the tiles (the function returns false having written nothing).
+// Numerics: the shift is K ln2 for the integer K nearest M / ln2 (so within 0.35 of M), applied by
+// exp_scaled as 2^-K on the exponent, which leaves x - shift unrounded; instead of exp(x - max_i) this
+// changes only which tiny values flush to zero. Results below 2^-126 (x - K ln2 < -87.3) flush; the pass
+// requires every row's sum of exp(x - K ln2) to be at least e^-20, so each row's own maximum is within
+// 20 + ln(n) of the shift, and what flushes is below e^-63 of the largest term of its row (the per-row
+// shift flushes below e^-87). A group failing that, holding an inf or a NaN, or whose largest logit lies
+// beyond +-flat_max_logit (where exp_scaled's reduction of x would lose bits) is left to the tiles (the
+// function returns false having written nothing).
 #include "simd_fused.hpp"
 
 #if defined(FASTPP_LOSS_SIMD)
 namespace fastpp::loss_simd {
 
-// The smallest row sum of exp(x - M) the flat pass accepts: e^-20.
+// The smallest row sum of exp(x - K ln2) the flat pass accepts: e^-20.
 inline constexpr float flat_min_row_sum = 2.0611536e-9f;
+// The largest |M| the flat pass takes: its x then lie within exp_scaled_max_x (x >= K ln2 - 88).
+inline constexpr float flat_max_logit = exp_scaled_max_x - 96.0f;
 
 // Lane r of the result is the sum of the 8 lanes of v[r] (3 levels of shuffles, 14 in all, and 7 adds).
 __attribute__((always_inline)) inline v8f lane_sums8(const v8f* v) {
@@ -119,25 +124,25 @@ __attribute__((always_inline)) inline bool rows_softmax_loss_fused_flat(const fl
   const v8f av = loadu(a), bv = loadu(b);
   if (__builtin_ia32_movmskps256(reinterpret_cast<v8f>((av == splat(0.0f)) & (bv != splat(0.0f)))) != 0) return false;
   const float m = row_max_long(x, width * n);  // the 8 rows are 8 n values in a row
-  if (!(m - m == 0.0f)) return false;  // inf or NaN
+  if (!(std::fabs(m) <= flat_max_logit)) return false;  // also inf and NaN
+  const ExpShift shift = exp_shift_near(m);
 
   alignas(32) float e[tile_max_classes * tile_rows];
-  const v8f shift = splat(m);
   std::int64_t k = 0;
   for (; k + 2 <= n; k += 2) {  // two exps at a time: four spilled registers and measured 3% slower
     // a line of the rows ahead, and of their output (twice as far: the prototype's choice, not tuned) so
     // that its store does not wait for the line to be fetched
     prefetch(ahead + width * k);
     prefetch_for_write(out + 2 * (ahead - x) + width * k);
-    const v8f x0 = loadu(x + width * k) - shift, x1 = loadu(x + width * (k + 1)) - shift;
-    storeu(e + width * k, exp_nonpos(x0));
-    storeu(e + width * (k + 1), exp_nonpos(x1));
+    storeu(e + width * k, exp_scaled(loadu(x + width * k), shift));
+    storeu(e + width * (k + 1), exp_scaled(loadu(x + width * (k + 1)), shift));
   }
-  if (k < n) storeu(e + width * k, exp_nonpos(loadu(x + width * k) - shift));
+  if (k < n) storeu(e + width * k, exp_scaled(loadu(x + width * k), shift));
 
   const v8f sums = rows8_sums(e, n);  // a NaN fails the test below too
   if (__builtin_ia32_movmskps256(reinterpret_cast<v8f>(sums >= splat(flat_min_row_sum))) != 0xff) return false;
-  storeu(lse, shift + log8(sums));
+  // lse = K ln2 + log(sum): K ln2_hi is exact (|K| < 2^11), so one rounding joins the two parts
+  storeu(lse, shift.k * splat(loss_math::ln2_hi) + fma(shift.k, splat(loss_math::ln2_lo), log8(sums)));
   alignas(32) float scale[tile_rows], offset[tile_rows], target_term[tile_rows];
   storeu(scale, av / sums);
   storeu(offset, -loadu(c));
