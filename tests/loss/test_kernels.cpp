@@ -241,8 +241,9 @@ TEST_CASE("short rows whose maxima lie far apart, or hold inf or NaN, still agre
 }
 
 TEST_CASE("short rows of logits near +-1000 agree with double, in the flat kernel or, beyond its bound, the tiles", "[loss]") {
-  // The flat kernel reduces x itself (exp_scaled), not x - max: its accuracy must hold as far out as it
-  // accepts groups, flat_max_logit (1024); past that the tiles take the group.
+  // The flat kernels (fused, and the forward's logsumexp) reduce x itself (exp_scaled), not x - max: their
+  // accuracy must hold as far out as they accept groups, flat_max_logit (1024); past that the tiles and the
+  // 4-row kernels take the group.
   const std::int64_t n = 24, c = 37;
   const double u = 0x1p-24;
   Rng rng(31);
@@ -259,6 +260,9 @@ TEST_CASE("short rows of logits near +-1000 agree with double, in the flat kerne
     CHECK(loss_simd::rows_softmax_loss_fused_flat(x.data(), c, t.data(), a, b, cc, out, lse, x.data()));
     CHECK(loss_simd::rows_softmax_loss_fused_flat(x.data() + 8 * c, c, t.data() + 8, a, b, cc, out, lse, x.data()));
     CHECK_FALSE(loss_simd::rows_softmax_loss_fused_flat(x.data() + 16 * c, c, t.data() + 16, a, b, cc, out, lse, x.data()));
+    CHECK(loss_simd::rows_logsumexp_flat(x.data(), c, lse, x.data()));  // the forward pass's flat kernel
+    CHECK(loss_simd::rows_logsumexp_flat(x.data() + 8 * c, c, lse, x.data()));
+    CHECK_FALSE(loss_simd::rows_logsumexp_flat(x.data() + 16 * c, c, lse, x.data()));
   }
 #endif
   const auto xd = to_double(x);
@@ -275,7 +279,10 @@ TEST_CASE("short rows of logits near +-1000 agree with double, in the flat kerne
     cross_entropy_forward_backward_out(xd, t, o, gradd, lossd, dxd);
     check_close(loss, lossd, {u, static_cast<double>(n + c), xmax}, "cross_entropy");
     check_close(dx, dxd, {u, static_cast<double>(n + c), 1.0}, "cross_entropy gradient");
+    check_close(cross_entropy(x, t, o), cross_entropy(xd, t, o), {u, static_cast<double>(n + c), xmax},
+                "cross_entropy forward");
   }
+  check_close(log_softmax(x), log_softmax(xd), {u, static_cast<double>(c), xmax}, "log_softmax");
 }
 
 TEST_CASE("outputs larger than the cache are streamed, row for row equal to small outputs", "[loss]") {

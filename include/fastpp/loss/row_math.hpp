@@ -270,6 +270,10 @@ FASTPP_HD void rows_logsumexp(const T* x, std::int64_t ld, std::int64_t n, int c
       for (; r < count; ++r) lse[r] = loss_simd::row_logsumexp_long(x + r * ld, n, x + r * ld + prefetch_distance(n));
       return;
     }
+    // 8 whole rows, one after another: one flat array (simd_flat.hpp), unless the group is not its to take
+    if (n >= loss_simd::width && ld == n && count == loss_simd::tile_rows &&
+        loss_simd::rows_logsumexp_flat(x, n, lse, x + prefetch_distance(n)))
+      return;
     if (n >= loss_simd::width)
       for (; r + loss_simd::group <= count; r += loss_simd::group) loss_simd::rows_logsumexp(x + r * ld, ld, n, lse + r);
   }

@@ -1,11 +1,12 @@
 #pragma once
-// The fused cross-entropy pass for 8 short rows (8 to 64 classes) read as one flat array: 8 rows of n
-// values are n whole vectors, and exp runs over them as they lie in memory, with no transposes.
+// The fused cross-entropy pass, and the logsumexp of the forward passes, for 8 short rows (8 to 64
+// classes) read as one flat array: 8 rows of n values are n whole vectors, and exp runs over them as they
+// lie in memory, with no transposes.
 //
 // Why: at 37 classes the transposed tiles of simd_fused.hpp spend a third of their instructions moving
 // values between lanes and through memory (240 shuffles and 117 stores per 8 rows); here the shift is the
-// same for every row of the group, the group's largest logit M, so the maximum is one flat pass and exp
-// needs no per-lane shift. Only the sums and the scaling see row boundaries: the sums as 8 short masked
+// same for every row of the group, near the group's largest logit M, so the maximum is one flat pass and
+// exp needs no per-lane shift. Only the sums and the scaling see row boundaries: the sums as 8 short masked
 // loops and one reduction tree, the scaling as one flat loop whose vectors pick each lane's row factor
 // with a permute. Measured on the project's 2-vCPU EPYC at 262144 x 37, with
 // the leaner driver of softmax_loss.hpp: 1.35-1.45x the tiles' speed with 1 thread and 2.
@@ -113,6 +114,50 @@ __attribute__((always_inline)) inline void scale_rows8(const float* e, std::int6
   for (; k < n; ++k) one(k);
 }
 
+// e[k] = exp_scaled(x[k]) over the n flat vectors of 8 rows, two exps at a time (four spilled registers and
+// measured 3% slower), each pair with a prefetch of a line of the rows ahead and, with PrefetchOut, of the
+// output's line twice as far (the prototype's choice, not tuned) so that its store does not wait for it.
+template <bool PrefetchOut>
+__attribute__((always_inline)) inline void flat_exps8(const float* x, std::int64_t n, const ExpShift& shift, float* e,
+                                                      const float* ahead, const float* out_ahead) {
+  std::int64_t k = 0;
+  for (; k + 2 <= n; k += 2) {
+    prefetch(ahead + width * k);
+    if constexpr (PrefetchOut) prefetch_for_write(out_ahead + width * k);
+    storeu(e + width * k, exp_scaled(loadu(x + width * k), shift));
+    storeu(e + width * (k + 1), exp_scaled(loadu(x + width * (k + 1)), shift));
+  }
+  if (k < n) storeu(e + width * k, exp_scaled(loadu(x + width * k), shift));
+}
+
+// The shift of a flat group: K ln2 near its largest logit m (see the top). False when the group is not the
+// flat passes' to take (|m| beyond flat_max_logit, inf or NaN).
+__attribute__((always_inline)) inline bool flat_shift(const float* x, std::int64_t n, ExpShift& shift) {
+  const float m = row_max_long(x, width * n);  // the 8 rows are 8 n values in a row
+  if (!(std::fabs(m) <= flat_max_logit)) return false;  // also inf and NaN
+  shift = exp_shift_near(m);
+  return true;
+}
+
+// lse = K ln2 + log(sum) lane by lane: K ln2_hi is exact (|K| < 2^11), so one rounding joins the two parts.
+__attribute__((always_inline)) inline v8f flat_lse(const ExpShift& shift, v8f sums) {
+  return shift.k * splat(loss_math::ln2_hi) + fma(shift.k, splat(loss_math::ln2_lo), log8(sums));
+}
+
+// The logsumexp of 8 rows of n values (8 <= n <= tile_max_classes) read as one flat array, the forward
+// pass of cross-entropy and log_softmax. Returns false, having written nothing, for the groups the fused
+// pass below declines too.
+inline bool rows_logsumexp_flat(const float* x, std::int64_t n, float* lse, const float* ahead) {
+  ExpShift shift;
+  if (!flat_shift(x, n, shift)) return false;
+  alignas(32) float e[tile_max_classes * tile_rows];
+  flat_exps8<false>(x, n, shift, e, ahead, nullptr);
+  const v8f sums = rows8_sums(e, n);
+  if (__builtin_ia32_movmskps256(reinterpret_cast<v8f>(sums >= splat(flat_min_row_sum))) != 0xff) return false;
+  storeu(lse, flat_lse(shift, sums));
+  return true;
+}
+
 // The fused pass for 8 rows of n values (8 <= n <= tile_max_classes), with rows_softmax_loss_fused_tiles'
 // arguments and results. Returns false, having written nothing, for the groups described at the top.
 // Always inlined into rows_softmax_loss_fused: as a call of its own it measured 10% slower at 37 classes.
@@ -123,26 +168,14 @@ __attribute__((always_inline)) inline bool rows_softmax_loss_fused_flat(const fl
   // b != 0 with a == 0 does not happen for the losses built on this pass; the tiles handle it
   const v8f av = loadu(a), bv = loadu(b);
   if (__builtin_ia32_movmskps256(reinterpret_cast<v8f>((av == splat(0.0f)) & (bv != splat(0.0f)))) != 0) return false;
-  const float m = row_max_long(x, width * n);  // the 8 rows are 8 n values in a row
-  if (!(std::fabs(m) <= flat_max_logit)) return false;  // also inf and NaN
-  const ExpShift shift = exp_shift_near(m);
-
+  ExpShift shift;
+  if (!flat_shift(x, n, shift)) return false;
   alignas(32) float e[tile_max_classes * tile_rows];
-  std::int64_t k = 0;
-  for (; k + 2 <= n; k += 2) {  // two exps at a time: four spilled registers and measured 3% slower
-    // a line of the rows ahead, and of their output (twice as far: the prototype's choice, not tuned) so
-    // that its store does not wait for the line to be fetched
-    prefetch(ahead + width * k);
-    prefetch_for_write(out + 2 * (ahead - x) + width * k);
-    storeu(e + width * k, exp_scaled(loadu(x + width * k), shift));
-    storeu(e + width * (k + 1), exp_scaled(loadu(x + width * (k + 1)), shift));
-  }
-  if (k < n) storeu(e + width * k, exp_scaled(loadu(x + width * k), shift));
+  flat_exps8<true>(x, n, shift, e, ahead, out + 2 * (ahead - x));
 
   const v8f sums = rows8_sums(e, n);  // a NaN fails the test below too
   if (__builtin_ia32_movmskps256(reinterpret_cast<v8f>(sums >= splat(flat_min_row_sum))) != 0xff) return false;
-  // lse = K ln2 + log(sum): K ln2_hi is exact (|K| < 2^11), so one rounding joins the two parts
-  storeu(lse, shift.k * splat(loss_math::ln2_hi) + fma(shift.k, splat(loss_math::ln2_lo), log8(sums)));
+  storeu(lse, flat_lse(shift, sums));
   alignas(32) float scale[tile_rows], offset[tile_rows], target_term[tile_rows];
   storeu(scale, av / sums);
   storeu(offset, -loadu(c));

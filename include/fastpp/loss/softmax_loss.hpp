@@ -122,8 +122,11 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   // general one the driver executed 62 instructions per row, with this one 20 (callgrind), against about 190
   // in the 37-class kernel itself. A whole group's 8 row losses are added pairwise before they join the
   // running sum (the loss's last bits differ from the general loop's, which adds row by row; the blocks,
-  // and so the bits, still do not depend on the thread count).
-  const bool plain_ce = P == Pass::fused && uniform && eps == 0.0 && !loss_rows;
+  // and so the bits, still do not depend on the thread count). The forward pass (a validation loss) takes the
+  // same loop under the same conditions, so its loss has the fused pass's bits.
+  const bool no_weights_reduced = !weight && job.reduction != Reduction::none;
+  const bool plain_ce =
+      (P == Pass::fused ? uniform : P == Pass::forward && no_weights_reduced) && eps == 0.0 && !loss_rows;
   // Rows [r0, r1) in groups of G; dx_rows holds their gradient rows (leading dimension c).
   const auto rows_pass = [&](std::int64_t r0, std::int64_t r1, T* dx_rows, BlockSums& sums) {
     double nll_sum = 0.0, smooth_sum = 0.0;
