@@ -88,7 +88,8 @@ __attribute__((always_inline)) inline ExpShift exp_shift_near(float m) {
 // Why K: the softmax family wants e^(x - m) for a row's maximum m, and x - m rounded to float is off by
 // up to 2^-25 |x - m| (5-10 ulp of the result at x - m = -20) before exp starts; with m replaced by K ln2
 // near it, the 2^-K goes into the exponent field exactly and x is reduced as it is (the 37-class pass's
-// gradient: mean error 3-7x smaller, worst 2-4x). It also saves the subtraction: 0-3% faster (A/B).
+// gradient where x - m is inexact: mean error 3-7x smaller, worst 2-4x; docs/loss.md). It also saves the
+// subtraction: 0-3% faster (A/B).
 // Below exp_scaled_max_x |k| <= 12927: k ln2_hi / 8 is exact and k ln2_lo / 8 adds about 0.2 ulp.
 inline constexpr float exp_scaled_max_x = 1120.0f;
 __attribute__((always_inline)) inline v8f exp_scaled(v8f x, const ExpShift& shift) {
