@@ -241,9 +241,9 @@ TEST_CASE("short rows whose maxima lie far apart, or hold inf or NaN, still agre
 }
 
 TEST_CASE("short rows of logits near +-1000 agree with double, in the flat kernel or, beyond its bound, the tiles", "[loss]") {
-  // The flat kernels (fused, and the forward's logsumexp) reduce x itself (exp_scaled), not x - max: their
-  // accuracy must hold as far out as they accept groups, flat_max_logit (1024); past that the tiles and the
-  // 4-row kernels take the group.
+  // The flat kernels (the fused pass, which softmax uses too, and the forward's logsumexp) reduce x itself
+  // (exp_scaled), not x - max: their accuracy must hold as far out as they accept groups, flat_max_logit
+  // (1024); past that the tiles and the 4-row kernels take the group.
   const std::int64_t n = 24, c = 37;
   const double u = 0x1p-24;
   Rng rng(31);
@@ -283,6 +283,7 @@ TEST_CASE("short rows of logits near +-1000 agree with double, in the flat kerne
                 "cross_entropy forward");
   }
   check_close(log_softmax(x), log_softmax(xd), {u, static_cast<double>(c), xmax}, "log_softmax");
+  check_close(softmax(x), softmax(xd), {u, static_cast<double>(c), 1.0}, "softmax");
 }
 
 TEST_CASE("outputs larger than the cache are streamed, row for row equal to small outputs", "[loss]") {

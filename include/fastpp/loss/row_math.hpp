@@ -296,10 +296,13 @@ FASTPP_HD void rows_softmax(const T* x, std::int64_t ld, std::int64_t n, int cou
       return;
     }
     if (n >= loss_simd::width && ld == n && count == loss_simd::tile_rows) {
-      const std::int64_t no_target[loss_simd::tile_rows] = {-1, -1, -1, -1, -1, -1, -1, -1};
-      const float one[loss_simd::tile_rows] = {1, 1, 1, 1, 1, 1, 1, 1}, zero[loss_simd::tile_rows] = {};
+      // constants, not arrays filled on the stack: the kernels load them as vectors at once
+      static constexpr std::int64_t no_target[loss_simd::tile_rows] = {-1, -1, -1, -1, -1, -1, -1, -1};
+      static constexpr float one[loss_simd::tile_rows] = {1, 1, 1, 1, 1, 1, 1, 1}, zero[loss_simd::tile_rows] = {};
       float lse[loss_simd::tile_rows];
-      return loss_simd::rows_softmax_loss_fused_tiles(x, n, no_target, one, zero, zero, y, lse, x + prefetch_distance(n));
+      const T* ahead = x + prefetch_distance(n);
+      if (loss_simd::rows_softmax_loss_fused_flat(x, n, no_target, one, zero, zero, y, lse, ahead)) return;
+      return loss_simd::rows_softmax_loss_fused_tiles(x, n, no_target, one, zero, zero, y, lse, ahead);
     }
     if (n >= loss_simd::width)
       for (; r + loss_simd::group <= count; r += loss_simd::group) loss_simd::rows_softmax(x + r * ld, ld, n, y + r * ld);
