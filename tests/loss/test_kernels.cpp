@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <vector>
 #include <fastpp/core/rng.hpp>
 #include <fastpp/loss.hpp>
 
@@ -34,6 +35,24 @@ void check_close(const Tensor<float>& got, const Tensor<double>& ref, loss_test:
 }
 
 bool same_bits(const float* a, const float* b, std::int64_t n) { return std::memcmp(a, b, sizeof(float) * n) == 0; }
+
+#if defined(FASTPP_LOSS_SIMD)
+// Whether the flat kernels take group g (rows 8g to 8g + 7) of x, [N, C] with 8 <= C <= 64: the fused pass
+// with cross-entropy's coefficients (a = b = 1, c = 0) and the forward passes' logsumexp.
+bool fused_flat_takes(const Tensor<float>& x, const Tensor<std::int64_t>& t, std::int64_t g) {
+  const std::int64_t c = x.size(1);
+  const float a[8] = {1, 1, 1, 1, 1, 1, 1, 1}, b[8] = {1, 1, 1, 1, 1, 1, 1, 1}, cc[8] = {};
+  std::vector<float> out(static_cast<std::size_t>(8 * c));
+  float lse[8];
+  const float* group = x.data() + 8 * g * c;
+  return loss_simd::rows_softmax_loss_fused_flat(group, c, t.data() + 8 * g, a, b, cc, out.data(), lse, group);
+}
+bool logsumexp_flat_takes(const Tensor<float>& x, std::int64_t g) {
+  float lse[8];
+  const float* group = x.data() + 8 * g * x.size(1);
+  return loss_simd::rows_logsumexp_flat(group, x.size(1), lse, group);
+}
+#endif
 
 }  // namespace
 
@@ -211,13 +230,9 @@ TEST_CASE("short rows whose maxima lie far apart, or hold inf or NaN, still agre
   auto t = Tensor<std::int64_t>::empty({n});
   for (auto& v : t) v = static_cast<std::int64_t>(rng.below(static_cast<std::uint32_t>(c)));
 #if defined(FASTPP_LOSS_SIMD)
-  {
-    const float a[8] = {1, 1, 1, 1, 1, 1, 1, 1}, b[8] = {1, 1, 1, 1, 1, 1, 1, 1}, cc[8] = {};
-    float out[8 * 37], lse[8];
-    CHECK_FALSE(loss_simd::rows_softmax_loss_fused_flat(x.data(), c, t.data(), a, b, cc, out, lse, x.data()));
-    CHECK_FALSE(loss_simd::rows_softmax_loss_fused_flat(x.data() + 8 * c, c, t.data(), a, b, cc, out, lse, x.data()));
-    CHECK(loss_simd::rows_softmax_loss_fused_flat(x.data() + 16 * c, c, t.data(), a, b, cc, out, lse, x.data()));
-  }
+  CHECK_FALSE(fused_flat_takes(x, t, 0));
+  CHECK_FALSE(fused_flat_takes(x, t, 1));
+  CHECK(fused_flat_takes(x, t, 2));
 #endif
   const auto xd = to_double(x);
   const double xmax = loss_test::max_abs(values(xd));
@@ -254,16 +269,12 @@ TEST_CASE("short rows of logits near +-1000 agree with double, in the flat kerne
   auto t = Tensor<std::int64_t>::empty({n});
   for (auto& v : t) v = static_cast<std::int64_t>(rng.below(static_cast<std::uint32_t>(c)));
 #if defined(FASTPP_LOSS_SIMD)
-  {
-    const float a[8] = {1, 1, 1, 1, 1, 1, 1, 1}, b[8] = {1, 1, 1, 1, 1, 1, 1, 1}, cc[8] = {};
-    float out[8 * 37], lse[8];
-    CHECK(loss_simd::rows_softmax_loss_fused_flat(x.data(), c, t.data(), a, b, cc, out, lse, x.data()));
-    CHECK(loss_simd::rows_softmax_loss_fused_flat(x.data() + 8 * c, c, t.data() + 8, a, b, cc, out, lse, x.data()));
-    CHECK_FALSE(loss_simd::rows_softmax_loss_fused_flat(x.data() + 16 * c, c, t.data() + 16, a, b, cc, out, lse, x.data()));
-    CHECK(loss_simd::rows_logsumexp_flat(x.data(), c, lse, x.data()));  // the forward pass's flat kernel
-    CHECK(loss_simd::rows_logsumexp_flat(x.data() + 8 * c, c, lse, x.data()));
-    CHECK_FALSE(loss_simd::rows_logsumexp_flat(x.data() + 16 * c, c, lse, x.data()));
+  for (const std::int64_t g : {0, 1}) {
+    CHECK(fused_flat_takes(x, t, g));
+    CHECK(logsumexp_flat_takes(x, g));
   }
+  CHECK_FALSE(fused_flat_takes(x, t, 2));
+  CHECK_FALSE(logsumexp_flat_takes(x, 2));
 #endif
   const auto xd = to_double(x);
   const double xmax = loss_test::max_abs(values(xd));

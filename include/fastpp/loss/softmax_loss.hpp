@@ -83,7 +83,8 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   const std::int64_t c = job.classes;
   const auto factors = P == Pass::forward ? typename SoftmaxLossJob<T>::GradFactors{} : job.grad_factors();
   // Without class weights or per-row upstream gradients every counted row has the same coefficients.
-  const bool uniform = P != Pass::forward && !job.weight && job.reduction != Reduction::none;
+  const bool no_weights_reduced = !job.weight && job.reduction != Reduction::none;
+  const bool uniform = P != Pass::forward && no_weights_reduced;
   A counted_abc[3] = {}, ignored_abc[3] = {};
   if (uniform) {
     job.coefficients_of(1.0, 1.0, factors, counted_abc[0], counted_abc[1], counted_abc[2]);
@@ -124,9 +125,7 @@ BlockSums softmax_loss_pass(const SoftmaxLossJob<T>& job) {
   // running sum (the loss's last bits differ from the general loop's, which adds row by row; the blocks,
   // and so the bits, still do not depend on the thread count). The forward pass (a validation loss) takes the
   // same loop under the same conditions, so its loss has the fused pass's bits.
-  const bool no_weights_reduced = !weight && job.reduction != Reduction::none;
-  const bool plain_ce =
-      (P == Pass::fused ? uniform : P == Pass::forward && no_weights_reduced) && eps == 0.0 && !loss_rows;
+  const bool plain_ce = P != Pass::backward && no_weights_reduced && eps == 0.0 && !loss_rows;
   // Rows [r0, r1) in groups of G; dx_rows holds their gradient rows (leading dimension c).
   const auto rows_pass = [&](std::int64_t r0, std::int64_t r1, T* dx_rows, BlockSums& sums) {
     double nll_sum = 0.0, smooth_sum = 0.0;
