@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fastpp/core/rng.hpp>
 #include <fastpp/loss.hpp>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,7 @@ struct Copy {
   float* src = static_cast<float*>(std::aligned_alloc(4096, n * sizeof(float)));
   float* dst = static_cast<float*>(std::aligned_alloc(4096, n * sizeof(float)));
   Copy() {
+    if (!src || !dst) throw std::bad_alloc();
 #if defined(__linux__)
     madvise(src, n * sizeof(float), MADV_NOHUGEPAGE);
     madvise(dst, n * sizeof(float), MADV_NOHUGEPAGE);
@@ -171,7 +173,7 @@ int main(int argc, char** argv) {
               "memory ms", "copy GB/s", "of copy");
   std::vector<Batch> batches;
   const auto start = Clock::now();
-  while (ms_since(start) < seconds * 1e3) {
+  do {  // at least one batch
     Batch b{};
     b.fma = fma_gflops();
     b.stores = l1_stores_ms(l1);
@@ -182,7 +184,7 @@ int main(int argc, char** argv) {
     b.fraction = memory.bytes() / b.memory_ms / 1e6 / b.copy;
     batches.push_back(b);
     print_row(std::to_string(batches.size()).c_str(), b);
-  }
+  } while (ms_since(start) < seconds * 1e3);
   double fastest = batches.front().cache_us;
   for (const auto& b : batches) fastest = std::min(fastest, b.cache_us);
   std::vector<Batch> quiet, contended;
