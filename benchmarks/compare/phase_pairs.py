@@ -3,10 +3,10 @@
 
     /usr/bin/python3 benchmarks/compare/phase_pairs.py [pairs] [--build build]
 
-Each pair is torch's dst.copy_(src) on 256 MiB with 1 thread (read + write counted, as loss_compare and
-the PyTorch baseline measure it; at least 0.1 s of calls, the median call), then one batch of fastpp's
-phase_probe (benchmarks/phase_probe.cpp), whose row gives the pass from memory (median of 9 calls) and in
-cache (2048 x 37). A pair is quiet when its in-cache pass is within 15% of the fastest pair's. It prints
+Each pair is torch's dst.copy_(src) on 256 MiB with 1 thread, measured by loss_compare's own function
+(read + write counted, at least 0.1 s of calls), then one batch of fastpp's phase_probe
+(benchmarks/phase_probe.cpp), whose row gives the pass from memory (median of 9 calls) and in cache
+(2048 x 37). A pair is quiet when its in-cache pass is within 15% of the fastest pair's. It prints
 every pair and the medians of the quiet pairs, of the others and of all: the pass's bandwidth as a fraction
 of the copy beside it, which is what the phases of this shared machine do to loss_compare's target
 (docs/loss.md, The machine's phases).
@@ -16,21 +16,12 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 import torch
 
-PASS_BYTES = 2 * 4 * 262144 * 37 + 8 * 262144  # logits read, gradient written, int64 targets read
+from loss_compare import model_bytes, torch_copy_gbs  # the target's own measures, from the script beside this one
 
-
-def torch_copy_gbs(src, dst):
-    times = []
-    end = time.perf_counter() + 0.1
-    while time.perf_counter() < end or len(times) < 3:
-        start = time.perf_counter()
-        dst.copy_(src)
-        times.append(time.perf_counter() - start)
-    return 2 * 4 * src.numel() / statistics.median(times) / 1e9
+PASS_BYTES = model_bytes("cross_entropy_fwdbwd", 262144, 37)
 
 
 def probe_batch(probe):
@@ -56,12 +47,10 @@ def main():
     if not os.access(probe, os.X_OK):
         sys.exit(f"{probe} not found: configure with -DFASTPP_BUILD_BENCHMARKS=ON and build target phase_probe")
     torch.set_num_threads(1)
-    n = 64 * 1024 * 1024
-    src, dst = torch.ones(n), torch.zeros(n)
     print(f"torch {torch.__version__}, 1 thread; pass: 262144 x 37, {PASS_BYTES / 1e6:.1f} MB")
     pairs = []
     for i in range(args.pairs):
-        copy = torch_copy_gbs(src, dst)
+        copy = torch_copy_gbs(0.1)
         cache_us, memory_ms = probe_batch(probe)
         pairs.append((copy, cache_us, memory_ms))
         print(f"{i + 1:4d} torch copy {copy:5.1f} GB/s  pass in cache {cache_us:6.2f} us  from memory {memory_ms:6.3f} ms"
