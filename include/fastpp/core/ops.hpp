@@ -1,6 +1,7 @@
 #pragma once
-// A few element-wise operations on tensors of the same device and dtype. Mixing devices is a compile
-// error that names the fix; the heavy math lives in backend/, not here.
+// A few element-wise conveniences on host tensors of the same device and dtype, for tests and small
+// scripts. Mixing devices is a compile error that names the fix. The math of the layers and losses
+// runs through the device kernel tables in include/fastpp/backend/, not through these.
 #include <cmath>
 #include <type_traits>
 
@@ -14,9 +15,9 @@ constexpr void check_same_device() {
   static_assert(std::is_same_v<DA, DB>,
                 "cannot combine a cpu tensor with a cuda tensor: move one of them with .to<fastpp::cpu>() "
                 "or .to<fastpp::cuda>() first");
-  static_assert(std::is_same_v<DA, cpu>,
-                "element-wise operators run on cpu tensors here; cuda tensors use the kernels in "
-                "fastpp/backend/cuda");
+  static_assert(HostDevice<DA>,
+                "element-wise operators run on host tensors here: move the tensors with .to<fastpp::cpu>() "
+                "first");
 }
 
 template <class T, class DA, class DB, class F>

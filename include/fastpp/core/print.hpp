@@ -57,7 +57,7 @@ template <class T, class D>
 std::ostream& operator<<(std::ostream& os, const Tensor<T, D>& t) {
   if (!t.defined()) return os << "tensor(undefined)";
   if constexpr (!std::is_same_v<D, cpu>) {
-    return os << t.template to<cpu>() << " on " << D::name;
+    return os << t.template to<cpu>() << " on " << device_name<D>;
   } else {
     constexpr int decimals = 4;
     const bool summarise = t.numel() > 1000;

@@ -4,7 +4,7 @@
 // Copying a Tensor copies a handle, not the data (as with torch::Tensor or cv::Mat): layers keep their
 // inputs for backward and loaders hand out batches without copying. `clone()` copies the data.
 // Leading-axis slices (`t[i]`, `t.slice(b, e)`) and `reshape` are views that share the storage; they stay
-// contiguous because only the leading axis is sliced. Activations are NCHW (see docs/ARCHITECTURE.md).
+// contiguous because only the leading axis is sliced. Activations are NHWC (see docs/ARCHITECTURE.md).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -25,7 +25,9 @@ class Tensor {
   static_assert(is_dtype_v<T>,
                 "Tensor's element type must be one of float, double, fastpp::half, fastpp::bfloat16, "
                 "std::uint8_t, std::int32_t or std::int64_t");
-  static_assert(is_device_v<D>, "Tensor's device must be fastpp::cpu or fastpp::cuda");
+  static_assert(is_device_v<D>,
+                "Tensor's device must be a device tag: fastpp::cpu, fastpp::cuda, or a tag with a "
+                "fastpp::device_traits specialisation (see core/device.hpp)");
 
  public:
   using value_type = T;
@@ -47,14 +49,14 @@ class Tensor {
   }
   static Tensor zeros(const Shape& shape) { return full(shape, T{}); }
   static Tensor full(const Shape& shape, T value) {
-    static_assert(std::is_same_v<D, cpu>, "Tensor::full fills host memory: build on cpu, then .to<cuda>()");
+    static_assert(HostDevice<D>, "Tensor::full fills host memory: build on cpu, then .to<cuda>()");
     Tensor t = empty(shape);
     std::fill_n(t.data_, t.numel(), value);
     return t;
   }
   // A cpu tensor holding `values` (row-major); their count must equal the shape's numel.
   static Tensor from(const Shape& shape, const std::vector<T>& values) {
-    static_assert(std::is_same_v<D, cpu>, "Tensor::from reads host values: build on cpu, then .to<cuda>()");
+    static_assert(HostDevice<D>, "Tensor::from reads host values: build on cpu, then .to<cuda>()");
     check<ShapeError>(static_cast<std::int64_t>(values.size()) == shape.numel(), "Tensor::from: ",
                       values.size(), " values do not fill shape ", shape, " (", shape.numel(), " elements)");
     Tensor t = empty(shape);
@@ -72,26 +74,26 @@ class Tensor {
   // On cuda these are device pointers, to be passed to kernels only.
   T* data() noexcept { return data_; }
   const T* data() const noexcept { return data_; }
-  T* begin() noexcept requires std::is_same_v<D, cpu> { return data_; }
-  T* end() noexcept requires std::is_same_v<D, cpu> { return data_ + numel(); }
-  const T* begin() const noexcept requires std::is_same_v<D, cpu> { return data_; }
-  const T* end() const noexcept requires std::is_same_v<D, cpu> { return data_ + numel(); }
+  T* begin() noexcept requires HostDevice<D> { return data_; }
+  T* end() noexcept requires HostDevice<D> { return data_ + numel(); }
+  const T* begin() const noexcept requires HostDevice<D> { return data_; }
+  const T* end() const noexcept requires HostDevice<D> { return data_ + numel(); }
 
   // Element access on the cpu. operator() is unchecked in release builds; at() always checks.
   template <class... I>
-  T& operator()(I... idx) requires std::is_same_v<D, cpu> {
+  T& operator()(I... idx) requires HostDevice<D> {
     return data_[offset_unchecked(static_cast<std::int64_t>(idx)...)];
   }
   template <class... I>
-  const T& operator()(I... idx) const requires std::is_same_v<D, cpu> {
+  const T& operator()(I... idx) const requires HostDevice<D> {
     return data_[offset_unchecked(static_cast<std::int64_t>(idx)...)];
   }
   template <class... I>
-  T& at(I... idx) requires std::is_same_v<D, cpu> {
+  T& at(I... idx) requires HostDevice<D> {
     return data_[offset_checked(static_cast<std::int64_t>(idx)...)];
   }
   template <class... I>
-  const T& at(I... idx) const requires std::is_same_v<D, cpu> {
+  const T& at(I... idx) const requires HostDevice<D> {
     return data_[offset_checked(static_cast<std::int64_t>(idx)...)];
   }
 
@@ -133,7 +135,7 @@ class Tensor {
   // A copy on another device (or the same one: then a deep copy, so the result never aliases).
   template <class To>
   Tensor<T, To> to() const {
-    static_assert(is_device_v<To>, "to<Device>() takes fastpp::cpu or fastpp::cuda");
+    static_assert(is_device_v<To>, "to<Device>() takes a device tag such as fastpp::cpu or fastpp::cuda");
     if (!defined()) return {};
     auto t = Tensor<T, To>::empty(shape_);
     copy_bytes<To, D>(t.data(), data_, nbytes());
@@ -141,7 +143,7 @@ class Tensor {
   }
   // Element-wise conversion to another dtype on the cpu.
   template <class U>
-  Tensor<U, D> cast() const requires std::is_same_v<D, cpu> {
+  Tensor<U, D> cast() const requires HostDevice<D> {
     static_assert(is_dtype_v<U>, "cast<U>() needs a tensor element type");
     auto t = Tensor<U, D>::empty(shape_);
     const std::int64_t n = numel();
