@@ -1,6 +1,6 @@
 #pragma once
 // Test helpers for the data area: a temporary folder that removes itself, and tiny image files.
-#include <fastpp/data/netpbm.hpp>
+#include <fastpp/vision/netpbm.hpp>
 
 #include <atomic>
 #include <chrono>

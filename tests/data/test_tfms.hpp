@@ -1,5 +1,5 @@
 #pragma once
-// Small transforms for the data tests, written to the contract of fastpp/data/transform.hpp.
+// Small transforms for the data tests, written to the contract of fastpp/vision/transform.hpp.
 #include <fastpp/data.hpp>
 
 #include <stdexcept>

@@ -9,7 +9,7 @@
 
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
-#include "transform.hpp"
+#include "../vision/transform.hpp"
 
 namespace fastpp {
 

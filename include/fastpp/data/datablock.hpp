@@ -38,7 +38,7 @@
 #include "pipeline.hpp"
 #include "repr.hpp"
 #include "splitters.hpp"
-#include "transform.hpp"
+#include "../vision/transform.hpp"
 
 namespace fastpp {
 

@@ -31,7 +31,7 @@
 #include "collate.hpp"
 #include "image_block.hpp"
 #include "pipeline.hpp"
-#include "transform.hpp"
+#include "../vision/transform.hpp"
 
 namespace fastpp {
 

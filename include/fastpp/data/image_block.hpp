@@ -7,8 +7,8 @@
 #include <string>
 
 #include "../vision/image.hpp"
-#include "netpbm.hpp"
-#include "transform.hpp"
+#include "../vision/netpbm.hpp"
+#include "../vision/transform.hpp"
 
 namespace fastpp {
 
@@ -16,7 +16,7 @@ using ImageLoader = std::function<Image(const std::filesystem::path&)>;
 
 // The decoder every ImageBlock uses unless given its own (ImageBlock{.load = f}): vision's load_image
 // (stb_image, or libjpeg-turbo where linked: JPEG, PNG, BMP; limits on size checked before decoding).
-// Binary PGM/PPM files need ImageBlock{.load = load_netpbm} (netpbm.hpp).
+// Binary PGM/PPM files need ImageBlock{.load = load_netpbm} (vision/netpbm.hpp).
 inline Image default_image_loader(const std::filesystem::path& path) { return load_image(path); }
 
 struct ImageBlock {

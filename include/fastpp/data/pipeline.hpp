@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "../core/tensor.hpp"
-#include "transform.hpp"
+#include "../vision/transform.hpp"
 
 namespace fastpp {
 
@@ -92,7 +92,7 @@ void append_item_steps(std::vector<PipelineStep<Item, ItemContext>>& out, const 
     static_assert(item_transform_for<T, Item>,
                   "item_tfms: this transform cannot take the item type of the DataBlock's input block (for an "
                   "ImageBlock, Image = Tensor<uint8_t>[H,W,3]): give it `Image operator()(Image, ItemContext&) "
-                  "const`, `static constexpr int order` and `std::string name() const` (see data/transform.hpp)");
+                  "const`, `static constexpr int order` and `std::string name() const` (see vision/transform.hpp)");
     if constexpr (item_transform_for<T, Item>)
       out.push_back({t.name(), static_cast<int>(T::order), [t](Item x, ItemContext& ctx) { return t(std::move(x), ctx); }});
   }
@@ -108,7 +108,7 @@ void append_batch_steps(std::vector<BatchStep>& out, const T& t) {
     static_assert(BatchTransform<T>,
                   "batch_tfms: this transform cannot take a batch (NHWC Tensor<float>[N,H,W,3] in [0,1]): give it "
                   "`Tensor<float> operator()(Tensor<float>, BatchContext&) const`, `static constexpr int order` and "
-                  "`std::string name() const` (see data/transform.hpp)");
+                  "`std::string name() const` (see vision/transform.hpp)");
     if constexpr (BatchTransform<T>) {
       BatchStep step{t.name(), static_cast<int>(T::order),
                      [t](Tensor<float, cpu> b, BatchContext& ctx) { return t(std::move(b), ctx); }};

@@ -22,11 +22,12 @@
 #include <tuple>
 #include <vector>
 
+#include "../backend/cpu/image_kernels.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
 #include "../core/thread_pool.hpp"
-#include "../data/transform.hpp"
+#include "transform.hpp"
 #include "coord_math.hpp"
 #include "resample.hpp"
 #include "types.hpp"
@@ -172,17 +173,11 @@ inline CoordMap coord_map(const AffineDraw& d, std::int64_t in_h, std::int64_t i
   return m;
 }
 
-// Resamples one HWC float RGB image through `map` (rows [row_begin, row_end) of the output).
+// Resamples one HWC float RGB image through `map` (rows [row_begin, row_end) of the output): the cpu
+// backend's loop (backend/cpu/image_kernels.hpp).
 inline void resample_rows(const float* in, int in_h, int in_w, float* out, int out_w, const CoordMap& map,
                           SampleMode mode, PadMode pad, std::int64_t row_begin, std::int64_t row_end) {
-  for (std::int64_t r = row_begin; r < row_end; ++r) {
-    float* dst = out + r * out_w * 3;
-    for (int c = 0; c < out_w; ++c) {
-      float x = 0, y = 0;
-      coord_map_apply(map, static_cast<float>(c), static_cast<float>(r), x, y);
-      sample_hwc<3>(in, in_h, in_w, x, y, pad, mode, dst + c * 3);
-    }
-  }
+  backend::image_kernels::grid_sample_rows_rgb(in, in_h, in_w, out, out_w, map, mode, pad, row_begin, row_end);
 }
 
 namespace detail {

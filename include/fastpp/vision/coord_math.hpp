@@ -1,7 +1,8 @@
 #pragma once
 // The per-pixel math of the batch augmentation, written once for the CPU loop and a CUDA kernel (FASTPP_HD):
-// 3x3 matrices in fastai's normalised coordinates, the perspective warp, grid_sample's padding and bilinear
-// sampling (align_corners=True), and the lighting formula in logit space.
+// 3x3 matrices in fastai's normalised coordinates, the perspective warp and the lighting formula in logit
+// space. grid_sample's padding and sampling (align_corners=True) live with the sampler that runs them
+// (backend/cpu/image_kernels.hpp) and are named here too.
 //
 // Conventions (as PyTorch's affine_grid/grid_sample with align_corners=True, which fastai uses):
 //  * a point is (x, y) = (column, row); normalised coordinates run from -1 (first pixel centre) to +1
@@ -9,6 +10,7 @@
 //  * a sampling map sends an OUTPUT position to the INPUT position whose value it takes.
 #include <cmath>
 
+#include "../backend/cpu/image_kernels.hpp"
 #include "../core/host_device.hpp"
 #include "types.hpp"
 
@@ -127,85 +129,14 @@ FASTPP_HD_INLINE constexpr Mat3 normalised_to_pixel(double h, double w) {
   return mat3_affine((w - 1) / 2, 0, (w - 1) / 2, 0, (h - 1) / 2, (h - 1) / 2);
 }
 
-// One image's complete sampling map, in pixels: output (column, row) -> input (x, y). `warped` is the
-// projective map (crop, affine and warp composed); `unwarped` the same without the warp, used where the
-// warp's homogeneous coordinate is exactly 0 (fastai then skips the warp).
-struct CoordMap {
-  float warped[9];
-  float unwarped[6];
-};
-
-FASTPP_HD_INLINE void coord_map_apply(const CoordMap& m, float col, float row, float& x, float& y) {
-  const float* p = m.warped;
-  const float W = p[6] * col + p[7] * row + p[8];
-  if (W != 0.0f) {
-    const float inv = 1.0f / W;
-    x = (p[0] * col + p[1] * row + p[2]) * inv;
-    y = (p[3] * col + p[4] * row + p[5]) * inv;
-  } else {
-    const float* a = m.unwarped;
-    x = a[0] * col + a[1] * row + a[2];
-    y = a[3] * col + a[4] * row + a[5];
-  }
-}
-
-// ---- grid_sample's padding, in pixel coordinates (align_corners=True) ---------------------------------
-// Reflects x into [0, n-1] as PyTorch's reflect_coordinates, then clips (a far-away x stays finite).
-FASTPP_HD_INLINE float reflect_coordinate(float x, int n) {
-  if (n <= 1) return 0.0f;
-  const float span = static_cast<float>(n - 1);
-  if (x >= 0.0f && x <= span) return x;  // inside: the common case, and what the formula below gives too
-  x = std::fabs(x);
-  const float extra = std::fmod(x, span);
-  const int flips = static_cast<int>(std::floor(x / span));
-  x = (flips % 2 == 0) ? extra : span - extra;
-  return std::fmin(std::fmax(x, 0.0f), span);
-}
-FASTPP_HD_INLINE float clip_coordinate(float x, int n) {
-  return std::fmin(std::fmax(x, 0.0f), static_cast<float>(n - 1));
-}
-
-FASTPP_HD_INLINE float pad_coordinate(float x, int n, PadMode pad) {
-  if (pad == PadMode::reflection) return reflect_coordinate(x, n);
-  if (pad == PadMode::border) return clip_coordinate(x, n);
-  return x;
-}
-
-// Samples channel-interleaved float pixels (HWC, C channels) at (x, y), as grid_sample does: corners
-// outside the image contribute 0 (so PadMode::zeros fades to black; the other modes move (x, y) inside first).
-// A NaN or infinite coordinate gives 0.
-template <int C>
-FASTPP_HD_INLINE void sample_hwc(const float* img, int h, int w, float x, float y, PadMode pad, SampleMode mode,
-                                 float* out) {
-  for (int c = 0; c < C; ++c) out[c] = 0.0f;
-  if (!(std::fabs(x) < 1e30f) || !(std::fabs(y) < 1e30f)) return;
-  x = pad_coordinate(x, w, pad);
-  y = pad_coordinate(y, h, pad);
-  if (mode == SampleMode::nearest) {
-    const float rx = std::nearbyint(x), ry = std::nearbyint(y);
-    if (rx < 0 || ry < 0 || rx > static_cast<float>(w - 1) || ry > static_cast<float>(h - 1)) return;
-    const float* p = img + (static_cast<long long>(ry) * w + static_cast<long long>(rx)) * C;
-    for (int c = 0; c < C; ++c) out[c] = p[c];
-    return;
-  }
-  const float fx = std::floor(x), fy = std::floor(y);
-  const float tx = x - fx, ty = y - fy;
-  const long long x0 = static_cast<long long>(fx), y0 = static_cast<long long>(fy);
-  const float wts[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
-  if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {  // all four corners inside: no bounds tests
-    const float* p = img + (y0 * w + x0) * C;
-    const float* q = p + static_cast<long long>(w) * C;
-    for (int c = 0; c < C; ++c) out[c] = wts[0] * p[c] + wts[1] * p[C + c] + wts[2] * q[c] + wts[3] * q[C + c];
-    return;
-  }
-  const long long xs[4] = {x0, x0 + 1, x0, x0 + 1};
-  const long long ys[4] = {y0, y0, y0 + 1, y0 + 1};
-  for (int k = 0; k < 4; ++k) {
-    if (xs[k] < 0 || ys[k] < 0 || xs[k] >= w || ys[k] >= h) continue;
-    const float* p = img + (ys[k] * w + xs[k]) * C;
-    for (int c = 0; c < C; ++c) out[c] += wts[k] * p[c];
-  }
-}
+// The sampling map and grid_sample's padding and bilinear/nearest sampling in pixel coordinates
+// (align_corners=True) are the sampler's own: backend/cpu/image_kernels.hpp.
+using CoordMap = backend::CoordMap;
+using backend::clip_coordinate;
+using backend::coord_map_apply;
+using backend::pad_coordinate;
+using backend::reflect_coordinate;
+using backend::sample_hwc;
 
 // ---- lighting in logit space (fastai's Brightness and Contrast, composed) ------------------------------
 FASTPP_HD_INLINE float logit_clamped(float x) {

@@ -27,7 +27,7 @@
 
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
-#include "../data/transform.hpp"
+#include "transform.hpp"
 #include "detail/stb_image_impl.hpp"
 #include "detail/stb_image_write_impl.hpp"
 

@@ -13,7 +13,7 @@
 
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
-#include "../data/transform.hpp"
+#include "transform.hpp"
 #include "resample.hpp"
 #include "types.hpp"
 
@@ -146,8 +146,8 @@ struct RandomResizedCrop {
   }
 };
 
-static_assert(ItemTransform<Resize>, "Resize must satisfy the ItemTransform contract of data/transform.hpp");
+static_assert(ItemTransform<Resize>, "Resize must satisfy the ItemTransform contract of vision/transform.hpp");
 static_assert(ItemTransform<RandomResizedCrop>,
-              "RandomResizedCrop must satisfy the ItemTransform contract of data/transform.hpp");
+              "RandomResizedCrop must satisfy the ItemTransform contract of vision/transform.hpp");
 
 }  // namespace fastpp

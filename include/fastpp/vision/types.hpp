@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "../backend/cpu/image_kernels.hpp"
 #include "../core/error.hpp"
 
 namespace fastpp {
@@ -24,11 +25,11 @@ struct SizeHW {
 // How Resize fits an image of another aspect ratio (fastai's ResizeMethod).
 enum class ResizeMethod { crop, pad, squish };
 
-// What lies outside the image: fastai's PadMode (zeros, border = repeat the edge, reflection = mirror).
-enum class PadMode { zeros, border, reflection };
-
-// Interpolation of the batch augmentation's single resample (grid_sample's mode).
-enum class SampleMode { bilinear, nearest };
+// What lies outside the image: fastai's PadMode (zeros, border = repeat the edge, reflection = mirror), and
+// the interpolation of the batch augmentation's single resample (grid_sample's mode). Defined with the
+// samplers that read them (backend/cpu/image_kernels.hpp).
+using PadMode = backend::PadMode;
+using SampleMode = backend::SampleMode;
 
 inline const char* to_string(ResizeMethod m) {
   switch (m) {

@@ -1,5 +1,7 @@
 #pragma once
-// The contract between the data pipeline (DataBlock, DataLoaders) and the transforms (vision/).
+// The contract between the transforms (here in vision/) and the pipeline that runs them (data/: DataBlock,
+// DataLoaders). It lives in vision/ because data/ sits above vision/ (data may include vision, never the
+// reverse: docs/ARCHITECTURE.md), and the transforms must compile without the pipeline.
 //
 // Items are decoded images: Tensor<uint8_t> of shape [H, W, 3] (HWC, RGB). Batches are NHWC:
 // Tensor<float> [N, H, W, 3] (docs/ARCHITECTURE.md says why NHWC).

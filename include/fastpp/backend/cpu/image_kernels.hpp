@@ -1,0 +1,24 @@
+#pragma once
+// The cpu's image samplers: the loops over pixels that vision/'s transforms call. vision/ decides what
+// to sample (crop boxes, random draws, sampling maps) and checks its arguments; these functions only run
+// the loops, over raw pointers, and know nothing of tensors or transforms.
+//
+//   resample_pil_bilinear_rgb  crop + pad + PIL's antialiased bilinear resize of uint8 HWC (Resize,
+//                              RandomResizedCrop), bit-exact with PIL              (detail/resample_pil.hpp)
+//   grid_sample_rows_rgb       one resample of float HWC rows through a CoordMap (aug_transforms), as
+//                              grid_sample with align_corners=True                 (detail/resample_grid.hpp)
+//   sample_hwc, pad_coordinate, reflect_coordinate, coord_map_apply
+//                              the per-pixel steps of the latter, FASTPP_HD for a CUDA kernel to share
+//
+// The value types (PadMode, SampleMode, PixelBox, CoordMap) are in detail/resample_types.hpp; vision/
+// gives them their public names (fastpp::PadMode, ...).
+#include "detail/resample_grid.hpp"
+#include "detail/resample_pil.hpp"
+#include "detail/resample_types.hpp"
+
+namespace fastpp::backend::image_kernels {
+
+using cpu_detail::grid_sample_rows_rgb;
+using cpu_detail::resample_pil_bilinear_rgb;
+
+}  // namespace fastpp::backend::image_kernels
