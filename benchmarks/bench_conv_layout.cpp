@@ -6,7 +6,7 @@
 // The result decided the layout recorded in docs/ARCHITECTURE.md.
 #include "bench_main.hpp"
 
-#include <fastpp/core/eigen.hpp>
+#include <fastpp/backend/cpu/eigen.hpp>
 #include <fastpp/core/tensor.hpp>
 
 namespace {

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 #include <fastpp/core.hpp>
-#include <fastpp/core/eigen.hpp>
+#include <fastpp/backend/cpu/eigen.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>

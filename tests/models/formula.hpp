@@ -51,9 +51,9 @@ inline Tensor<float> formula_input(std::int64_t n, std::int64_t c, std::int64_t 
 template <class M>
 void load_formula_weights(M& model) {
   io::SafeTensors st;
-  for (const auto& [name, t] : nn::state_dict(model).tensors)
+  for (const auto& [name, t] : models::state_dict(model).tensors)
     st.tensors[name] = name.find("num_batches_tracked") != std::string::npos ? io::StTensor::scalar_i64(0) : formula(name, t.shape);
-  nn::load_state_dict(model, st);  // strict
+  models::load_state_dict(model, st);  // strict
 }
 
 }  // namespace formula_fixture

@@ -21,7 +21,7 @@ TEST_CASE("AnyModel picks the architecture at run time and keeps the typed model
   CHECK(m.backward(ctx, Tensor<float>::full(y.shape(), 1.0f)).shape() == Shape{2, 32, 32, 3});
   CHECK(m.out_shape(Shape{2, 64, 64, 3}) == Shape{2, 4});
   CHECK(nn::count_params(m) == nn::count_params(*m.as<FastaiModel<resnet18>>()));
-  CHECK(nn::state_dict(m).tensors.count("0.4.1.bn2.num_batches_tracked") == 1);
+  CHECK(models::state_dict(m).tensors.count("0.4.1.bn2.num_batches_tracked") == 1);
   CHECK_THROWS_WITH(make_model<archs<resnet18>>("resnet19", 4),
                     Catch::Contains("resnet19") && Catch::Contains("known: resnet18 torchvision_resnet18"));
   CHECK_THROWS_WITH(make_model<archs<resnet18>>("resnet18", 0),

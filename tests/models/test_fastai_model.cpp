@@ -65,7 +65,7 @@ TEST_CASE("fastai's vision_learner model: head, names, init and three parameter 
 TEST_CASE("torchvision weights load into the fastai body by name", "[models]") {
   auto tv = make_torchvision_resnet<resnet18>(1000, 11);
   auto fa = make_fastai_model<resnet18>(5, 12);
-  const auto report = load_torchvision_body(fa, nn::state_dict(tv));
+  const auto report = load_torchvision_body(fa, models::state_dict(tv));
   CHECK(report.unexpected.empty());  // fc.* is dropped by the renaming, not reported
   for (const auto& k : report.missing) CHECK(k.rfind("1.", 0) == 0);  // only the head is left out
   // same body output: torchvision up to layer4 vs fastai body
@@ -82,7 +82,7 @@ TEST_CASE("torchvision weights load into the fastai body by name", "[models]") {
   a = tv.get<7>().forward(ctx, a);
   CHECK(max_abs_diff(a, body.forward(ctx, x)) == 0.0);
 
-  io::SafeTensors partial = nn::state_dict(tv);
+  io::SafeTensors partial = models::state_dict(tv);
   partial.tensors.erase("layer2.0.conv1.weight");
   CHECK_THROWS_WITH(load_torchvision_body(fa, partial), Catch::Contains("0.5.0.conv1.weight"));
 }

@@ -22,7 +22,7 @@ TEST_CASE("resnet18/34/50 have torchvision's parameter names and shapes", "[mode
     REQUIRE(in);
     std::vector<std::string> want, got;
     for (std::string line; std::getline(in, line);) want.push_back(line);
-    for (const auto& [name, t] : nn::state_dict(model).tensors) {
+    for (const auto& [name, t] : models::state_dict(model).tensors) {
       std::string dims;
       for (std::size_t i = 0; i < t.shape.size(); ++i) { if (i) dims += ","; dims += std::to_string(t.shape[i]); }
       got.push_back(name + " " + dims);
@@ -71,7 +71,7 @@ TEST_CASE("resnet18 with formula weights gives torchvision's output in eval and 
     nn::zero_grad(model);
     const auto dx = model.backward(ctx, dy);
     expect_within(dx.data(), "dx_train", allowed("dx_train"));
-    const auto now = nn::state_dict(model);
+    const auto now = models::state_dict(model);
     int grads = 0;
     model.for_each_param([&](const std::string& name, nn::Param& p) {
       if (!st.tensors.count("grad." + name)) return;
@@ -101,7 +101,7 @@ TEST_CASE("weights saved by fastpp load into torchvision and give the same outpu
   const auto y = model.forward(eval, x);
   const auto tmp = std::filesystem::temp_directory_path() / ("fastpp_tv_" + std::to_string(::getpid()));
   std::filesystem::create_directories(tmp);
-  nn::save_safetensors(model, tmp / "weights.safetensors", {{"arch", "resnet18"}});
+  models::save_safetensors(model, tmp / "weights.safetensors", {{"arch", "resnet18"}});
   io::SafeTensors io_file;
   io_file.tensors["x"] = io::StTensor::from_tensor(x);
   io_file.tensors["y"] = io::StTensor::from_tensor(y);
@@ -124,7 +124,7 @@ TEST_CASE("scripts/export_torchvision_weights.py writes files that load strictly
                           "/scripts/export_torchvision_weights.py resnet18 " + path.string() + " --num-classes 5 --dtype BF16 > /dev/null";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto model = make_torchvision_resnet<resnet18>(5);
-  const auto report = nn::load_safetensors(model, path);  // strict
+  const auto report = models::load_safetensors(model, path);  // strict
   CHECK(report.loaded.size() == 122);
   auto fa = make_fastai_model<resnet18>(5);
   CHECK(load_torchvision_body(fa, io::read_safetensors(path)).loaded.size() == 120);  // all but fc.weight, fc.bias

@@ -1,10 +1,12 @@
 // State dicts: PyTorch layouts, strict and non-strict loading, errors by name.
 #include <catch2/catch.hpp>
 
+#include <fastpp/models/state_dict.hpp>
 #include <fastpp/nn.hpp>
 
 using namespace fastpp;
 using namespace fastpp::nn;
+using namespace fastpp::models;
 
 using Small = Sequential<Conv2d<2, 3, ConvOpts{.kernel = 3, .bias = false}>, BatchNorm2d<3>, ReLU, AdaptiveAvgPool2d<1>,
                          Flatten, Linear<3, 4>>;

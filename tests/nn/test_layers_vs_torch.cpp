@@ -1,11 +1,15 @@
 // Each layer's forward and backward against PyTorch autograd in float64 (tests/fixtures/nn/, made by
 // make_layer_fixtures.py).
+#include <fastpp/models/state_dict.hpp>
 #include <fastpp/nn.hpp>
 
 #include "torch_fixture.hpp"
 
 using namespace fastpp;
 using namespace fastpp::nn;
+using fastpp::models::load_state_dict;
+using fastpp::models::LoadOptions;
+using fastpp::models::state_dict;
 
 namespace {
 
@@ -40,7 +44,7 @@ void check_against_torch(const std::string& name, L& layer, bool train, double k
     const auto it = st.tensors.find("g." + pname);
     REQUIRE(it != st.tensors.end());
     std::vector<float> g(static_cast<std::size_t>(p.grad.numel()));
-    if (p.layout == ParamLayout::conv_ohwi) nn::detail::ohwi_to_oihw(p.grad.data(), p.grad.shape(), g.data());
+    if (p.layout == ParamLayout::conv_ohwi) models::detail::ohwi_to_oihw(p.grad.data(), p.grad.shape(), g.data());
     else std::copy(p.grad.begin(), p.grad.end(), g.begin());
     fixture::expect_close(g.data(), it->second, static_cast<double>(x.numel()), "grad of " + pname);
   });

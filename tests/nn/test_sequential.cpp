@@ -68,7 +68,7 @@ TEST_CASE("layers name themselves and the shapes when the input is wrong", "[nn]
   BatchNorm1d<4> bn;
   CHECK_THROWS_WITH(bn.forward(ctx, ramp(Shape{1, 4})), Catch::Contains("more than one value per channel"));
   Linear<4, 2> lin;
-  CHECK_THROWS_WITH(lin.backward(ctx, ramp(Shape{1, 2})), Catch::Contains("backward needs a forward"));
+  CHECK_THROWS_WITH(lin.backward(ctx, ramp(Shape{1, 2})), Catch::Contains("Linear<4, 2>: backward without a forward"));
 }
 
 TEST_CASE("ReLU works in place only on tensors nobody else holds", "[nn]") {
@@ -135,7 +135,7 @@ TEST_CASE("convolution results do not depend on the thread count", "[nn][threads
 TEST_CASE("a batch too large for one im2col buffer is processed in chunks with the same result", "[nn]") {
   // 64x64 outputs with K = 3*3*256: one image's columns exceed the 16 M-float buffer, so each image is a chunk.
   Conv2d<256, 4, ConvOpts{.kernel = 3, .padding = 1}> conv;
-  REQUIRE(kernels::conv_chunk_images(conv.geometry(Shape{2, 64, 64, 256})) == 1);
+  REQUIRE(backend::cpu_detail::conv_chunk_images(conv.geometry(Shape{2, 64, 64, 256})) == 1);
   const auto x = ramp(Shape{2, 64, 64, 256}, 0.013f);
   auto ctx = Ctx::train();
   const auto y = conv.forward(ctx, x);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "../nn.hpp"
+#include "state_dict.hpp"
 
 namespace fastpp::models {
 
@@ -88,17 +89,17 @@ using FastaiModel = Sequential<typename Arch::body, FastaiHead<Arch::features>>;
 // (fan_in, gain sqrt(2)) and a zero bias; fastai's BatchNorm helper sets weight 1 and bias 1e-3.
 template <class Head>
 void init_fastai_head(Head& head, Rng& rng) {
-  head.for_each_param([&](const std::string& name, nn::Param& p) {
+  head.for_each_param([&](const std::string& name, auto& p) {
     const bool is_weight = name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0;
+    std::vector<float> v(static_cast<std::size_t>(p.value.numel()));
     if (p.is_norm) {
-      std::fill(p.value.begin(), p.value.end(), is_weight ? 1.0f : 1e-3f);
+      std::fill(v.begin(), v.end(), is_weight ? 1.0f : 1e-3f);
     } else if (is_weight) {
       const auto fan_in = static_cast<double>(p.value.numel() / p.value.shape()[0]);
       const auto stddev = static_cast<float>(std::sqrt(2.0 / fan_in));
-      for (auto& v : p.value) v = rng.normal() * stddev;
-    } else {
-      std::fill(p.value.begin(), p.value.end(), 0.0f);
-    }
+      for (auto& x : v) x = rng.normal() * stddev;
+    }  // biases: zero
+    p.assign(v);
   });
 }
 
@@ -116,23 +117,26 @@ inline int resnet_group_of(const std::string& name) {
 }
 template <class M>
 void assign_resnet_groups(M& model) {
-  model.for_each_param([](const std::string& name, nn::Param& p) { p.group = resnet_group_of(name); });
+  model.for_each_param([](const std::string& name, auto& p) { p.group = resnet_group_of(name); });
 }
 
-// A torchvision ResNet classifier with n_classes outputs, torchvision's init, fastai's three groups.
-template <class Arch>
-typename Arch::torchvision make_torchvision_resnet(std::int64_t n_classes = 1000, std::uint64_t seed = 0) {
+// A torchvision ResNet classifier with n_classes outputs, torchvision's init, fastai's three groups, on
+// device D with activations of dtype T.
+template <class Arch, class D = cpu, class T = float>
+nn::on_device_t<typename Arch::torchvision, D, T> make_torchvision_resnet(std::int64_t n_classes = 1000,
+                                                                        std::uint64_t seed = 0) {
   nn::Build b{Rng(seed), n_classes};
-  typename Arch::torchvision m(b);
+  nn::on_device_t<typename Arch::torchvision, D, T> m(b);
   assign_resnet_groups(m);
   return m;
 }
 
-// vision_learner's model for n_classes: torchvision-initialised body, fastai-initialised head, three groups.
-template <class Arch>
-FastaiModel<Arch> make_fastai_model(std::int64_t n_classes, std::uint64_t seed = 0) {
+// vision_learner's model for n_classes: torchvision-initialised body, fastai-initialised head, three
+// groups, on device D with activations of dtype T.
+template <class Arch, class D = cpu, class T = float>
+nn::on_device_t<FastaiModel<Arch>, D, T> make_fastai_model(std::int64_t n_classes, std::uint64_t seed = 0) {
   nn::Build b{Rng(seed), n_classes};
-  FastaiModel<Arch> m(b);
+  nn::on_device_t<FastaiModel<Arch>, D, T> m(b);
   Rng head_rng = Rng(seed).fork(1);
   init_fastai_head(m.template get<1>(), head_rng);
   assign_resnet_groups(m);
@@ -155,11 +159,11 @@ inline std::string torchvision_to_fastai_name(const std::string& name) {
 // Loads a torchvision state dict (e.g. from scripts/export_torchvision_weights.py) into a fastai model's
 // body: every body key must be present; the head keeps its initialisation.
 template <class Model>
-nn::LoadReport load_torchvision_body(Model& model, const io::SafeTensors& st) {
-  nn::LoadOptions opt;
+LoadReport load_torchvision_body(Model& model, const io::SafeTensors& st) {
+  LoadOptions opt;
   opt.strict = false;
   opt.rename = torchvision_to_fastai_name;
-  auto r = nn::load_state_dict(model, st, opt);
+  auto r = load_state_dict(model, st, opt);
   std::string missing;
   for (const auto& k : r.missing)
     if (k.rfind("0.", 0) == 0) missing.append(" ").append(k);

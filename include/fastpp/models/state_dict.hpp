@@ -2,6 +2,7 @@
 // State dicts with PyTorch's names and layouts: every parameter and buffer of a model by its torchvision
 // name, convolution weights converted between fastpp's OHWI and PyTorch's OIHW, num_batches_tracked as
 // an int64 scalar. Saved and loaded as .safetensors, so weights move between fastpp and PyTorch.
+// Works for a model on any device: values travel through host copies.
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -9,9 +10,14 @@
 #include <vector>
 
 #include "../io/safetensors.hpp"
-#include "layer.hpp"
+#include "../nn/layer.hpp"
 
-namespace fastpp::nn {
+namespace fastpp::models {
+
+using nn::BufferRefOn;
+using nn::ParamLayout;
+using nn::ParamOn;
+using nn::require;
 
 namespace detail {
 // [O, H, W, I] <-> [O, I, H, W]
@@ -22,9 +28,8 @@ inline void ohwi_to_oihw(const float* src, const Shape& ohwi, float* dst) {
       for (std::int64_t x = 0; x < w; ++x)
         for (std::int64_t c = 0; c < in; ++c) dst[((a * in + c) * h + y) * w + x] = src[((a * h + y) * w + x) * in + c];
 }
-inline std::vector<std::int64_t> torch_shape(const Param& p) {
-  const Shape& s = p.value.shape();
-  if (p.layout == ParamLayout::conv_ohwi) return {s[0], s[3], s[1], s[2]};
+inline std::vector<std::int64_t> torch_shape(const Shape& s, ParamLayout layout) {
+  if (layout == ParamLayout::conv_ohwi) return {s[0], s[3], s[1], s[2]};
   std::vector<std::int64_t> v;
   for (int i = 0; i < s.rank(); ++i) v.push_back(s[i]);
   return v;
@@ -34,10 +39,18 @@ inline std::string shape_text(const std::vector<std::int64_t>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) { if (i) s += ", "; s += std::to_string(v[i]); }
   return s + "]";
 }
+// f(name, ParamOn<D>* or null, BufferRefOn<D>) for every parameter, then every buffer.
 template <class M, class F>
 void visit_state(M& model, F&& f) {
-  model.for_each_param([&](const std::string& name, Param& p) { f(name, &p, BufferRef{}); });
-  visit_buffers(model, [&](const std::string& name, BufferRef b) { f(name, nullptr, b); }, std::string{});
+  using D = typename M::device_type;
+  model.for_each_param([&](const std::string& name, ParamOn<D>& p) { f(name, &p, BufferRefOn<D>{}); });
+  nn::visit_buffers(model, [&](const std::string& name, BufferRefOn<D> b) { f(name, nullptr, b); }, std::string{});
+}
+template <class D>
+std::vector<float> host_copy(const Tensor<float, D>& t) {
+  std::vector<float> v(static_cast<std::size_t>(t.numel()));
+  copy_bytes<cpu, D>(v.data(), t.data(), t.nbytes());
+  return v;
 }
 }  // namespace detail
 
@@ -45,17 +58,18 @@ void visit_state(M& model, F&& f) {
 template <class M>
 io::SafeTensors state_dict(M& model, io::StDtype dtype = io::StDtype::F32) {
   io::SafeTensors st;
-  detail::visit_state(model, [&](const std::string& name, Param* p, BufferRef b) {
-    if (p) {
-      if (p->layout == ParamLayout::conv_ohwi) {
-        std::vector<float> tmp(static_cast<std::size_t>(p->value.numel()));
-        detail::ohwi_to_oihw(p->value.data(), p->value.shape(), tmp.data());
-        st.tensors[name] = io::StTensor::from_floats(tmp.data(), detail::torch_shape(*p), dtype);
-      } else {
-        st.tensors[name] = io::StTensor::from_tensor(p->value, dtype);
+  using D = typename M::device_type;
+  detail::visit_state(model, [&](const std::string& name, ParamOn<D>* p, BufferRefOn<D> b) {
+    if (p || b.f32) {
+      const Tensor<float, D>& t = p ? p->value : *b.f32;
+      const ParamLayout layout = p ? p->layout : ParamLayout::plain;
+      std::vector<float> host = detail::host_copy(t);
+      if (layout == ParamLayout::conv_ohwi) {
+        std::vector<float> tmp(host.size());
+        detail::ohwi_to_oihw(host.data(), t.shape(), tmp.data());
+        host.swap(tmp);
       }
-    } else if (b.f32) {
-      st.tensors[name] = io::StTensor::from_tensor(*b.f32, dtype);
+      st.tensors[name] = io::StTensor::from_floats(host.data(), detail::torch_shape(t.shape(), layout), dtype);
     } else if (b.count) {
       st.tensors[name] = io::StTensor::scalar_i64(*b.count);
     }
@@ -86,7 +100,8 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
     by_name[name] = &t;
   }
   std::set<std::string> used;
-  detail::visit_state(model, [&](const std::string& name, Param* p, BufferRef b) {
+  using D = typename M::device_type;
+  detail::visit_state(model, [&](const std::string& name, ParamOn<D>* p, BufferRefOn<D> b) {
     auto it = by_name.find(name);
     if (it == by_name.end()) {
       r.missing.push_back(name);
@@ -95,8 +110,8 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
     used.insert(name);
     const io::StTensor& t = *it->second;
     std::vector<std::int64_t> want;
-    if (p) want = detail::torch_shape(*p);
-    else if (b.f32) want = detail::torch_shape(Param(b.f32->shape()));
+    if (p) want = detail::torch_shape(p->value.shape(), p->layout);
+    else if (b.f32) want = detail::torch_shape(b.f32->shape(), ParamLayout::plain);
     const bool scalar_ok = b.count && t.numel() == 1 && t.shape.size() <= 1;
     require<ShapeError>(b.count ? scalar_ok : t.shape == want, "load_state_dict: \"", name, "\" has shape ",
                       t.shape_str(), " in the file but ", b.count ? std::string("[]") : detail::shape_text(want),
@@ -104,18 +119,20 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
     if (b.count) {
       *b.count = static_cast<std::int64_t>(t.at(0));
     } else {
-      Tensor<float>& dst = p ? p->value : *b.f32;
+      Tensor<float, D>& dst = p ? p->value : *b.f32;
+      std::vector<float> host(static_cast<std::size_t>(dst.numel()));
       if (p && p->layout == ParamLayout::conv_ohwi) {
         const Shape& s = dst.shape();  // O H W I; the file holds O I H W
         for (std::int64_t a = 0; a < s[0]; ++a)
           for (std::int64_t y = 0; y < s[1]; ++y)
             for (std::int64_t x = 0; x < s[2]; ++x)
               for (std::int64_t c = 0; c < s[3]; ++c)
-                dst.data()[((a * s[1] + y) * s[2] + x) * s[3] + c] =
+                host[static_cast<std::size_t>(((a * s[1] + y) * s[2] + x) * s[3] + c)] =
                     static_cast<float>(t.at(((a * s[3] + c) * s[1] + y) * s[2] + x));
       } else {
-        for (std::int64_t i = 0; i < dst.numel(); ++i) dst.data()[i] = static_cast<float>(t.at(i));
+        for (std::int64_t i = 0; i < dst.numel(); ++i) host[static_cast<std::size_t>(i)] = static_cast<float>(t.at(i));
       }
+      copy_bytes<D, cpu>(dst.data(), host.data(), dst.nbytes());
     }
     r.loaded.push_back(name);
   });
@@ -148,39 +165,4 @@ LoadReport load_safetensors(M& model, const std::filesystem::path& path, const L
   return load_state_dict(model, io::read_safetensors(path), opt);
 }
 
-// ---- whole-model helpers ------------------------------------------------------------------------
-
-template <class M>
-void zero_grad(M& model) {
-  model.for_each_param([](const std::string&, Param& p) { p.zero_grad(); });
-}
-template <class M>
-std::int64_t count_params(M& model) {
-  std::int64_t n = 0;
-  model.for_each_param([&](const std::string&, Param& p) { n += p.value.numel(); });
-  return n;
-}
-// Number of parameter groups (1 + the largest group index).
-template <class M>
-int count_groups(M& model) {
-  int n = 0;
-  model.for_each_param([&](const std::string&, Param& p) { n = std::max(n, p.group + 1); });
-  return n;
-}
-// fastai's freeze_to(n): groups before n are frozen (their norm parameters keep training when train_bn),
-// groups from n on train. freeze_to(0) unfreezes everything; freeze_to(-1) freezes all but the last.
-template <class M>
-void freeze_to(M& model, int n, bool train_bn = true) {
-  const int groups = count_groups(model);
-  if (n < 0) n += groups;
-  model.for_each_param([&](const std::string&, Param& p) {
-    p.frozen = p.group < n;
-    p.train_bn = train_bn;
-  });
-}
-template <class M>
-void freeze(M& model) { freeze_to(model, -1); }
-template <class M>
-void unfreeze(M& model) { freeze_to(model, 0); }
-
-}  // namespace fastpp::nn
+}  // namespace fastpp::models

@@ -1,77 +1,103 @@
 #pragma once
 // Layers without parameters that keep the shape: ReLU, Identity, Dropout; and Flatten.
+// ReLU, Identity and Flatten are the cpu/float instances of ReLUOn, IdentityOn and FlattenOn; a network
+// built for another device with on_device_t gets the matching instance.
 #include <cstdint>
 #include <string>
 
-#include "kernels.hpp"
 #include "layer.hpp"
 
 namespace fastpp::nn {
 
 // max(x, 0). Works in place when it is handed the only handle to its input (a fresh intermediate inside a
 // Sequential): then no other layer can see the overwrite, so no copy is needed.
-class ReLU : public NoParams {
+template <class D = cpu, class T = float>
+class ReLUOn : public NoParams {
+  static_assert(layer_types_ok<D, T>::ok);
+
  public:
+  using device_type = D;
+  using value_type = T;
+  template <class D2, class T2>
+  using on = ReLUOn<D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
   static constexpr bool keeps_spatial = true;
   static constexpr text type_name() { return text("ReLU"); }
 
   Shape out_shape(const Shape& in) const { return in; }
-  Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
-    auto y = Tensor<float>::empty(x.shape());
-    apply(x.data(), y.data(), x.numel());
-    output_ = ctx.grad ? y : Tensor<float>{};
+  Tensor<T, D> forward(Ctx& ctx, const Tensor<T, D>& x) {
+    auto y = Tensor<T, D>::empty(x.shape());
+    kernels::relu_forward(x.data(), x.numel(), y.data());
+    output_ = ctx.grad ? y : Tensor<T, D>{};
     return y;
   }
-  Tensor<float> forward(Ctx& ctx, Tensor<float>&& x) {
-    if (x.use_count() != 1) return forward(ctx, static_cast<const Tensor<float>&>(x));
-    apply(x.data(), x.data(), x.numel());
-    output_ = ctx.grad ? x : Tensor<float>{};
+  Tensor<T, D> forward(Ctx& ctx, Tensor<T, D>&& x) {
+    if (x.use_count() != 1) return forward(ctx, static_cast<const Tensor<T, D>&>(x));
+    kernels::relu_forward(x.data(), x.numel(), x.data());
+    output_ = ctx.grad ? x : Tensor<T, D>{};
     return std::move(x);
   }
-  Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
-    require<ValueError>(output_.defined() && output_.shape() == dy.shape(),
-                      "ReLU: backward needs a forward with ctx.grad = true and a gradient of the output's shape");
-    auto dx = Tensor<float>::empty(dy.shape());
-    const float* y = output_.data();
-    const float* g = dy.data();
-    float* d = dx.data();
-    parallel_for(0, dy.numel(), 1 << 15, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) d[i] = y[i] > 0.0f ? g[i] : 0.0f;
-    });
+  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) {
+    require_forward_ran(output_.defined(), "ReLU");
+    require_grad_shape(dy.shape(), output_.shape(), "ReLU");
+    auto dx = Tensor<T, D>::empty(dy.shape());
+    kernels::relu_backward(output_.data(), dy.data(), dy.numel(), dx.data());
     output_ = {};
     return dx;
   }
 
  private:
-  static void apply(const float* x, float* y, std::int64_t n) {
-    parallel_for(0, n, 1 << 15, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-    });
-  }
-  Tensor<float> output_;
+  using kernels = backend::layer_kernels<D>;
+  Tensor<T, D> output_;
 };
+using ReLU = ReLUOn<>;
 
-class Identity : public NoParams {
+template <class D = cpu, class T = float>
+class IdentityOn : public NoParams {
+  static_assert(layer_types_ok<D, T>::ok);
+
  public:
+  using device_type = D;
+  using value_type = T;
+  template <class D2, class T2>
+  using on = IdentityOn<D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
   static constexpr bool keeps_spatial = true;
   static constexpr text type_name() { return text("Identity"); }
   Shape out_shape(const Shape& in) const { return in; }
-  Tensor<float> forward(Ctx&, const Tensor<float>& x) { return x; }
-  Tensor<float> backward(Ctx&, const Tensor<float>& dy) { return dy; }
+  Tensor<T, D> forward(Ctx&, const Tensor<T, D>& x) {
+    output_shape_ = x.shape();
+    return x;
+  }
+  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) {
+    require_forward_ran(output_shape_.rank() > 0, "Identity");
+    require_grad_shape(dy.shape(), output_shape_, "Identity");
+    return dy;
+  }
+
+ private:
+  Shape output_shape_;
 };
+using Identity = IdentityOn<>;
+
+template <class L>
+inline constexpr bool is_identity_v = std::is_same_v<L, IdentityOn<typename L::device_type, typename L::value_type>>;
 
 // Zeroes each element with probability Percent/100 in training and scales the rest by 1/(1-p); the
 // identity in eval. Masks come from ctx.fork(), so a run is reproducible from ctx's seed.
 // (The probability is a percentage because clang 14 takes no floating-point template arguments.)
-template <int Percent>
+template <int Percent, class D = cpu, class T = float>
 class Dropout : public NoParams {
   static_assert(Percent >= 0 && Percent < 100, "Dropout<Percent>: the drop probability is a percentage in [0, 100)");
+  static_assert(layer_types_ok<D, T>::ok);
 
  public:
+  using device_type = D;
+  using value_type = T;
+  template <class D2, class T2>
+  using on = Dropout<Percent, D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
   static constexpr bool keeps_spatial = true;
@@ -79,40 +105,47 @@ class Dropout : public NoParams {
   static constexpr text type_name() { return text("Dropout<") + to_text(Percent) + text(">"); }
 
   Shape out_shape(const Shape& in) const { return in; }
-  Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
+  Tensor<T, D> forward(Ctx& ctx, const Tensor<T, D>& x) {
+    output_shape_ = x.shape();
+    ran_ = true;
     if (!ctx.training || Percent == 0) {
       mask_ = {};
       return x;
     }
-    Rng rng = ctx.fork();
-    auto y = Tensor<float>::empty(x.shape());
-    auto mask = Tensor<float>::empty(x.shape());
-    const float scale = 1.0f / (1.0f - p);
-    for (std::int64_t i = 0; i < x.numel(); ++i) {
-      mask.data()[i] = rng.uniform() < p ? 0.0f : scale;
-      y.data()[i] = x.data()[i] * mask.data()[i];
-    }
-    mask_ = ctx.grad ? mask : Tensor<float>{};
+    auto y = Tensor<T, D>::empty(x.shape());
+    auto mask = Tensor<T, D>::empty(x.shape());
+    kernels::dropout_forward(x.data(), x.numel(), p, ctx.fork(), y.data(), mask.data());
+    mask_ = ctx.grad ? mask : Tensor<T, D>{};
     return y;
   }
-  Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
+  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) {
+    require_forward_ran(ran_, type_name().view());
+    require_grad_shape(dy.shape(), output_shape_, type_name().view());
     if (!mask_.defined()) return dy;  // eval mode, or p = 0: the identity
-    require<ShapeError>(mask_.shape() == dy.shape(), type_name().view(), ": gradient ", dy.shape(),
-                      " does not match the forward output ", mask_.shape());
-    auto dx = Tensor<float>::empty(dy.shape());
-    for (std::int64_t i = 0; i < dy.numel(); ++i) dx.data()[i] = dy.data()[i] * mask_.data()[i];
+    auto dx = Tensor<T, D>::empty(dy.shape());
+    kernels::multiply(dy.data(), mask_.data(), dy.numel(), dx.data());
     mask_ = {};
     return dx;
   }
 
  private:
-  Tensor<float> mask_;
+  using kernels = backend::layer_kernels<D>;
+  Tensor<T, D> mask_;
+  Shape output_shape_;
+  bool ran_ = false;
 };
 
 // [N, H, W, C] -> [N, C*H*W] in PyTorch's order (channel outermost), so a Linear after it takes the same
 // weights as in PyTorch; after a global pooling (H = W = 1) it is a free reshape. Rank-2 input passes.
-class Flatten : public NoParams {
+template <class D = cpu, class T = float>
+class FlattenOn : public NoParams {
+  static_assert(layer_types_ok<D, T>::ok);
+
  public:
+  using device_type = D;
+  using value_type = T;
+  template <class D2, class T2>
+  using on = FlattenOn<D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
   static constexpr text type_name() { return text("Flatten"); }
@@ -128,23 +161,29 @@ class Flatten : public NoParams {
     require<ShapeError>(in.rank() == 2 || in.rank() == 4, "Flatten expects [N, H, W, C] or [N, F], got ", in);
     return in.rank() == 2 ? in : Shape{in[0], in.numel() / std::max<std::int64_t>(in[0], 1)};
   }
-  Tensor<float> forward(Ctx&, const Tensor<float>& x) {
+  Tensor<T, D> forward(Ctx&, const Tensor<T, D>& x) {
     const Shape out = out_shape(x.shape());
     in_shape_ = x.shape();
-    if (x.rank() == 2 || (x.shape()[1] == 1 && x.shape()[2] == 1)) return x.reshape(out);
-    auto y = Tensor<float>::empty(out);
+    out_shape_ = out;
+    if (is_free(in_shape_)) return x.reshape(out);
+    auto y = Tensor<T, D>::empty(out);
     kernels::nhwc_to_nchw(x.data(), x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3], y.data());
     return y;
   }
-  Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
-    if (in_shape_.rank() == 2 || (in_shape_[1] == 1 && in_shape_[2] == 1)) return dy.reshape(in_shape_);
-    auto dx = Tensor<float>::empty(in_shape_);
+  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) {
+    require_forward_ran(in_shape_.rank() > 0, "Flatten");
+    require_grad_shape(dy.shape(), out_shape_, "Flatten");
+    if (is_free(in_shape_)) return dy.reshape(in_shape_);
+    auto dx = Tensor<T, D>::empty(in_shape_);
     kernels::nchw_to_nhwc(dy.data(), in_shape_[0], in_shape_[1], in_shape_[2], in_shape_[3], dx.data());
     return dx;
   }
 
  private:
-  Shape in_shape_;
+  using kernels = backend::layer_kernels<D>;
+  static bool is_free(const Shape& in) { return in.rank() == 2 || (in[1] == 1 && in[2] == 1); }
+  Shape in_shape_, out_shape_;
 };
+using Flatten = FlattenOn<>;
 
 }  // namespace fastpp::nn

@@ -1,12 +1,13 @@
 #pragma once
-// Conv2d over NHWC activations: im2col + one GEMM per chunk of images (kernels.hpp). The weight is
-// stored OHWI [Cout, kh, kw, Cin/groups]; the state dict converts to and from PyTorch's OIHW.
+// Conv2d over NHWC activations on any device: the kernels come from backend::layer_kernels<D> (on the
+// cpu: im2col + one GEMM per chunk of images). The weight is stored OHWI [Cout, kh, kw, Cin/groups];
+// the state dict converts to and from PyTorch's OIHW.
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "kernels.hpp"
+#include "../backend/geometry.hpp"
 #include "layer.hpp"
 
 namespace fastpp::nn {
@@ -22,8 +23,9 @@ struct ConvOpts {
   bool bias = true;  // PyTorch's default; torchvision's ResNets use bias = false
 };
 
-template <std::int64_t Cin, std::int64_t Cout, ConvOpts Opts = ConvOpts{}>
+template <std::int64_t Cin, std::int64_t Cout, ConvOpts Opts = ConvOpts{}, class D = cpu, class T = float>
 class Conv2d {
+  static_assert(layer_types_ok<D, T>::ok);
   static_assert(Cin > 0 && Cout > 0, "Conv2d<Cin, Cout>: both channel counts must be positive numbers");
   static_assert(Opts.kernel > 0 && Opts.stride > 0 && Opts.dilation > 0 && Opts.padding >= 0,
                 "Conv2d: kernel, stride and dilation must be positive and padding non-negative");
@@ -31,6 +33,10 @@ class Conv2d {
                 "Conv2d: groups must divide both Cin and Cout");
 
  public:
+  using device_type = D;
+  using value_type = T;
+  template <class D2, class T2>
+  using on = Conv2d<Cin, Cout, Opts, D2, T2>;
   static constexpr std::int64_t in_channels = Cin;
   static constexpr std::int64_t out_channels = Cout;
   static constexpr ConvOpts opts = Opts;
@@ -38,8 +44,8 @@ class Conv2d {
     return text("Conv2d<") + to_text(Cin) + text(", ") + to_text(Cout) + text(">");
   }
 
-  Param weight{Shape{Cout, Opts.kernel, Opts.kernel, Cin / Opts.groups}};
-  Param bias{Shape{Opts.bias ? Cout : 1}, false, true};
+  ParamOn<D> weight{Shape{Cout, Opts.kernel, Opts.kernel, Cin / Opts.groups}};
+  ParamOn<D> bias{Shape{Opts.bias ? Cout : 1}, false, true};
 
   Conv2d() {
     Build b;
@@ -53,14 +59,18 @@ class Conv2d {
     weight.layout = ParamLayout::conv_ohwi;
     const double fan_out = static_cast<double>(Cout) * Opts.kernel * Opts.kernel;
     const auto stddev = static_cast<float>(std::sqrt(2.0 / fan_out));
-    for (auto& v : weight.value) v = b.rng.normal() * stddev;
+    std::vector<float> w(static_cast<std::size_t>(weight.value.numel()));
+    for (auto& v : w) v = b.rng.normal() * stddev;
+    weight.assign(w);
     if constexpr (Opts.bias) {
       const auto bound = static_cast<float>(1.0 / std::sqrt(static_cast<double>(Cin / Opts.groups) * Opts.kernel * Opts.kernel));
-      for (auto& v : bias.value) v = b.rng.uniform(-bound, bound);
+      std::vector<float> bv(static_cast<std::size_t>(Cout));
+      for (auto& v : bv) v = b.rng.uniform(-bound, bound);
+      bias.assign(bv);
     }
   }
 
-  kernels::ConvGeom geometry(const Shape& s) const {
+  backend::ConvGeom geometry(const Shape& s) const {
     return {s[0], s[1], s[2], Cin, Cout, Opts.kernel, Opts.kernel, Opts.stride, Opts.padding, Opts.dilation,
             Opts.groups};
   }
@@ -74,20 +84,21 @@ class Conv2d {
     return Shape{in[0], g.ho(), g.wo(), Cout};
   }
 
-  Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
-    auto y = Tensor<float>::empty(out_shape(x.shape()));
+  Tensor<T, D> forward(Ctx& ctx, const Tensor<T, D>& x) {
+    auto y = Tensor<T, D>::empty(out_shape(x.shape()));
     kernels::conv2d_forward(x.data(), weight.value.data(), Opts.bias ? bias.value.data() : nullptr,
-                            geometry(x.shape()), y.data(), col_);
-    input_ = ctx.grad ? x : Tensor<float>{};
+                            geometry(x.shape()), y.data(), ws_);
+    input_ = ctx.grad ? x : Tensor<T, D>{};
+    output_shape_ = y.shape();
     return y;
   }
-  Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
-    require<ValueError>(input_.defined(), type_name().view(), ": backward without a forward that kept its input "
-                      "(run forward with ctx.grad = true)");
-    auto dx = Tensor<float>::empty(input_.shape());
+  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) {
+    require_forward_ran(input_.defined(), type_name().view());
+    require_grad_shape(dy.shape(), output_shape_, type_name().view());
+    auto dx = Tensor<T, D>::empty(input_.shape());
     kernels::conv2d_backward(input_.data(), weight.value.data(), dy.data(), geometry(input_.shape()),
                              weight.requires_grad() ? weight.grad.data() : nullptr,
-                             Opts.bias && bias.requires_grad() ? bias.grad.data() : nullptr, dx.data(), col_, dcol_);
+                             Opts.bias && bias.requires_grad() ? bias.grad.data() : nullptr, dx.data(), ws_);
     input_ = {};
     return dx;
   }
@@ -99,8 +110,10 @@ class Conv2d {
   }
 
  private:
-  Tensor<float> input_;
-  std::vector<float> col_, dcol_;
+  using kernels = backend::layer_kernels<D>;
+  Tensor<T, D> input_;
+  Shape output_shape_;
+  typename kernels::workspace ws_;
 };
 
 }  // namespace fastpp::nn

@@ -1,20 +1,24 @@
 #pragma once
-// What every layer shares: the run context, parameters, the Layer concept and layer names.
+// What every layer shares: the run context, the Layer concept, channel flow and layer names.
 //
-// A layer is a plain class with
-//   Tensor<float> forward(Ctx&, const Tensor<float>& x)    x is NHWC [N, H, W, C] or [N, features]
-//   Tensor<float> backward(Ctx&, const Tensor<float>& dy)  accumulates parameter grads, returns dx
-//   void for_each_param(F&& f, const std::string& prefix)   f(name, Param&) with torchvision names
+// A layer is a class over a device D and an activation dtype T (docs/nn.md states the full contract):
+//   using device_type = D; using value_type = T;
+//   Tensor<T, D> forward(Ctx&, const Tensor<T, D>& x)    x is NHWC [N, H, W, C] or [N, features]
+//   Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy)  accumulates parameter grads, returns dx
+//   void for_each_param(F&& f, const std::string& prefix) f(name, ParamOn<D>&) with torchvision names
 //   static constexpr std::int64_t in_channels, out_channels (a count, dyn, or any/same_as_input)
+//   template <class D2, class T2> using on = <the same layer on D2 with T2>
 // Backward is known from the type: a layer keeps in forward what its backward needs (when ctx.grad),
-// so there is no autograd tape.
+// so there is no autograd tape. All arithmetic goes through backend::layer_kernels<D>.
 #include <concepts>
 #include <cstdint>
 #include <string>
 #include <type_traits>
 
+#include "../backend/cpu/layer_kernels.hpp"  // the default device's kernels
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
+#include "param.hpp"
 #include "text.hpp"
 
 namespace fastpp::nn {
@@ -60,32 +64,6 @@ struct Build {
   std::int64_t out_features = dyn;
 };
 
-// How a parameter's value is laid out, so the state dict can convert to PyTorch's layout.
-enum class ParamLayout { plain, conv_ohwi };
-
-// A learnable tensor and its gradient, with the bookkeeping fastai's optimizer needs.
-struct Param {
-  Tensor<float> value;
-  Tensor<float> grad;        // same shape; backward adds to it, zero_grad() clears it
-  int group = 0;             // parameter group (fastai's layer groups: discriminative lr, freezing)
-  bool frozen = false;       // set by freeze_to(): no gradient is computed ...
-  bool is_norm = false;      // ... except for normalisation layers' params (fastai's train_bn)
-  bool train_bn = true;
-  bool is_bias = false;      // biases and norm params get no weight decay in fastai (wd_bn_bias=False)
-  ParamLayout layout = ParamLayout::plain;
-
-  explicit Param(const Shape& shape = Shape{1}, bool norm = false, bool bias = false)
-      : value(Tensor<float>::zeros(shape)), grad(Tensor<float>::zeros(shape)), is_norm(norm), is_bias(bias) {}
-  bool requires_grad() const noexcept { return !frozen || (is_norm && train_bn); }
-  void zero_grad() { std::fill(grad.begin(), grad.end(), 0.0f); }
-};
-
-// The state that is not learnt but saved (BatchNorm's running statistics and batch counter).
-struct BufferRef {
-  Tensor<float>* f32 = nullptr;
-  std::int64_t* count = nullptr;  // num_batches_tracked: saved as an int64 scalar, as PyTorch does
-};
-
 // What Sequential knows at compile time about the tensor flowing between two layers: its channel (or
 // feature) count, whether a global pooling made it 1x1, and whether Flatten made it [N, features].
 struct Flow {
@@ -128,23 +106,52 @@ constexpr text channels_text(std::int64_t c) {
 
 namespace detail {
 struct NoOpParamVisitor {
-  void operator()(const std::string&, Param&) const {}
-};
-struct NoOpBufferVisitor {
-  void operator()(const std::string&, BufferRef) const {}
+  template <class P>
+  void operator()(const std::string&, P&) const {}
 };
 }  // namespace detail
 
-// A type that can sit in a Sequential: forward and backward over float tensors, parameters visitable by
-// name, and the static channel counts that Sequential checks.
-template <class L>
-concept Layer = requires(L& l, Ctx& ctx, const Tensor<float>& x, detail::NoOpParamVisitor f) {
-  { l.forward(ctx, x) } -> std::same_as<Tensor<float>>;
-  { l.backward(ctx, x) } -> std::same_as<Tensor<float>>;
-  l.for_each_param(f, std::string{});
-  { L::in_channels } -> std::convertible_to<std::int64_t>;
-  { L::out_channels } -> std::convertible_to<std::int64_t>;
+// Layers compute in float today on every device; half and bfloat16 activations come with the
+// mixed-precision work, which adds their kernels to the tables.
+template <class T>
+inline constexpr bool layer_dtype_supported = std::is_same_v<T, float>;
+
+// Checked by every layer template: a sentence instead of a failure deep inside a kernel call.
+template <class D, class T>
+struct layer_types_ok {
+  static_assert(is_device_v<D>, "a layer's device must be a device tag such as fastpp::cpu (see core/device.hpp)");
+  static_assert(layer_dtype_supported<T>,
+                "layers compute in float: use float activations (half and bfloat16 layers are not implemented yet)");
+  static constexpr bool ok = true;
 };
+
+// A type that can sit in a Sequential: forward and backward over tensors of its device and dtype,
+// parameters visitable by name, the static channel counts that Sequential checks, and `on` to rebuild
+// it for another device.
+template <class L>
+concept Layer = requires { typename L::device_type; typename L::value_type; } &&
+    requires(L& l, Ctx& ctx, const Tensor<typename L::value_type, typename L::device_type>& x,
+             detail::NoOpParamVisitor f) {
+      { l.forward(ctx, x) } -> std::same_as<Tensor<typename L::value_type, typename L::device_type>>;
+      { l.backward(ctx, x) } -> std::same_as<Tensor<typename L::value_type, typename L::device_type>>;
+      l.for_each_param(f, std::string{});
+      { L::in_channels } -> std::convertible_to<std::int64_t>;
+      { L::out_channels } -> std::convertible_to<std::int64_t>;
+    };
+
+// The same network built for another device and dtype: on_device_t<Net, fastpp::cuda>. Every layer
+// names its rebuilt self as `on<D, T>`; Sequential, Named and Residual rebuild their children.
+template <class L, class D, class T = float>
+using on_device_t = typename L::template on<D, T>;
+
+// Backward needs what forward kept: a layer checks both, by name, before touching memory.
+inline void require_forward_ran(bool kept, std::string_view layer) {
+  require<ValueError>(kept, layer, ": backward without a forward that kept what it needs (run forward first, "
+                                   "with ctx.grad = true)");
+}
+inline void require_grad_shape(const Shape& dy, const Shape& out, std::string_view layer) {
+  require<ShapeError>(dy == out, layer, ": the gradient has shape ", dy, " but the forward output had shape ", out);
+}
 
 // Layers without parameters or buffers inherit these.
 struct NoParams {

@@ -5,17 +5,23 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels.hpp"
+#include <vector>
+
 #include "layer.hpp"
 
 namespace fastpp::nn {
 
-template <std::int64_t In, std::int64_t Out, bool Bias = true>
+template <std::int64_t In, std::int64_t Out, bool Bias = true, class D = cpu, class T = float>
 class Linear {
+  static_assert(layer_types_ok<D, T>::ok);
   static_assert(In > 0, "Linear<In, Out>: In must be a positive feature count (the flattened width before it)");
   static_assert(Out > 0 || Out == dyn, "Linear<In, Out>: Out must be a positive count, or dyn to take it from the data");
 
  public:
+  using device_type = D;
+  using value_type = T;
+  template <class D2, class T2>
+  using on = Linear<In, Out, Bias, D2, T2>;
   static constexpr std::int64_t in_channels = In;
   static constexpr std::int64_t out_channels = Out;
   static constexpr bool has_bias = Bias;
@@ -24,7 +30,7 @@ class Linear {
     return text("Linear<") + to_text(In) + text(", ") + channels_text(Out) + text(">");
   }
 
-  Param weight, bias;
+  ParamOn<D> weight, bias;
 
   Linear() requires(Out != dyn) : Linear(fresh_build()) {}
   explicit Linear(std::int64_t out_features) : Linear(build_with(out_features)) {}
@@ -37,12 +43,17 @@ class Linear {
                         " takes its output width from the data: construct it with the number of classes "
                         "(Build{.out_features = n}), got ", out_);
     }
-    weight = Param(Shape{out_, In});
-    bias = Param(Shape{Bias ? out_ : 1}, false, true);
+    weight = ParamOn<D>(Shape{out_, In});
+    bias = ParamOn<D>(Shape{Bias ? out_ : 1}, false, true);
     const auto bound = static_cast<float>(1.0 / std::sqrt(static_cast<double>(In)));
-    for (auto& v : weight.value) v = b.rng.uniform(-bound, bound);
-    if constexpr (Bias)
-      for (auto& v : bias.value) v = b.rng.uniform(-bound, bound);
+    std::vector<float> w(static_cast<std::size_t>(weight.value.numel()));
+    for (auto& v : w) v = b.rng.uniform(-bound, bound);
+    weight.assign(w);
+    if constexpr (Bias) {
+      std::vector<float> bv(static_cast<std::size_t>(out_));
+      for (auto& v : bv) v = b.rng.uniform(-bound, bound);
+      bias.assign(bv);
+    }
   }
 
   std::int64_t out_features() const noexcept { return out_; }
@@ -54,18 +65,17 @@ class Linear {
                                      : ": put a Flatten before it");
     return Shape{in[0], out_};
   }
-  Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
-    auto y = Tensor<float>::empty(out_shape(x.shape()));
+  Tensor<T, D> forward(Ctx& ctx, const Tensor<T, D>& x) {
+    auto y = Tensor<T, D>::empty(out_shape(x.shape()));
     kernels::linear_forward(x.data(), weight.value.data(), Bias ? bias.value.data() : nullptr, x.shape()[0], In,
                             out_, y.data());
-    input_ = ctx.grad ? x : Tensor<float>{};
+    input_ = ctx.grad ? x : Tensor<T, D>{};
     return y;
   }
-  Tensor<float> backward(Ctx&, const Tensor<float>& dy) {
-    require<ValueError>(input_.defined(), type_name().view(), ": backward needs a forward with ctx.grad = true");
-    require<ShapeError>(dy.shape() == Shape{input_.shape()[0], out_}, type_name().view(), ": gradient ", dy.shape(),
-                      " does not match the output [", input_.shape()[0], ", ", out_, "]");
-    auto dx = Tensor<float>::empty(input_.shape());
+  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) {
+    require_forward_ran(input_.defined(), type_name().view());
+    require_grad_shape(dy.shape(), Shape{input_.shape()[0], out_}, type_name().view());
+    auto dx = Tensor<T, D>::empty(input_.shape());
     kernels::linear_backward(input_.data(), weight.value.data(), dy.data(), input_.shape()[0], In, out_,
                              weight.requires_grad() ? weight.grad.data() : nullptr,
                              Bias && bias.requires_grad() ? bias.grad.data() : nullptr, dx.data());
@@ -86,8 +96,9 @@ class Linear {
     b.out_features = n;
     return b;
   }
+  using kernels = backend::layer_kernels<D>;
   std::int64_t out_;
-  Tensor<float> input_;
+  Tensor<T, D> input_;
 };
 
 }  // namespace fastpp::nn

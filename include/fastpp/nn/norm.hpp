@@ -2,70 +2,51 @@
 // BatchNorm2d (NHWC: statistics per channel over the N*H*W rows) and BatchNorm1d ([N, C]), with
 // PyTorch's semantics: biased variance to normalise, unbiased variance in the running estimate,
 // running = (1 - momentum) * running + momentum * batch, eval mode normalises with the running stats.
-#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "kernels.hpp"
 #include "layer.hpp"
 
 namespace fastpp::nn {
 
-// The channel-count-free part, instantiated once for every BatchNorm<C>.
+// The channel-count-free part, instantiated once per device and dtype for every BatchNorm<C>.
+template <class D, class T>
 class BatchNormCore {
  public:
-  Param weight, bias;
-  Tensor<float> running_mean, running_var;
+  ParamOn<D> weight, bias;
+  Tensor<float, D> running_mean, running_var;
   std::int64_t num_batches_tracked = 0;
   float momentum = 0.1f;
   float eps = 1e-5f;
 
   explicit BatchNormCore(std::int64_t c)
-      : weight(Shape{c}, true), bias(Shape{c}, true, true), running_mean(Tensor<float>::zeros({c})),
-        running_var(Tensor<float>::full({c}, 1.0f)) {
-    std::fill(weight.value.begin(), weight.value.end(), 1.0f);
+      : weight(Shape{c}, true), bias(Shape{c}, true, true), running_mean(Tensor<float, D>::empty({c})),
+        running_var(Tensor<float, D>::empty({c})), invstd_(Tensor<float, D>::empty({c})) {
+    ParamOn<D>::fill(weight.value, 1.0f);
+    ParamOn<D>::fill(running_mean, 0.0f);
+    ParamOn<D>::fill(running_var, 1.0f);
   }
 
   // x seen as [rows, C].
-  Tensor<float> forward_rows(Ctx& ctx, const Tensor<float>& x, std::int64_t rows, const std::string& name) {
+  Tensor<T, D> forward_rows(Ctx& ctx, const Tensor<T, D>& x, std::int64_t rows, std::string_view name) {
     const std::int64_t c = weight.value.numel();
-    auto y = Tensor<float>::empty(x.shape());
-    invstd_.resize(static_cast<std::size_t>(c));
-    std::vector<float> mean(static_cast<std::size_t>(c));
-    if (ctx.training) {
+    if (ctx.training)
       require<ShapeError>(rows > 1, name, ": training needs more than one value per channel, got input ", x.shape());
-      kernels::channel_mean_var(x.data(), rows, c, mean_, var_);
-      const double unbias = static_cast<double>(rows) / static_cast<double>(rows - 1);
-      for (std::int64_t j = 0; j < c; ++j) {
-        const auto u = static_cast<std::size_t>(j);
-        mean[u] = static_cast<float>(mean_[u]);
-        invstd_[u] = static_cast<float>(1.0 / std::sqrt(var_[u] + eps));
-        running_mean.data()[j] = static_cast<float>((1.0 - momentum) * running_mean.data()[j] + momentum * mean_[u]);
-        running_var.data()[j] =
-            static_cast<float>((1.0 - momentum) * running_var.data()[j] + momentum * var_[u] * unbias);
-      }
-      ++num_batches_tracked;
-    } else {
-      for (std::int64_t j = 0; j < c; ++j) {
-        const auto u = static_cast<std::size_t>(j);
-        mean[u] = running_mean.data()[j];
-        invstd_[u] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(running_var.data()[j]) + eps));
-      }
-    }
-    xhat_ = ctx.grad ? Tensor<float>::empty(x.shape()) : Tensor<float>{};
-    kernels::channel_affine(x.data(), rows, c, mean.data(), invstd_.data(), weight.value.data(), bias.value.data(),
-                            y.data(), ctx.grad ? xhat_.data() : nullptr);
+    auto y = Tensor<T, D>::empty(x.shape());
+    xhat_ = ctx.grad ? Tensor<T, D>::empty(x.shape()) : Tensor<T, D>{};
+    kernels::batchnorm_forward(x.data(), rows, c, ctx.training, momentum, eps, weight.value.data(), bias.value.data(),
+                               running_mean.data(), running_var.data(), y.data(), ctx.grad ? xhat_.data() : nullptr,
+                               invstd_.data());
+    if (ctx.training) ++num_batches_tracked;
     batch_stats_ = ctx.training;
     return y;
   }
-  Tensor<float> backward_rows(const Tensor<float>& dy, const std::string& name) {
-    require<ValueError>(xhat_.defined(), name, ": backward without a forward that kept its input "
-                      "(run forward with ctx.grad = true)");
-    require<ShapeError>(dy.shape() == xhat_.shape(), name, ": gradient of shape ", dy.shape(),
-                      " does not match the forward output ", xhat_.shape());
+  Tensor<T, D> backward_rows(const Tensor<T, D>& dy, std::string_view name) {
+    require_forward_ran(xhat_.defined(), name);
+    require_grad_shape(dy.shape(), xhat_.shape(), name);
     const std::int64_t c = weight.value.numel();
-    auto dx = Tensor<float>::empty(dy.shape());
+    auto dx = Tensor<T, D>::empty(dy.shape());
     kernels::batchnorm_backward(xhat_.data(), dy.data(), dy.numel() / c, c, weight.value.data(), invstd_.data(),
                                 !batch_stats_, weight.requires_grad() ? weight.grad.data() : nullptr,
                                 bias.requires_grad() ? bias.grad.data() : nullptr, dx.data());
@@ -80,65 +61,75 @@ class BatchNormCore {
   }
   template <class F>
   void for_each_buffer(F&& f, const std::string& prefix = {}) {
-    f(prefix + "running_mean", BufferRef{&running_mean, nullptr});
-    f(prefix + "running_var", BufferRef{&running_var, nullptr});
-    f(prefix + "num_batches_tracked", BufferRef{nullptr, &num_batches_tracked});
+    f(prefix + "running_mean", BufferRefOn<D>{&running_mean, nullptr});
+    f(prefix + "running_var", BufferRefOn<D>{&running_var, nullptr});
+    f(prefix + "num_batches_tracked", BufferRefOn<D>{nullptr, &num_batches_tracked});
   }
 
  private:
-  Tensor<float> xhat_;
-  std::vector<float> invstd_;
-  std::vector<double> mean_, var_;
+  using kernels = backend::layer_kernels<D>;
+  Tensor<T, D> xhat_;
+  Tensor<float, D> invstd_;
   bool batch_stats_ = true;
 };
 
-template <std::int64_t C>
-class BatchNorm2d : public BatchNormCore {
+template <std::int64_t C, class D = cpu, class T = float>
+class BatchNorm2d : public BatchNormCore<D, T> {
   static_assert(C > 0, "BatchNorm2d<C>: C must be a positive channel count");
+  static_assert(layer_types_ok<D, T>::ok);
 
  public:
+  using device_type = D;
+  using value_type = T;
+  template <class D2, class T2>
+  using on = BatchNorm2d<C, D2, T2>;
   static constexpr std::int64_t in_channels = C;
   static constexpr std::int64_t out_channels = C;
   static constexpr bool keeps_spatial = true;
   static constexpr text type_name() { return text("BatchNorm2d<") + to_text(C) + text(">"); }
 
-  BatchNorm2d() : BatchNormCore(C) {}
-  explicit BatchNorm2d(Build&) : BatchNormCore(C) {}
+  BatchNorm2d() : BatchNormCore<D, T>(C) {}
+  explicit BatchNorm2d(Build&) : BatchNormCore<D, T>(C) {}
 
   Shape out_shape(const Shape& in) const {
     require<ShapeError>(in.rank() == 4 && in[3] == C, type_name().view(), " expects NHWC input [N, H, W, ", C,
                       "], got ", in);
     return in;
   }
-  Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
+  Tensor<T, D> forward(Ctx& ctx, const Tensor<T, D>& x) {
     out_shape(x.shape());
-    return forward_rows(ctx, x, x.numel() / C, type_name().str());
+    return this->forward_rows(ctx, x, x.numel() / C, type_name().view());
   }
-  Tensor<float> backward(Ctx&, const Tensor<float>& dy) { return backward_rows(dy, type_name().str()); }
+  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) { return this->backward_rows(dy, type_name().view()); }
 };
 
-template <std::int64_t C>
-class BatchNorm1d : public BatchNormCore {
+template <std::int64_t C, class D = cpu, class T = float>
+class BatchNorm1d : public BatchNormCore<D, T> {
   static_assert(C > 0, "BatchNorm1d<C>: C must be a positive feature count");
+  static_assert(layer_types_ok<D, T>::ok);
 
  public:
+  using device_type = D;
+  using value_type = T;
+  template <class D2, class T2>
+  using on = BatchNorm1d<C, D2, T2>;
   static constexpr std::int64_t in_channels = C;
   static constexpr std::int64_t out_channels = C;
   static constexpr bool keeps_spatial = true;
   static constexpr text type_name() { return text("BatchNorm1d<") + to_text(C) + text(">"); }
 
-  BatchNorm1d() : BatchNormCore(C) {}
-  explicit BatchNorm1d(Build&) : BatchNormCore(C) {}
+  BatchNorm1d() : BatchNormCore<D, T>(C) {}
+  explicit BatchNorm1d(Build&) : BatchNormCore<D, T>(C) {}
 
   Shape out_shape(const Shape& in) const {
     require<ShapeError>(in.rank() == 2 && in[1] == C, type_name().view(), " expects input [N, ", C, "], got ", in);
     return in;
   }
-  Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
+  Tensor<T, D> forward(Ctx& ctx, const Tensor<T, D>& x) {
     out_shape(x.shape());
-    return forward_rows(ctx, x, x.shape()[0], type_name().str());
+    return this->forward_rows(ctx, x, x.shape()[0], type_name().view());
   }
-  Tensor<float> backward(Ctx&, const Tensor<float>& dy) { return backward_rows(dy, type_name().str()); }
+  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) { return this->backward_rows(dy, type_name().view()); }
 };
 
 }  // namespace fastpp::nn

@@ -15,13 +15,20 @@ namespace fastpp::nn {
 template <class Main, class Shortcut>
 class Residual {
   static_assert(Main::out_channels > 0, "Residual: the main branch must have a known output channel count");
-  static_assert(std::is_same_v<Shortcut, Identity> || Shortcut::out_channels == Main::out_channels,
+  static_assert(is_identity_v<Shortcut> || Shortcut::out_channels == Main::out_channels,
                 "Residual: the shortcut must produce as many channels as the main branch");
-  static_assert(!std::is_same_v<Shortcut, Identity> || Main::in_channels == Main::out_channels,
+  static_assert(!is_identity_v<Shortcut> || Main::in_channels == Main::out_channels,
                 "Residual: an identity shortcut needs a main branch with equal input and output channels; "
                 "add a downsample (1x1 Conv2d + BatchNorm2d) shortcut");
 
+  static_assert(detail::devices_must_match<Main, Shortcut>::ok);
+
  public:
+  using device_type = typename Main::device_type;
+  using value_type = typename Main::value_type;
+  using tensor = Tensor<value_type, device_type>;
+  template <class D2, class T2>
+  using on = Residual<typename Main::template on<D2, T2>, typename Shortcut::template on<D2, T2>>;
   static constexpr std::int64_t in_channels = Main::in_channels;
   static constexpr std::int64_t out_channels = Main::out_channels;
   static constexpr text type_name() {
@@ -40,16 +47,16 @@ class Residual {
                       " for input ", in);
     return a;
   }
-  Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
-    Tensor<float> y = main.forward(ctx, x);
-    const Tensor<float> s = shortcut.forward(ctx, x);
+  tensor forward(Ctx& ctx, const tensor& x) {
+    tensor y = main.forward(ctx, x);
+    const tensor s = shortcut.forward(ctx, x);
     require<ShapeError>(y.shape() == s.shape(), type_name().view(), ": main branch gives ", y.shape(),
                       " but the shortcut gives ", s.shape());
     return relu_.forward(ctx, add_into(std::move(y), s));
   }
-  Tensor<float> backward(Ctx& ctx, const Tensor<float>& dy) {
-    const Tensor<float> d = relu_.backward(ctx, dy);
-    Tensor<float> dx = main.backward(ctx, d);
+  tensor backward(Ctx& ctx, const tensor& dy) {
+    const tensor d = relu_.backward(ctx, dy);
+    tensor dx = main.backward(ctx, d);
     return add_into(std::move(dx), shortcut.backward(ctx, d));
   }
 
@@ -66,16 +73,12 @@ class Residual {
 
  private:
   // a += b, reusing a's storage when no one else holds it.
-  static Tensor<float> add_into(Tensor<float>&& a, const Tensor<float>& b) {
-    Tensor<float> out = a.use_count() == 1 ? std::move(a) : a.clone();
-    float* o = out.data();
-    const float* p = b.data();
-    parallel_for(0, out.numel(), 1 << 15, [&](std::int64_t s, std::int64_t e) {
-      for (std::int64_t i = s; i < e; ++i) o[i] += p[i];
-    });
+  static tensor add_into(tensor&& a, const tensor& b) {
+    tensor out = a.use_count() == 1 ? std::move(a) : a.clone();
+    backend::layer_kernels<device_type>::add_inplace(out.data(), b.data(), out.numel());
     return out;
   }
-  ReLU relu_;
+  ReLUOn<device_type, value_type> relu_;
 };
 
 // torchvision's shortcut when the shape changes: 1x1 conv with the block's stride, then BatchNorm.

@@ -19,6 +19,8 @@ struct Named : L {
   using L::L;
   Named() = default;
   static constexpr text child_name = Name;
+  template <class D2, class T2>
+  using on = Named<Name, typename L::template on<D2, T2>>;
 };
 
 namespace detail {
@@ -55,8 +57,52 @@ struct channels_must_match {
 template <class T>
 struct must_be_a_layer {
   static_assert(Layer<T>,
-                "Sequential takes layers only: each argument needs forward(ctx, x), backward(ctx, dy), "
-                "for_each_param(f, prefix) and static in_channels/out_channels (see fastpp::nn::Layer)");
+                "Sequential takes layers only: each argument needs device_type, value_type, forward(ctx, x), "
+                "backward(ctx, dy), for_each_param(f, prefix) and static in_channels/out_channels (see "
+                "fastpp::nn::Layer and docs/nn.md)");
+  static constexpr bool ok = true;
+};
+
+template <class D>
+constexpr text device_text() {
+  text t;
+  for (char ch : device_name<D>)
+    if (t.n < text::capacity) t.s[t.n++] = ch;
+  return t;
+}
+
+// A layer's device and dtype; a non-layer (reported by must_be_a_layer) counts as cpu/float so that
+// only the one message appears.
+template <class L>
+struct layer_device {
+  using device = fastpp::cpu;
+  using dtype = float;
+};
+template <class L>
+  requires requires { typename L::device_type; typename L::value_type; }
+struct layer_device<L> {
+  using device = typename L::device_type;
+  using dtype = typename L::value_type;
+};
+
+// Instantiated for each neighbouring pair; fails, naming both layers and their devices, when a network
+// mixes devices or dtypes (a cpu layer cannot read a cuda activation).
+template <class Before, class After>
+struct devices_must_match {
+  using before = layer_device<Before>;
+  using after = layer_device<After>;
+  static constexpr bool same_device = std::is_same_v<typename before::device, typename after::device>;
+  static constexpr bool same_dtype = std::is_same_v<typename before::dtype, typename after::dtype>;
+  static constexpr text sentence = layer_name<After>() + text(" on ") + device_text<typename after::device>() +
+                                   text(" follows ") + layer_name<Before>() + text(" on ") +
+                                   device_text<typename before::device>();
+  static_assert(same_device || explanation<sentence>::holds,
+                "Sequential: every layer of a network must run on the same device: write the network once for "
+                "the cpu and build it for another device with nn::on_device_t<Net, Device> (the note below "
+                "names both layers)");
+  static_assert(same_dtype || explanation<sentence>::holds,
+                "Sequential: every layer of a network must use the same activation dtype: build the whole "
+                "network with nn::on_device_t<Net, Device, DType> (the note below names both layers)");
   static constexpr bool ok = true;
 };
 
@@ -70,6 +116,9 @@ struct SequentialInput {
   static constexpr text type_name() { return text("the input"); }
 };
 
+template <class... L>
+using first_of = layer_device<std::tuple_element_t<0, std::tuple<L...>>>;
+
 }  // namespace detail
 
 template <class... L>
@@ -82,6 +131,10 @@ class Sequential {
   using layers_type = std::tuple<L...>;
   template <std::size_t I>
   using layer_type = std::tuple_element_t<I, layers_type>;
+  using device_type = typename detail::first_of<L...>::device;
+  using value_type = typename detail::first_of<L...>::dtype;
+  template <class D2, class T2>
+  using on = Sequential<typename L::template on<D2, T2>...>;
 
   // The flow through the layers, starting from `in` (so a nested Sequential is checked against what
   // comes before it).
@@ -112,7 +165,12 @@ class Sequential {
                                         flows[I].flat>::ok &&
             ...);
   }
+  template <std::size_t... I>
+  static constexpr bool check_devices(std::index_sequence<I...>) {
+    return (detail::devices_must_match<layer_type<I - (I > 0)>, layer_type<I>>::ok && ...);
+  }
   static_assert(all_layers);  // each failure was reported, with its type, by detail::must_be_a_layer
+  static_assert(check_devices(std::make_index_sequence<size>{}));     // likewise devices_must_match
   static_assert(check_neighbours(std::make_index_sequence<size>{}));  // likewise channels_must_match
 
  public:
@@ -136,13 +194,13 @@ class Sequential {
     return s;
   }
 
-  Tensor<float> forward(Ctx& ctx, const Tensor<float>& x) {
-    Tensor<float> y = x;  // a second handle: the first layer never works in place on the caller's tensor
+  Tensor<value_type, device_type> forward(Ctx& ctx, const Tensor<value_type, device_type>& x) {
+    Tensor<value_type, device_type> y = x;  // a second handle: the first layer never works in place on the caller's tensor
     std::apply([&](auto&... l) { ((y = l.forward(ctx, std::move(y))), ...); }, layers_);
     return y;
   }
-  Tensor<float> backward(Ctx& ctx, const Tensor<float>& dy) {
-    Tensor<float> d = dy;
+  Tensor<value_type, device_type> backward(Ctx& ctx, const Tensor<value_type, device_type>& dy) {
+    Tensor<value_type, device_type> d = dy;
     backward_from<size>(ctx, d, std::make_index_sequence<size>{});
     return d;
   }
@@ -163,7 +221,7 @@ class Sequential {
 
  private:
   template <std::size_t N, std::size_t... I>
-  void backward_from(Ctx& ctx, Tensor<float>& d, std::index_sequence<I...>) {
+  void backward_from(Ctx& ctx, Tensor<value_type, device_type>& d, std::index_sequence<I...>) {
     ((d = std::get<N - 1 - I>(layers_).backward(ctx, std::move(d))), ...);
   }
   template <class F, std::size_t... I>

@@ -1,9 +1,10 @@
 #pragma once
-// Eigen views of cpu tensors: no copy, row-major like the tensor. Kept out of tensor.hpp so that code
-// which never touches Eigen does not pay for parsing it.
+// Eigen views of cpu tensors: no copy, row-major like the tensor. Part of the cpu backend (the GEMM
+// goes through Eigen) and usable directly; kept out of tensor.hpp so that code which never touches
+// Eigen does not pay for parsing it.
 #include <Eigen/Core>
 
-#include "tensor.hpp"
+#include "../../core/tensor.hpp"
 
 namespace fastpp {
 

@@ -1,0 +1,60 @@
+#pragma once
+// The cpu's layer kernels: fastpp::backend::layer_kernels<cpu>, the table every layer in nn/ calls on
+// the cpu. Each entry is a plain function over raw float pointers (activations NHWC, convolution weights
+// OHWI), defined once in detail/; the table only names them, so another device (or a test device that
+// counts calls) can be written entry by entry. Activations and parameters are float on the cpu.
+#include <cstdint>
+#include <vector>
+
+#include "../../core/device.hpp"
+#include "../geometry.hpp"
+#include "../kernels.hpp"
+#include "detail/conv.hpp"
+#include "detail/elementwise.hpp"
+#include "detail/linear.hpp"
+#include "detail/norm.hpp"
+#include "detail/pool.hpp"
+
+namespace fastpp::backend {
+
+template <>
+struct layer_kernels<fastpp::cpu> {
+  // Scratch a convolution keeps between calls (the im2col columns and their gradient), so a training
+  // loop allocates them once per layer.
+  struct workspace {
+    std::vector<float> col, dcol;
+  };
+
+  static void conv2d_forward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* y,
+                             workspace& ws) {
+    cpu_detail::conv2d_forward(x, w, bias, g, y, ws.col);
+  }
+  // dw, dbias and dx may each be null (frozen parameters, or no input gradient wanted).
+  static void conv2d_backward(const float* x, const float* w, const float* dy, const ConvGeom& g, float* dw,
+                              float* dbias, float* dx, workspace& ws) {
+    cpu_detail::conv2d_backward(x, w, dy, g, dw, dbias, dx, ws.col, ws.dcol);
+  }
+
+  static constexpr auto linear_forward = &cpu_detail::linear_forward;    // (x, w, b, n, in, out, y)
+  static constexpr auto linear_backward = &cpu_detail::linear_backward;  // (x, w, dy, n, in, out, dw, db, dx)
+
+  static constexpr auto batchnorm_forward = &cpu_detail::batchnorm_forward;
+  static constexpr auto batchnorm_backward = &cpu_detail::batchnorm_backward;
+
+  static constexpr auto maxpool2d_forward = &cpu_detail::maxpool2d_forward;    // (x, g, y, argmax)
+  static constexpr auto maxpool2d_backward = &cpu_detail::maxpool2d_backward;  // (dy, argmax, g, dx)
+  static constexpr auto avgpool2d = &cpu_detail::avgpool2d;                    // (in, g, backward, out)
+  static constexpr auto adaptive_pool_forward = &cpu_detail::adaptive_pool_forward;
+  static constexpr auto adaptive_pool_backward = &cpu_detail::adaptive_pool_backward;
+
+  static constexpr auto relu_forward = &cpu_detail::relu_forward;        // (x, n, y)
+  static constexpr auto relu_backward = &cpu_detail::relu_backward;      // (y, dy, n, dx)
+  static constexpr auto dropout_forward = &cpu_detail::dropout_forward;  // (x, n, p, rng, y, mask)
+  static constexpr auto add_inplace = &cpu_detail::add_inplace;          // (a, b, n): a += b
+  static constexpr auto multiply = &cpu_detail::multiply;                // (a, b, n, out)
+  static constexpr auto fill = &cpu_detail::fill;                        // (p, n, value)
+  static constexpr auto nhwc_to_nchw = &cpu_detail::nhwc_to_nchw;        // (x, n, h, w, c, y)
+  static constexpr auto nchw_to_nhwc = &cpu_detail::nchw_to_nhwc;        // (x, n, h, w, c, y)
+};
+
+}  // namespace fastpp::backend
