@@ -1,0 +1,3 @@
+#pragma once
+// Two headers of one folder that need each other.
+#include "b.hpp"

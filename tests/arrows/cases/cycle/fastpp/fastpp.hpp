@@ -1,0 +1,3 @@
+#pragma once
+#include "data/block.hpp"
+#include "vision.hpp"

@@ -1,0 +1,3 @@
+#pragma once
+// core/ includes only core/.
+#include <cstdint>

@@ -1,0 +1,3 @@
+#pragma once
+// Internal to vision/.
+#include "../../core/tensor.hpp"

@@ -1,0 +1,3 @@
+#pragma once
+// core/ reaching everything through the top umbrella.
+#include "../fastpp.hpp"

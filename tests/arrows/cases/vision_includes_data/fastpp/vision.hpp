@@ -1,0 +1,3 @@
+#pragma once
+// An umbrella may include anything.
+#include "vision/image.hpp"
