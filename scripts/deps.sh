@@ -3,7 +3,9 @@
 # and `apt-get update` runs only when something is missing.
 #
 #   scripts/deps.sh            build + test dependencies (what scripts/test.sh needs)
-#   scripts/deps.sh --torch    also PyTorch, for regenerating fixtures and running comparisons
+#   scripts/deps.sh --torch    also PyTorch: Debian's (float64 fixture references) and current PyTorch from
+#                              PyPI in a virtual environment outside the working tree (the speed comparison,
+#                              benchmarks/compare/loss_compare.sh), at ${FASTPP_TORCH_VENV:-$HOME/.cache/fastpp/torch-venv}
 set -euo pipefail
 
 want=(
@@ -40,4 +42,21 @@ if [[ -x /usr/local/cuda/bin/nvcc ]]; then
   echo "deps.sh: CUDA toolkit: $(/usr/local/cuda/bin/nvcc --version | tail -n 2 | head -n 1)"
 else
   echo "deps.sh: no CUDA toolkit at /usr/local/cuda (the CUDA targets will not be built)"
+fi
+
+# Current PyTorch from PyPI (about 6 GB with its CUDA wheels), for benchmarks/compare/loss_compare.sh: the
+# speed bar is against what a fastai user installs today, not Debian's older build. Kept outside the
+# working tree so builds and `git status` never see it.
+if [[ "${1:-}" == "--torch" ]]; then
+  venv="${FASTPP_TORCH_VENV:-$HOME/.cache/fastpp/torch-venv}"
+  if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "import torch" 2>/dev/null; then
+    echo "deps.sh: PyPI torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)') in $venv"
+  else
+    echo "deps.sh: creating $venv and installing torch and numpy from PyPI"
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --upgrade pip
+    "$venv/bin/python" -m pip install -q torch numpy
+    echo "deps.sh: PyPI torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)') in $venv"
+  fi
 fi

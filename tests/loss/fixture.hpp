@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <fastpp/backend/cpu/loss_kernels.hpp>
 #include <fastpp/core/error.hpp>
 #include <fastpp/core/tensor.hpp>
 
@@ -109,6 +110,20 @@ std::int64_t first_mismatch(const fastpp::Tensor<T>& got, const std::vector<doub
   if (worst_ratio) *worst_ratio = worst;
   return bad;
 }
+
+// Runs the float kernels on the AVX2 code (where the CPU has it) or the portable code while it lives.
+class IsaScope {
+ public:
+  explicit IsaScope(bool avx2) : before_(fastpp::backend::cpu_detail::loss_use_avx2()) {
+    fastpp::backend::cpu_detail::loss_use_avx2() = avx2 && before_;
+  }
+  ~IsaScope() { fastpp::backend::cpu_detail::loss_use_avx2() = before_; }
+  IsaScope(const IsaScope&) = delete;
+  IsaScope& operator=(const IsaScope&) = delete;
+
+ private:
+  bool before_;
+};
 
 inline double max_abs(const std::vector<double>& v) {
   double m = 0;

@@ -1,91 +1,99 @@
 #pragma once
-// cross_entropy = nll_loss(log_softmax(x)), fused: the forward reads the logits once and keeps each
-// row's logsumexp; the backward computes (softmax - onehot) * scale from the logits and that saved
-// logsumexp, in one more pass; cross_entropy_forward_backward_out does both in a single pass (loss and
-// gradient, the training step). Options and reductions are nll_loss's (PyTorch's CrossEntropyLoss).
-#include "softmax_loss.hpp"
+// cross_entropy = nll_loss(log_softmax(x)), fused, and the kernel it shares with label smoothing
+// (label_smoothing.hpp): one pass over each row gives its loss, and its gradient when asked. The forward
+// keeps each row's logsumexp; cross_entropy_forward_backward_out gives loss and gradient in one pass
+// (the training step). Options and reductions are nll_loss's (PyTorch's CrossEntropyLoss).
+//
+// The two-pass backward takes the lse the forward saved, checks its shape and recomputes each row's
+// maximum and sum from x instead of reading it: far from zero a float lse has lost the bits the gradient
+// needs (at logits near 1e4 its rounding alone is 5e-4 relative), while x - max is exact.
+#include "nll.hpp"
 
 namespace fastpp {
 
 namespace loss_detail {
-template <class T>
-SoftmaxLossJob<T> cross_entropy_job(const char* op, const Tensor<T>& x, const Tensor<std::int64_t>& target,
-                                    const NllOptions& o) {
+// Which outputs a softmax-loss call writes (null: not wanted) and what it reads for the gradient.
+template <class T, class D>
+struct SoftmaxLossIo {
+  Tensor<acc_t<T>, D>* loss = nullptr;             // [N] or [1]
+  Tensor<acc_t<T>, D>* lse = nullptr;              // [N]
+  const Tensor<acc_t<T>, D>* saved_lse = nullptr;  // [N], shape-checked (see above)
+  const Tensor<acc_t<T>, D>* grad = nullptr;       // the loss's shape
+  Tensor<T, D>* dx = nullptr;                      // [N, C]
+};
+
+// Cross-entropy with label smoothing eps (0: plain cross-entropy), fastai's formula: see
+// backend/cpu/detail/loss_softmax.hpp. Every check runs before any output is written.
+template <class T, class D, class I>
+void softmax_loss(const char* op, const Tensor<T, D>& x, const Tensor<I, D>& target, const Tensor<float, D>& weight,
+                  std::int64_t ignore_index, Reduction r, double eps, const SoftmaxLossIo<T, D>& io) {
+  check<ValueError>(eps >= 0.0 && eps <= 1.0, op, ": eps must be in [0, 1], got ", eps);
   check_logits(op, x);
-  SoftmaxLossJob<T> job;
-  job.x = x.data();
-  job.rows = x.size(0);
-  job.classes = x.size(1);
-  job.total_weight = check_targets_and_weigh(op, target, job.rows, job.classes, o.ignore_index, o.weight);
-  job.target = target.data();
-  job.weight = o.weight.defined() ? o.weight.data() : nullptr;
-  job.ignore_index = o.ignore_index;
-  job.reduction = o.reduction;
-  return job;
+  const std::int64_t n = x.size(0), c = x.size(1);
+  const auto t = class_indices(op, target);
+  const double total = check_targets_and_weigh(op, t, n, c, ignore_index, weight);
+  if (io.loss) check_out(op, "loss", *io.loss, loss_shape(r, n));
+  if (io.lse) check_out(op, "lse", *io.lse, Shape{n});
+  if (io.saved_lse) check_same_shape(op, "lse", *io.saved_lse, "one value per row", Shape{n});
+  if (io.grad) check_loss_grad(op, *io.grad, r, n);
+  if (io.dx) {
+    check_out(op, "dx", *io.dx, x.shape());
+    check_no_overlap(op, "dx", *io.dx, "x", x);
+  }
+  const auto xa = widened(x);
+  Tensor<acc_t<T>, D> dxa;
+  if (io.dx) dxa = kernel_out(*io.dx);
+  const auto ptr = [](auto* tensor) { return tensor ? tensor->data() : nullptr; };
+  backend::loss_kernels<D>::softmax_cross_entropy(
+      xa.data(), n, c, t.data(), ignore_index, data_or_null(weight), eps, divisor_of(r, total),
+      r == Reduction::mean ? static_cast<double>(n) : 1.0, r == Reduction::none, ptr(io.loss), ptr(io.lse),
+      ptr(io.grad), io.dx ? dxa.data() : nullptr);
+  if (io.dx) narrow_into(dxa, *io.dx);
 }
 }  // namespace loss_detail
 
-// Forward into caller-owned tensors: loss ([N] for Reduction::none, else [1]) and lse ([N], for backward).
-template <FloatDType T>
-void cross_entropy_out(const Tensor<T>& x, const Tensor<std::int64_t>& target, const NllOptions& o,
-                       Tensor<acc_t<T>>& loss, Tensor<acc_t<T>>& lse) {
-  auto job = loss_detail::cross_entropy_job("cross_entropy", x, target, o);
-  loss_detail::check_out("cross_entropy", "loss", loss, loss_detail::loss_shape(o.reduction, job.rows));
-  loss_detail::check_out("cross_entropy", "lse", lse, Shape{job.rows});
-  job.loss_rows = o.reduction == Reduction::none ? loss.data() : nullptr;
-  job.lse = lse.data();
-  loss_detail::finish_loss(job, loss_detail::softmax_loss_pass<loss_detail::Pass::forward>(job), loss);
+// Forward into caller-owned tensors: loss ([N] for Reduction::none, else [1]) and lse ([N]).
+template <FloatDType T, class D, class I>
+void cross_entropy_out(const Tensor<T, D>& x, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
+                       Tensor<acc_t<T>, D>& loss, Tensor<acc_t<T>, D>& lse) {
+  loss_detail::softmax_loss("cross_entropy", x, target, o.weight, o.ignore_index, o.reduction, 0.0,
+                            {.loss = &loss, .lse = &lse});
 }
 
 // The loss alone ([N] or [1]).
-template <FloatDType T>
-Tensor<acc_t<T>> cross_entropy(const Tensor<T>& x, const Tensor<std::int64_t>& target, const NllOptions& o = {}) {
+template <FloatDType T, class D, class I>
+Tensor<acc_t<T>, D> cross_entropy(const Tensor<T, D>& x, const Tensor<I, D>& target, const BasicNllOptions<D>& o = {}) {
   loss_detail::check_logits("cross_entropy", x);
-  auto loss = Tensor<acc_t<T>>::empty(loss_detail::loss_shape(o.reduction, x.size(0)));
-  auto lse = Tensor<acc_t<T>>::empty({x.size(0)});
-  cross_entropy_out(x, target, o, loss, lse);
+  auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(o.reduction, x.size(0)));
+  loss_detail::softmax_loss("cross_entropy", x, target, o.weight, o.ignore_index, o.reduction, 0.0, {.loss = &loss});
   return loss;
 }
 
-// dx = (softmax(x) - onehot(t)) * w_t * grad (/ total weight for the mean), from the lse the forward saved.
-// grad has the loss's shape. dx must not share memory with x.
-template <FloatDType T>
-void cross_entropy_backward_out(const Tensor<T>& x, const Tensor<std::int64_t>& target, const NllOptions& o,
-                                const Tensor<acc_t<T>>& lse, const Tensor<acc_t<T>>& grad, Tensor<T>& dx) {
-  auto job = loss_detail::cross_entropy_job("cross_entropy_backward", x, target, o);
-  loss_detail::check_same_shape("cross_entropy_backward", "lse", lse, "one value per row", Shape{job.rows});
-  loss_detail::check_loss_grad("cross_entropy_backward", grad, o.reduction, job.rows);
-  loss_detail::check_out("cross_entropy_backward", "dx", dx, x.shape());
-  loss_detail::check_no_overlap("cross_entropy_backward", "dx", dx, "x", x);
-  job.saved_lse = lse.data();
-  job.grad = grad.data();
-  job.dx = dx.data();
-  loss_detail::softmax_loss_pass<loss_detail::Pass::backward>(job);
+// dx = (softmax(x) - onehot(t)) * w_t * grad (/ total weight for the mean). grad has the loss's shape;
+// dx must not share memory with x.
+template <FloatDType T, class D, class I>
+void cross_entropy_backward_out(const Tensor<T, D>& x, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
+                                const Tensor<acc_t<T>, D>& lse, const Tensor<acc_t<T>, D>& grad, Tensor<T, D>& dx) {
+  loss_detail::softmax_loss("cross_entropy_backward", x, target, o.weight, o.ignore_index, o.reduction, 0.0,
+                            {.saved_lse = &lse, .grad = &grad, .dx = &dx});
 }
-template <FloatDType T>
-Tensor<T> cross_entropy_backward(const Tensor<T>& x, const Tensor<std::int64_t>& target, const NllOptions& o,
-                                 const Tensor<acc_t<T>>& lse, const Tensor<acc_t<T>>& grad) {
+template <FloatDType T, class D, class I>
+Tensor<T, D> cross_entropy_backward(const Tensor<T, D>& x, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
+                                    const Tensor<acc_t<T>, D>& lse, const Tensor<acc_t<T>, D>& grad) {
   loss_detail::check_logits("cross_entropy_backward", x);
-  auto dx = Tensor<T>::empty(x.shape());
+  auto dx = Tensor<T, D>::empty(x.shape());
   cross_entropy_backward_out(x, target, o, lse, grad, dx);
   return dx;
 }
 
 // Loss and gradient in one pass over the logits (each row is read once and its gradient written while
 // the row is in the L1 cache). grad, the upstream gradient, has the loss's shape.
-template <FloatDType T>
-void cross_entropy_forward_backward_out(const Tensor<T>& x, const Tensor<std::int64_t>& target,
-                                        const NllOptions& o, const Tensor<acc_t<T>>& grad, Tensor<acc_t<T>>& loss,
-                                        Tensor<T>& dx) {
-  auto job = loss_detail::cross_entropy_job("cross_entropy_forward_backward", x, target, o);
-  loss_detail::check_loss_grad("cross_entropy_forward_backward", grad, o.reduction, job.rows);
-  loss_detail::check_out("cross_entropy_forward_backward", "loss", loss, loss_detail::loss_shape(o.reduction, job.rows));
-  loss_detail::check_out("cross_entropy_forward_backward", "dx", dx, x.shape());
-  loss_detail::check_no_overlap("cross_entropy_forward_backward", "dx", dx, "x", x);
-  job.grad = grad.data();
-  job.loss_rows = o.reduction == Reduction::none ? loss.data() : nullptr;
-  job.dx = dx.data();
-  loss_detail::finish_loss(job, loss_detail::softmax_loss_pass<loss_detail::Pass::fused>(job), loss);
+template <FloatDType T, class D, class I>
+void cross_entropy_forward_backward_out(const Tensor<T, D>& x, const Tensor<I, D>& target,
+                                        const BasicNllOptions<D>& o, const Tensor<acc_t<T>, D>& grad,
+                                        Tensor<acc_t<T>, D>& loss, Tensor<T, D>& dx) {
+  loss_detail::softmax_loss("cross_entropy_forward_backward", x, target, o.weight, o.ignore_index, o.reduction, 0.0,
+                            {.loss = &loss, .grad = &grad, .dx = &dx});
 }
 
 }  // namespace fastpp

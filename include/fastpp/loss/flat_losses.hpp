@@ -1,11 +1,11 @@
 #pragma once
-// fastai's loss objects: CrossEntropyLossFlat, BCEWithLogitsLossFlat and LabelSmoothingCrossEntropy.
-// Like fastai's BaseLoss they flatten: logits [..., C] become [M, C] rows of the last axis and targets
-// become [M] (the "Flat"). Each carries its activation (what get_preds applies) and its decodes
-// (predictions from activations).
+// fastai's loss objects, one template: FlatLoss<LossKind::cross_entropy> is CrossEntropyLossFlat, with
+// label smoothing LabelSmoothingCrossEntropy (eps = 0.1 by default; eps = 0 is plain cross-entropy), and
+// FlatLoss<LossKind::bce_with_logits> is BCEWithLogitsLossFlat. Like fastai's BaseLoss they flatten:
+// logits [..., C] become [M, C] rows of the last axis and class-index targets become [M]. Each carries its
+// activation (what get_preds applies) and its decodes (predictions from activations).
 //
-// Calling a loss returns its output: the loss value(s) plus what backward needs (the logits handle, the
-// targets, the saved logsumexp), so
+// Calling a loss returns its output: the loss value(s) plus what backward needs, so
 //   auto out = loss(logits, targets);   out.item();   auto dlogits = out.backward();
 // forward_backward() does both in one pass into a gradient tensor the caller owns (the training step).
 //
@@ -13,23 +13,24 @@
 // multi-label floats to BCEWithLogitsLossFlat, and the wrong one is a static_assert naming the right loss.
 #include <type_traits>
 
+#include "../core/loss_kind.hpp"
 #include "binary.hpp"
-#include "cross_entropy.hpp"
 #include "label_smoothing.hpp"
 #include "softmax.hpp"
 
 namespace fastpp {
 
-// Class indices: a cpu tensor of int64 (int32 and uint8 are widened, as fastai does).
+// Class indices: a tensor of int64, int32 or uint8 (widened to int64, as fastai does), on any device.
 template <class Targets>
-inline constexpr bool is_class_index_tensor_v =
-    std::is_same_v<Targets, Tensor<std::int64_t>> || std::is_same_v<Targets, Tensor<std::int32_t>> ||
-    std::is_same_v<Targets, Tensor<std::uint8_t>>;
+inline constexpr bool is_class_index_tensor_v = false;
+template <class I, class D>
+inline constexpr bool is_class_index_tensor_v<Tensor<I, D>> = loss_detail::is_class_index_v<I>;
 
-// Multi-label or one-hot targets for logits of dtype T: a cpu tensor of T, or uint8 0/1 flags.
+// Multi-label or one-hot targets for logits of dtype T: a tensor of T, or uint8 0/1 flags.
 template <class Targets, class T>
-inline constexpr bool is_multi_label_tensor_v =
-    std::is_same_v<Targets, Tensor<T>> || std::is_same_v<Targets, Tensor<std::uint8_t>>;
+inline constexpr bool is_multi_label_tensor_v = false;
+template <class U, class D, class T>
+inline constexpr bool is_multi_label_tensor_v<Tensor<U, D>, T> = std::is_same_v<U, T> || std::is_same_v<U, std::uint8_t>;
 
 // True when Loss can be called with logits of dtype T and these targets (no static_assert fires).
 template <class Loss, class Targets, class T = float>
@@ -37,216 +38,178 @@ concept AcceptsTargets = Loss::template accepts<Targets, T>;
 
 namespace loss_detail {
 // [..., C] -> [M, C]
-template <class T>
-Tensor<T> flatten_rows(const char* op, const Tensor<T>& x) {
+template <class T, class D>
+Tensor<T, D> flatten_rows(const char* op, const Tensor<T, D>& x) {
   check<ShapeError>(x.defined() && x.rank() >= 2, op, ": expected logits of rank 2 or more with classes on the "
-                    "last axis, got shape ", x.defined() ? x.shape().str() : std::string("undefined"));
+                    "last axis, got shape ", shape_text(x));
   const std::int64_t c = x.size(-1);
   return x.reshape({c == 0 ? 0 : x.numel() / c, c});
 }
-// Any class-index tensor -> int64 [M], checked against the number of rows.
-template <class I>
-Tensor<std::int64_t> flatten_targets(const char* op, const Tensor<I>& t, std::int64_t rows) {
+// Class indices of any index type -> int64 [M], checked against the number of rows.
+template <class I, class D>
+Tensor<std::int64_t, D> flatten_targets(const char* op, const Tensor<I, D>& t, std::int64_t rows) {
   check<ShapeError>(t.defined() && t.numel() == rows, op, ": ", rows, " rows of logits need ", rows,
-                    " targets, got shape ", t.defined() ? t.shape().str() : std::string("undefined"));
-  if constexpr (std::is_same_v<I, std::int64_t>) return t.reshape({rows});
-  else return t.template cast<std::int64_t>().reshape({rows});
-}
-template <class A>
-Tensor<A> filled_grad(const Shape& s, double g) {
-  return Tensor<A>::full(s, static_cast<A>(g));
+                    " targets, got shape ", shape_text(t));
+  return class_indices(op, t).reshape({rows});
 }
 }  // namespace loss_detail
 
 // What a softmax-based loss returns: the value(s) and the state its backward needs.
-template <class T, class Options>
+template <class T, class D>
 struct SoftmaxLossOutput {
-  Tensor<acc_t<T>> loss;  // [M] for Reduction::none, else [1]
-  Tensor<acc_t<T>> lse;   // [M] per-row logsumexp, saved for backward
-  Tensor<T> logits;       // [M, C] (a handle, not a copy)
-  Tensor<std::int64_t> targets;
-  Options options;
+  Tensor<acc_t<T>, D> loss;  // [M] for Reduction::none, else [1]
+  Tensor<acc_t<T>, D> lse;   // [M] per-row logsumexp
+  Tensor<T, D> logits;       // [M, C] (a handle, not a copy)
+  Tensor<std::int64_t, D> targets;
+  BasicNllOptions<D> options;
+  double eps = 0;            // label smoothing
 
   // The reduced loss as a number.
   double item() const {
+    static_assert(HostDevice<D>, "item() reads the loss on the host: copy it there first (.loss.to<cpu>())");
     check<ShapeError>(loss.numel() == 1, "item(): the loss has ", loss.numel(),
                       " values (reduction none); reduce it or read .loss");
     return static_cast<double>(loss.data()[0]);
   }
   // dlogits for an upstream gradient shaped like the loss, into a tensor shaped like the logits.
-  void backward_out(Tensor<T>& dlogits, const Tensor<acc_t<T>>& grad) const {
+  void backward_out(Tensor<T, D>& dlogits, const Tensor<acc_t<T>, D>& grad) const {
     auto d = dlogits.reshape(logits.shape());
-    if constexpr (std::is_same_v<Options, LabelSmoothingOptions>)
-      label_smoothing_cross_entropy_backward_out(logits, targets, options, lse, grad, d);
-    else
-      cross_entropy_backward_out(logits, targets, options, lse, grad, d);
+    loss_detail::softmax_loss("backward", logits, targets, options.weight, options.ignore_index, options.reduction, eps,
+                              {.saved_lse = &lse, .grad = &grad, .dx = &d});
   }
   // dlogits ([M, C]) for the upstream gradient `grad` (every row's, when the loss is not reduced).
-  Tensor<T> backward(double grad = 1.0) const {
-    auto d = Tensor<T>::empty(logits.shape());
-    backward_out(d, loss_detail::filled_grad<acc_t<T>>(loss.shape(), grad));
+  Tensor<T, D> backward(double grad = 1.0) const {
+    auto d = Tensor<T, D>::empty(logits.shape());
+    backward_out(d, Tensor<acc_t<T>, D>::full(loss.shape(), static_cast<acc_t<T>>(grad)));
     return d;
   }
 };
 
-struct CrossEntropyLossFlat {
-  Tensor<float> weight{};  // [C] or undefined
-  std::int64_t ignore_index = -100;
+// What BCEWithLogitsLossFlat returns.
+template <class T, class D>
+struct BceLossOutput {
+  Tensor<acc_t<T>, D> loss;  // logits' shape for Reduction::none, else [1]
+  Tensor<T, D> logits;
+  Tensor<T, D> targets;
+  BasicBceOptions<D> options;
+
+  double item() const {
+    static_assert(HostDevice<D>, "item() reads the loss on the host: copy it there first (.loss.to<cpu>())");
+    check<ShapeError>(loss.numel() == 1, "item(): the loss has ", loss.numel(),
+                      " values (reduction none); reduce it or read .loss");
+    return static_cast<double>(loss.data()[0]);
+  }
+  void backward_out(Tensor<T, D>& dlogits, const Tensor<acc_t<T>, D>& grad) const {
+    binary_cross_entropy_with_logits_backward_out(logits, targets, options, grad, dlogits);
+  }
+  Tensor<T, D> backward(double grad = 1.0) const {
+    auto d = Tensor<T, D>::empty(logits.shape());
+    backward_out(d, Tensor<acc_t<T>, D>::full(loss.shape(), static_cast<acc_t<T>>(grad)));
+    return d;
+  }
+};
+
+// The loss objects. Fields that belong to one kind only are checked when the loss is called.
+template <LossKind K, bool Smoothing = false, class D = cpu>
+struct FlatLoss {
+  static constexpr bool softmax_kind = K == LossKind::cross_entropy;
+
+  double eps = Smoothing ? 0.1 : 0.0;  // label smoothing (cross-entropy kinds; fastai's formula)
+  Tensor<float, D> weight{};           // [C] or undefined
+  Tensor<float, D> pos_weight{};       // [C] or undefined (BCEWithLogitsLossFlat only)
+  std::int64_t ignore_index = -100;    // (cross-entropy kinds only)
   Reduction reduction = Reduction::mean;
+  double thresh = 0.5;                 // decodes of BCEWithLogitsLossFlat: probability above it is a label
 
   template <class Targets, class T = float>
-  static constexpr bool accepts = is_class_index_tensor_v<Targets>;
-
-  NllOptions options() const { return NllOptions{.weight = weight, .ignore_index = ignore_index, .reduction = reduction}; }
+  static constexpr bool accepts = softmax_kind ? is_class_index_tensor_v<Targets> : is_multi_label_tensor_v<Targets, T>;
 
   template <FloatDType T, class Targets>
-  SoftmaxLossOutput<T, NllOptions> operator()(const Tensor<T>& logits, const Targets& targets) const {
-    static_assert(accepts<Targets, T>,
-                  "CrossEntropyLossFlat takes class indices (fastpp::Tensor<std::int64_t>); for one-hot or "
-                  "multi-label float targets use BCEWithLogitsLossFlat");
-    SoftmaxLossOutput<T, NllOptions> out;
-    out.logits = loss_detail::flatten_rows("CrossEntropyLossFlat", logits);
-    out.targets = loss_detail::flatten_targets("CrossEntropyLossFlat", targets, out.logits.size(0));
-    out.options = options();
-    out.loss = Tensor<acc_t<T>>::empty(loss_detail::loss_shape(reduction, out.logits.size(0)));
-    out.lse = Tensor<acc_t<T>>::empty({out.logits.size(0)});
-    cross_entropy_out(out.logits, out.targets, out.options, out.loss, out.lse);
-    return out;
+  auto operator()(const Tensor<T, D>& logits, const Targets& targets) const {
+    check_targets<T, Targets>();
+    if constexpr (softmax_kind) {
+      check_fields("CrossEntropyLossFlat");
+      SoftmaxLossOutput<T, D> out;
+      out.logits = loss_detail::flatten_rows("CrossEntropyLossFlat", logits);
+      out.targets = loss_detail::flatten_targets("CrossEntropyLossFlat", targets, out.logits.size(0));
+      out.options = {.weight = weight, .ignore_index = ignore_index, .reduction = reduction};
+      out.eps = eps;
+      out.loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(reduction, out.logits.size(0)));
+      out.lse = Tensor<acc_t<T>, D>::empty({out.logits.size(0)});
+      loss_detail::softmax_loss("CrossEntropyLossFlat", out.logits, out.targets, weight, ignore_index, reduction, eps,
+                                {.loss = &out.loss, .lse = &out.lse});
+      return out;
+    } else {
+      check_fields("BCEWithLogitsLossFlat");
+      BceLossOutput<T, D> out;
+      out.logits = logits;
+      if constexpr (std::is_same_v<Targets, Tensor<T, D>>) out.targets = targets;
+      else out.targets = targets.template cast<T>();
+      out.options = {.weight = weight, .pos_weight = pos_weight, .reduction = reduction};
+      out.loss = binary_cross_entropy_with_logits(out.logits, out.targets, out.options);
+      return out;
+    }
   }
+
   // Loss and gradient (for an upstream gradient of 1) in one pass; dlogits has the logits' shape.
   template <FloatDType T, class Targets>
-  Tensor<acc_t<T>> forward_backward(const Tensor<T>& logits, const Targets& targets, Tensor<T>& dlogits) const {
-    static_assert(accepts<Targets, T>,
-                  "CrossEntropyLossFlat takes class indices (fastpp::Tensor<std::int64_t>); for one-hot or "
-                  "multi-label float targets use BCEWithLogitsLossFlat");
+  Tensor<acc_t<T>, D> forward_backward(const Tensor<T, D>& logits, const Targets& targets, Tensor<T, D>& dlogits) const {
+    check_targets<T, Targets>();
+    static_assert(softmax_kind, "forward_backward is the fused softmax pass of the cross-entropy losses; for "
+                                "BCEWithLogitsLossFlat call the loss, then .backward_out()");
+    check_fields("CrossEntropyLossFlat");
     const auto x = loss_detail::flatten_rows("CrossEntropyLossFlat", logits);
     const auto t = loss_detail::flatten_targets("CrossEntropyLossFlat", targets, x.size(0));
     loss_detail::check_out("CrossEntropyLossFlat", "dlogits", dlogits, logits.shape());
     auto d = dlogits.reshape(x.shape());
     const auto shape = loss_detail::loss_shape(reduction, x.size(0));
-    auto loss = Tensor<acc_t<T>>::empty(shape);
-    cross_entropy_forward_backward_out(x, t, options(), loss_detail::filled_grad<acc_t<T>>(shape, 1.0), loss, d);
+    auto loss = Tensor<acc_t<T>, D>::empty(shape);
+    const auto grad = Tensor<acc_t<T>, D>::full(shape, acc_t<T>(1));
+    loss_detail::softmax_loss("CrossEntropyLossFlat", x, t, weight, ignore_index, reduction, eps,
+                              {.loss = &loss, .grad = &grad, .dx = &d});
     return loss;
   }
-  // fastai: activation = softmax over the class axis; decodes = argmax.
+
+  // fastai: activation = softmax over the class axis and decodes = argmax, or sigmoid and a threshold.
   template <FloatDType T>
-  Tensor<T> activation(const Tensor<T>& logits) const {
-    return softmax(loss_detail::flatten_rows("CrossEntropyLossFlat::activation", logits));
-  }
-  template <FloatDType T>
-  Tensor<std::int64_t> decodes(const Tensor<T>& x) const {
-    return argmax(loss_detail::flatten_rows("CrossEntropyLossFlat::decodes", x));
-  }
-};
-
-struct LabelSmoothingCrossEntropy {
-  double eps = 0.1;
-  Tensor<float> weight{};
-  Reduction reduction = Reduction::mean;
-
-  template <class Targets, class T = float>
-  static constexpr bool accepts = is_class_index_tensor_v<Targets>;
-
-  LabelSmoothingOptions options() const { return LabelSmoothingOptions{.eps = eps, .weight = weight, .reduction = reduction}; }
-
-  template <FloatDType T, class Targets>
-  SoftmaxLossOutput<T, LabelSmoothingOptions> operator()(const Tensor<T>& logits, const Targets& targets) const {
-    static_assert(accepts<Targets, T>,
-                  "LabelSmoothingCrossEntropy takes class indices (fastpp::Tensor<std::int64_t>); for one-hot "
-                  "or multi-label float targets use BCEWithLogitsLossFlat");
-    SoftmaxLossOutput<T, LabelSmoothingOptions> out;
-    out.logits = loss_detail::flatten_rows("LabelSmoothingCrossEntropy", logits);
-    out.targets = loss_detail::flatten_targets("LabelSmoothingCrossEntropy", targets, out.logits.size(0));
-    out.options = options();
-    out.loss = Tensor<acc_t<T>>::empty(loss_detail::loss_shape(reduction, out.logits.size(0)));
-    out.lse = Tensor<acc_t<T>>::empty({out.logits.size(0)});
-    label_smoothing_cross_entropy_out(out.logits, out.targets, out.options, out.loss, out.lse);
-    return out;
-  }
-  template <FloatDType T, class Targets>
-  Tensor<acc_t<T>> forward_backward(const Tensor<T>& logits, const Targets& targets, Tensor<T>& dlogits) const {
-    static_assert(accepts<Targets, T>,
-                  "LabelSmoothingCrossEntropy takes class indices (fastpp::Tensor<std::int64_t>); for one-hot "
-                  "or multi-label float targets use BCEWithLogitsLossFlat");
-    const auto x = loss_detail::flatten_rows("LabelSmoothingCrossEntropy", logits);
-    const auto t = loss_detail::flatten_targets("LabelSmoothingCrossEntropy", targets, x.size(0));
-    loss_detail::check_out("LabelSmoothingCrossEntropy", "dlogits", dlogits, logits.shape());
-    auto d = dlogits.reshape(x.shape());
-    const auto shape = loss_detail::loss_shape(reduction, x.size(0));
-    auto loss = Tensor<acc_t<T>>::empty(shape);
-    label_smoothing_cross_entropy_forward_backward_out(x, t, options(), loss_detail::filled_grad<acc_t<T>>(shape, 1.0),
-                                                       loss, d);
-    return loss;
+  Tensor<T, D> activation(const Tensor<T, D>& logits) const {
+    if constexpr (softmax_kind) return softmax(loss_detail::flatten_rows("CrossEntropyLossFlat::activation", logits));
+    else return sigmoid(logits);
   }
   template <FloatDType T>
-  Tensor<T> activation(const Tensor<T>& logits) const {
-    return softmax(loss_detail::flatten_rows("LabelSmoothingCrossEntropy::activation", logits));
+  auto decodes(const Tensor<T, D>& x) const {
+    if constexpr (softmax_kind) {
+      return argmax(loss_detail::flatten_rows("CrossEntropyLossFlat::decodes", x));
+    } else {
+      static_assert(HostDevice<D>, "BCEWithLogitsLossFlat::decodes thresholds on the host: copy the probabilities there");
+      auto out = Tensor<std::uint8_t, D>::empty(x.shape());
+      for (std::int64_t i = 0; i < x.numel(); ++i)
+        out.data()[i] = static_cast<double>(static_cast<acc_t<T>>(x.data()[i])) > thresh ? 1 : 0;
+      return out;
+    }
   }
-  template <FloatDType T>
-  Tensor<std::int64_t> decodes(const Tensor<T>& x) const {
-    return argmax(loss_detail::flatten_rows("LabelSmoothingCrossEntropy::decodes", x));
-  }
-};
 
-// What BCEWithLogitsLossFlat returns.
-template <class T>
-struct BceLossOutput {
-  Tensor<acc_t<T>> loss;  // logits' shape for Reduction::none, else [1]
-  Tensor<T> logits;
-  Tensor<T> targets;
-  BceOptions options;
-
-  double item() const {
-    check<ShapeError>(loss.numel() == 1, "item(): the loss has ", loss.numel(),
-                      " values (reduction none); reduce it or read .loss");
-    return static_cast<double>(loss.data()[0]);
-  }
-  void backward_out(Tensor<T>& dlogits, const Tensor<acc_t<T>>& grad) const {
-    binary_cross_entropy_with_logits_backward_out(logits, targets, options, grad, dlogits);
-  }
-  Tensor<T> backward(double grad = 1.0) const {
-    auto d = Tensor<T>::empty(logits.shape());
-    backward_out(d, loss_detail::filled_grad<acc_t<T>>(loss.shape(), grad));
-    return d;
-  }
-};
-
-struct BCEWithLogitsLossFlat {
-  Tensor<float> weight{};      // [C] or undefined
-  Tensor<float> pos_weight{};  // [C] or undefined
-  Reduction reduction = Reduction::mean;
-  double thresh = 0.5;       // decodes: probability above thresh means the label is present
-
-  template <class Targets, class T = float>
-  static constexpr bool accepts = is_multi_label_tensor_v<Targets, T>;
-
-  BceOptions options() const { return BceOptions{.weight = weight, .pos_weight = pos_weight, .reduction = reduction}; }
-
-  template <FloatDType T, class Targets>
-  BceLossOutput<T> operator()(const Tensor<T>& logits, const Targets& targets) const {
-    static_assert(accepts<Targets, T>,
+ private:
+  template <class T, class Targets>
+  static constexpr void check_targets() {
+    static_assert(!softmax_kind || accepts<Targets, T>,
+                  "CrossEntropyLossFlat and LabelSmoothingCrossEntropy take class indices (fastpp::Tensor<std::int64_t>, "
+                  "int32 or uint8); for one-hot or multi-label float targets use BCEWithLogitsLossFlat");
+    static_assert(softmax_kind || accepts<Targets, T>,
                   "BCEWithLogitsLossFlat takes one-hot or multi-label targets shaped like the logits (a tensor of "
                   "the logits' float type, or uint8 flags); for class indices use CrossEntropyLossFlat");
-    BceLossOutput<T> out;
-    out.logits = logits;
-    if constexpr (std::is_same_v<Targets, Tensor<T>>) out.targets = targets;
-    else out.targets = targets.template cast<T>();
-    out.options = options();
-    out.loss = binary_cross_entropy_with_logits(out.logits, out.targets, out.options);
-    return out;
   }
-  template <FloatDType T>
-  Tensor<T> activation(const Tensor<T>& logits) const {
-    return sigmoid(logits);
-  }
-  // 1 where the probability exceeds thresh (fastai applies decodes to activations).
-  template <FloatDType T>
-  Tensor<std::uint8_t> decodes(const Tensor<T>& probs) const {
-    auto out = Tensor<std::uint8_t>::empty(probs.shape());
-    for (std::int64_t i = 0; i < probs.numel(); ++i)
-      out.data()[i] = static_cast<double>(static_cast<acc_t<T>>(probs.data()[i])) > thresh ? 1 : 0;
-    return out;
+  void check_fields(const char* op) const {
+    if constexpr (softmax_kind)
+      check<ValueError>(!pos_weight.defined(), op, ": pos_weight belongs to BCEWithLogitsLossFlat");
+    else
+      check<ValueError>(eps == 0.0 && ignore_index == -100, op,
+                        ": eps and ignore_index belong to the cross-entropy losses");
   }
 };
+
+using CrossEntropyLossFlat = FlatLoss<LossKind::cross_entropy>;
+using LabelSmoothingCrossEntropy = FlatLoss<LossKind::cross_entropy, true>;
+using BCEWithLogitsLossFlat = FlatLoss<LossKind::bce_with_logits>;
 
 }  // namespace fastpp

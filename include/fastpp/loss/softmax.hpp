@@ -1,147 +1,113 @@
 #pragma once
-// softmax and log_softmax over the class axis of [N, C] logits, forward and backward, on the CPU.
-// Each has an `_out` form that writes into tensors the caller owns (a training loop reuses them, and
-// pays no page faults for fresh memory) and an allocating form for convenience.
-#include <algorithm>
-
-#include "../core/thread_pool.hpp"
-#include "checks.hpp"
-#include "row_blocks.hpp"
-#include "row_math.hpp"
-#include "stream_out.hpp"
+// softmax and log_softmax over the class axis of [N, C] logits, forward and backward. Each has an `_out`
+// form that writes into tensors the caller owns (a training loop reuses them) and an allocating form.
+// Every loop runs in backend::loss_kernels<D> for the tensors' device D.
+#include "storage.hpp"
 
 namespace fastpp {
 
 namespace loss_detail {
-// Calls f(i) for each row i, rows split over the compute pool.
-template <class F>
-void for_each_row(std::int64_t rows, std::int64_t row_length, F&& f) {
-  fastpp::parallel_for(0, rows, rows_per_block(row_length), [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) f(i);
-  });
+// y = f(x) row by row, where `kernel` is one of the table's forward functions.
+template <class T, class D, class K>
+void rows_forward(const char* op, const Tensor<T, D>& x, Tensor<T, D>& y, K kernel) {
+  check_logits(op, x);
+  check_out(op, "y", y, x.shape());
+  check_no_overlap(op, "y", y, "x", x);
+  const auto xa = widened(x);
+  auto ya = kernel_out(y);
+  kernel(xa.data(), x.size(0), x.size(1), ya.data());
+  narrow_into(ya, y);
 }
-// Calls f(i, count, out) for groups of count <= loss_math::row_group rows starting at row i, in parallel;
-// `out` is where row i's output goes: the output tensor's row i, or (when the output and the `inputs`
-// tensors of its size f reads are larger than the caches, see stream_out.hpp) a staging buffer that is
-// then streamed there.
-template <class T, class F>
-void for_each_row_group(std::int64_t rows, std::int64_t row_length, int inputs, T* out, F&& f) {
-  constexpr std::int64_t G = loss_math::row_group;
-  const bool stream = should_stream<T>(rows, row_length, inputs);
-  const std::int64_t per = rows_per_block(row_length);
-  fastpp::parallel_for_balanced(0, (rows + per - 1) / per, [&](std::int64_t blk) {
-    const std::int64_t r0 = blk * per, r1 = std::min(rows, r0 + per);
-    write_rows(r0, r1, row_length, out, stream, G, [&](std::int64_t i0, std::int64_t i1, T* o) {
-      for (std::int64_t i = i0; i < i1; i += G) f(i, static_cast<int>(std::min(G, i1 - i)), o + (i - i0) * row_length);
-    });
-  });
+// dx = f(y, dy) row by row, for the backward functions.
+template <class T, class D, class K>
+void rows_backward(const char* op, const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<T, D>& dx, K kernel) {
+  check_logits(op, y);
+  check_same_shape(op, "dy", dy, "y", y.shape());
+  check_out(op, "dx", dx, y.shape());
+  check_no_overlap(op, "dx", dx, "y", y);
+  check_no_overlap(op, "dx", dx, "dy", dy);
+  const auto ya = widened(y), dya = widened(dy);
+  auto dxa = kernel_out(dx);
+  kernel(ya.data(), dya.data(), y.size(0), y.size(1), dxa.data());
+  narrow_into(dxa, dx);
+}
+template <class T, class D>
+Tensor<T, D> empty_like_logits(const char* op, const Tensor<T, D>& x) {
+  check_logits(op, x);
+  return Tensor<T, D>::empty(x.shape());
 }
 }  // namespace loss_detail
 
 // y = softmax(x) along axis 1.
-template <FloatDType T>
-void softmax_out(const Tensor<T>& x, Tensor<T>& y) {
-  loss_detail::check_logits("softmax", x);
-  loss_detail::check_out("softmax", "y", y, x.shape());
-  loss_detail::check_no_overlap("softmax", "y", y, "x", x);
-  const std::int64_t n = x.size(0), c = x.size(1);
-  const T* px = x.data();
-  T* py = y.data();
-  loss_detail::for_each_row_group(n, c, 1, py, [&](std::int64_t i, int count, T* out) {
-    loss_math::rows_softmax(px + i * c, c, c, count, out);
+template <FloatDType T, class D>
+void softmax_out(const Tensor<T, D>& x, Tensor<T, D>& y) {
+  using A = acc_t<T>;
+  loss_detail::rows_forward("softmax", x, y, [](const A* a, std::int64_t n, std::int64_t c, A* b) {
+    backend::loss_kernels<D>::softmax(a, n, c, b);
   });
 }
-template <FloatDType T>
-Tensor<T> softmax(const Tensor<T>& x) {
-  loss_detail::check_logits("softmax", x);
-  auto y = Tensor<T>::empty(x.shape());
+template <FloatDType T, class D>
+Tensor<T, D> softmax(const Tensor<T, D>& x) {
+  auto y = loss_detail::empty_like_logits("softmax", x);
   softmax_out(x, y);
   return y;
 }
 
 // dx = y * (dy - sum_j dy_j y_j), from the softmax output y.
-template <FloatDType T>
-void softmax_backward_out(const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>& dx) {
-  loss_detail::check_logits("softmax_backward", y);
-  loss_detail::check_same_shape("softmax_backward", "dy", dy, "y", y.shape());
-  loss_detail::check_out("softmax_backward", "dx", dx, y.shape());
-  loss_detail::check_no_overlap("softmax_backward", "dx", dx, "y", y);
-  loss_detail::check_no_overlap("softmax_backward", "dx", dx, "dy", dy);
-  const std::int64_t n = y.size(0), c = y.size(1);
-  const T *py = y.data(), *pdy = dy.data();
-  T* pdx = dx.data();
-  loss_detail::for_each_row_group(n, c, 2, pdx, [&](std::int64_t i, int count, T* out) {
-    loss_math::rows_softmax_backward(py + i * c, pdy + i * c, c, c, count, out);
-  });
+template <FloatDType T, class D>
+void softmax_backward_out(const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<T, D>& dx) {
+  using A = acc_t<T>;
+  loss_detail::rows_backward("softmax_backward", y, dy, dx,
+                             [](const A* a, const A* b, std::int64_t n, std::int64_t c, A* d) {
+                               backend::loss_kernels<D>::softmax_backward(a, b, n, c, d);
+                             });
 }
-template <FloatDType T>
-Tensor<T> softmax_backward(const Tensor<T>& y, const Tensor<T>& dy) {
-  loss_detail::check_logits("softmax_backward", y);
-  auto dx = Tensor<T>::empty(y.shape());
+template <FloatDType T, class D>
+Tensor<T, D> softmax_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
+  auto dx = loss_detail::empty_like_logits("softmax_backward", y);
   softmax_backward_out(y, dy, dx);
   return dx;
 }
 
-// y = x - logsumexp(x) along axis 1: the log of softmax without ever taking the log of a tiny number.
-template <FloatDType T>
-void log_softmax_out(const Tensor<T>& x, Tensor<T>& y) {
-  loss_detail::check_logits("log_softmax", x);
-  loss_detail::check_out("log_softmax", "y", y, x.shape());
-  loss_detail::check_no_overlap("log_softmax", "y", y, "x", x);
-  const std::int64_t n = x.size(0), c = x.size(1);
-  const T* px = x.data();
-  T* py = y.data();
-  loss_detail::for_each_row_group(n, c, 1, py, [&](std::int64_t i, int count, T* out) {
-    acc_t<T> lse[loss_math::row_group];
-    loss_math::rows_logsumexp(px + i * c, c, c, count, lse);
-    for (int r = 0; r < count; ++r) loss_math::row_shift(px + (i + r) * c, c, lse[r], out + r * c);
+// y = x - logsumexp(x) along axis 1, formed as (x - max) - log(sum exp(x - max)): exact far from zero too.
+template <FloatDType T, class D>
+void log_softmax_out(const Tensor<T, D>& x, Tensor<T, D>& y) {
+  using A = acc_t<T>;
+  loss_detail::rows_forward("log_softmax", x, y, [](const A* a, std::int64_t n, std::int64_t c, A* b) {
+    backend::loss_kernels<D>::log_softmax(a, n, c, b);
   });
 }
-template <FloatDType T>
-Tensor<T> log_softmax(const Tensor<T>& x) {
-  loss_detail::check_logits("log_softmax", x);
-  auto y = Tensor<T>::empty(x.shape());
+template <FloatDType T, class D>
+Tensor<T, D> log_softmax(const Tensor<T, D>& x) {
+  auto y = loss_detail::empty_like_logits("log_softmax", x);
   log_softmax_out(x, y);
   return y;
 }
 
 // dx = dy - exp(y) * sum_j dy_j, from the log_softmax output y.
-template <FloatDType T>
-void log_softmax_backward_out(const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>& dx) {
-  loss_detail::check_logits("log_softmax_backward", y);
-  loss_detail::check_same_shape("log_softmax_backward", "dy", dy, "y", y.shape());
-  loss_detail::check_out("log_softmax_backward", "dx", dx, y.shape());
-  loss_detail::check_no_overlap("log_softmax_backward", "dx", dx, "y", y);
-  loss_detail::check_no_overlap("log_softmax_backward", "dx", dx, "dy", dy);
-  const std::int64_t n = y.size(0), c = y.size(1);
-  const T *py = y.data(), *pdy = dy.data();
-  T* pdx = dx.data();
-  loss_detail::for_each_row_group(n, c, 2, pdx, [&](std::int64_t i, int count, T* out) {
-    loss_math::rows_log_softmax_backward(py + i * c, pdy + i * c, c, c, count, out);
-  });
+template <FloatDType T, class D>
+void log_softmax_backward_out(const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<T, D>& dx) {
+  using A = acc_t<T>;
+  loss_detail::rows_backward("log_softmax_backward", y, dy, dx,
+                             [](const A* a, const A* b, std::int64_t n, std::int64_t c, A* d) {
+                               backend::loss_kernels<D>::log_softmax_backward(a, b, n, c, d);
+                             });
 }
-template <FloatDType T>
-Tensor<T> log_softmax_backward(const Tensor<T>& y, const Tensor<T>& dy) {
-  loss_detail::check_logits("log_softmax_backward", y);
-  auto dx = Tensor<T>::empty(y.shape());
+template <FloatDType T, class D>
+Tensor<T, D> log_softmax_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
+  auto dx = loss_detail::empty_like_logits("log_softmax_backward", y);
   log_softmax_backward_out(y, dy, dx);
   return dx;
 }
 
 // Index of the largest value of each row (the first one on ties), as fastai's decodes for
 // CrossEntropyLossFlat: predicted classes from logits or probabilities.
-template <FloatDType T>
-Tensor<std::int64_t> argmax(const Tensor<T>& x) {
+template <FloatDType T, class D>
+Tensor<std::int64_t, D> argmax(const Tensor<T, D>& x) {
   loss_detail::check_logits("argmax", x);
-  const std::int64_t n = x.size(0), c = x.size(1);
-  auto out = Tensor<std::int64_t>::empty({n});
-  for (std::int64_t i = 0; i < n; ++i) {
-    const T* row = x.data() + i * c;
-    std::int64_t best = 0;
-    for (std::int64_t j = 1; j < c; ++j)
-      if (static_cast<acc_t<T>>(row[j]) > static_cast<acc_t<T>>(row[best])) best = j;
-    out.data()[i] = best;
-  }
+  auto out = Tensor<std::int64_t, D>::empty({x.size(0)});
+  const auto xa = loss_detail::widened(x);
+  backend::loss_kernels<D>::argmax(xa.data(), x.size(0), x.size(1), out.data());
   return out;
 }
 

@@ -1,0 +1,55 @@
+#pragma once
+// The one float exp of the loss kernels, written once for a scalar float and for a vector of floats
+// (GCC/Clang vector extensions: the AVX2 kernels instantiate it with 8 lanes, the portable ones with 1).
+// Double rows use std::exp.
+//
+// exp_nonpos(x) for x <= 0 (the kernels only ever take exp of x - max, or of -|x|): x = n ln2 + r with
+// |r| <= ln2/2, exp(r) by its Taylor polynomial of degree 7 (truncation below 2^-27 relative), and 2^n
+// put in the exponent bits. Within 2 ulp of the rounded exp for normal results; results below 2^-126
+// (x < -87.34) are flushed to 0: next to the row's largest value, which gives exp(0) = 1, they change
+// no sum. NaN stays NaN.
+//
+// Values are passed by reference and bits moved with __builtin_bit_cast, never as by-value arguments of
+// a function call: a 32-byte vector argument of a function built without AVX is an ABI error in Clang
+// and a warning in GCC, and these templates are inlined into AVX2 functions.
+#include <cstdint>
+
+namespace fastpp::backend::cpu_detail {
+
+// The integer type with V's shape (std::int32_t for float; the AVX2 file adds its 8-lane vector).
+template <class V>
+struct lanes_int {
+  using type = std::int32_t;
+};
+
+// All-ones in the lanes where x is not below `bound` (NaN included), zero elsewhere.
+inline void not_below(float x, float bound, std::int32_t& m) { m = -static_cast<std::int32_t>(!(x < bound)); }
+template <class V, class I>
+[[gnu::always_inline]] inline void not_below(const V& x, float bound, I& m) {
+  m = ~(x < bound);  // a vector comparison gives -1 (all ones) per lane where it holds
+}
+
+template <class V>
+[[gnu::always_inline]] inline void exp_nonpos(V& x) {
+  using I = typename lanes_int<V>::type;
+  const V magic = V{} + 0x1.8p23f;           // adding it rounds to an integer, kept in the low mantissa bits
+  const V t = x * 1.44269504088896341f + magic;
+  const V n = t - magic;                      // round(x / ln2), exact
+  // ln2 in two parts: n * ln2_hi is exact for |n| < 2^8, so r carries no error from the reduction
+  const V r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
+  const V p =
+      1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+  const I k = __builtin_bit_cast(I, t) - __builtin_bit_cast(I, magic);  // n as an integer
+  const V scale = __builtin_bit_cast(V, (k + 127) << 23);                // 2^n, for n >= -126
+  I keep;
+  not_below(x, -87.336544f, keep);  // results below 2^-126 become 0
+  x = __builtin_bit_cast(V, __builtin_bit_cast(I, p * scale) & keep);
+}
+
+// exp(x) for x <= 0 in the row type: the polynomial above for float, std::exp for double.
+inline float exp_nonpos_value(float x) {
+  exp_nonpos(x);
+  return x;
+}
+
+}  // namespace fastpp::backend::cpu_detail

@@ -1,0 +1,73 @@
+#pragma once
+// How the cpu loss kernels split rows over threads, and which row code they run.
+//
+// Rows go in blocks whose size depends only on the row length, never on the thread count; each block sums
+// its rows' losses in double and the blocks' sums are added in block order. So a reduced loss has the same
+// bits with 1 thread or 16, and a small batch (one block) never wakes the pool.
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "../../../core/thread_pool.hpp"
+#include "loss_rows.hpp"
+#include "loss_rows_avx2.hpp"
+
+namespace fastpp::backend::cpu_detail {
+
+// Whether float rows run the AVX2 kernels: the CPU's answer, asked once. A test may set it to false to run
+// the portable kernels on an AVX2 host (and must set it back).
+inline bool& loss_use_avx2() {
+#if defined(FASTPP_LOSS_AVX2)
+  static bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  static bool yes = false;
+#endif
+  return yes;
+}
+
+// The one place that picks the row code: f(Avx2{}) or f(Portable{}).
+template <class A, class F>
+void with_row_ops(F&& f) {
+#if defined(FASTPP_LOSS_AVX2)
+  if constexpr (std::is_same_v<A, float>)
+    if (loss_use_avx2()) return f(Avx2{});
+#endif
+  f(Portable{});
+}
+
+// About 64 KiB of float logits per block: enough work to be worth handing to another thread.
+inline std::int64_t rows_per_block(std::int64_t row_length) {
+  return std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(row_length, 1));
+}
+
+struct BlockSums {
+  double a = 0, b = 0;
+};
+
+// Calls body(row_begin, row_end) -> BlockSums for each block, in parallel; returns the sums in block order.
+template <class Body>
+BlockSums for_row_blocks(std::int64_t rows, std::int64_t row_length, Body&& body) {
+  if (rows <= 0) return {};
+  const std::int64_t per = rows_per_block(row_length), blocks = (rows + per - 1) / per;
+  if (blocks == 1) return body(std::int64_t{0}, rows);
+  std::vector<BlockSums> sums(static_cast<std::size_t>(blocks));
+  // balanced rather than equal shares: on a shared machine one core can be much slower for a while
+  fastpp::parallel_for_balanced(0, blocks, [&](std::int64_t blk) {
+    sums[static_cast<std::size_t>(blk)] = body(blk * per, std::min(rows, blk * per + per));
+  });
+  BlockSums total;
+  for (const auto& s : sums) total.a += s.a, total.b += s.b;
+  return total;
+}
+
+// f(i) for every row i, in the same blocks.
+template <class F>
+void for_each_row(std::int64_t rows, std::int64_t row_length, F&& f) {
+  for_row_blocks(rows, row_length, [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t i = r0; i < r1; ++i) f(i);
+    return BlockSums{};
+  });
+}
+
+}  // namespace fastpp::backend::cpu_detail

@@ -1,0 +1,113 @@
+#pragma once
+// The softmax family over rows of n values: softmax, log_softmax, their backwards, and the softmax
+// cross-entropy with label smoothing (eps = 0 is plain cross-entropy) in one pass over each row.
+#include <cmath>
+
+#include "loss_blocks.hpp"
+
+namespace fastpp::backend::cpu_detail {
+
+template <class A>
+void softmax(const A* x, std::int64_t rows, std::int64_t n, A* y) {
+  with_row_ops<A>([&](auto ops) {
+    using Ops = decltype(ops);
+    for_each_row(rows, n, [&](std::int64_t i) {
+      const auto st = Ops::stats(x + i * n, n, y + i * n, false);  // y holds exp(x - max)
+      Ops::affine(y + i * n, n, A(1) / st.sum_exp, A(0));
+    });
+  });
+}
+
+template <class A>
+void log_softmax(const A* x, std::int64_t rows, std::int64_t n, A* y) {
+  with_row_ops<A>([&](auto ops) {
+    using Ops = decltype(ops);
+    for_each_row(rows, n, [&](std::int64_t i) {
+      const auto st = Ops::stats(x + i * n, n, nullptr, false);
+      Ops::log_softmax(x + i * n, n, st.max, std::log(st.sum_exp), y + i * n);
+    });
+  });
+}
+
+template <class A>
+void softmax_backward(const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {
+  with_row_ops<A>([&](auto ops) {
+    for_each_row(rows, n, [&](std::int64_t i) { decltype(ops)::softmax_backward(y + i * n, dy + i * n, n, dx + i * n); });
+  });
+}
+
+template <class A>
+void log_softmax_backward(const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {
+  with_row_ops<A>([&](auto ops) {
+    for_each_row(rows, n,
+                 [&](std::int64_t i) { decltype(ops)::log_softmax_backward(y + i * n, dy + i * n, n, dx + i * n); });
+  });
+}
+
+// The first index of each row's largest value.
+template <class A>
+void argmax(const A* x, std::int64_t rows, std::int64_t n, std::int64_t* out) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const A* row = x + i * n;
+    std::int64_t best = 0;
+    for (std::int64_t j = 1; j < n; ++j)
+      if (row[j] > row[best]) best = j;
+    out[i] = best;
+  }
+}
+
+// Softmax cross-entropy with label smoothing, for row i with target t, weight w (0 when ignored),
+// d_j = x_j - max, s = sum_j exp(d_j) and C classes:
+//   nll_i    = w (log s - d_t)
+//   smooth_i = sum_j -log_softmax_j = C log s - sum_j d_j
+//   loss_i   = eps / C * smooth_i + (1 - eps) * nll_i
+// reduced as (eps / C) sum smooth / smooth_divisor + (1 - eps) sum nll / nll_divisor (the divisors are 1
+// for a sum, the total weight and the row count for a mean). Its gradient for the upstream gradient g_i:
+//   dx_j = a softmax_j - b [j == t] - c,  a = (1 - eps) s_nll + eps s_smooth,  b = (1 - eps) s_nll,
+//   c = eps / C s_smooth,  s_nll = w g_i / nll_divisor,  s_smooth = g_i / smooth_divisor.
+// Outputs may be null: loss ([N] when per_row, else [1]), lse ([N], max + log s) and dx ([N, C], which
+// needs grad: [N] when per_row, else [1]). exp is taken once per value, stored in dx and scaled there.
+template <class A>
+void softmax_cross_entropy(const A* x, std::int64_t rows, std::int64_t n, const std::int64_t* target,
+                           std::int64_t ignore_index, const float* weight, double eps, double nll_divisor,
+                           double smooth_divisor, bool per_row, A* loss, A* lse, const A* grad, A* dx) {
+  const bool smoothing = eps != 0.0;
+  const double cls = static_cast<double>(n);
+  const BlockSums total = [&] {
+    BlockSums out;
+    with_row_ops<A>([&](auto ops) {
+      using Ops = decltype(ops);
+      out = for_row_blocks(rows, n, [&](std::int64_t r0, std::int64_t r1) {
+        BlockSums sums;
+        for (std::int64_t i = r0; i < r1; ++i) {
+          const A* xi = x + i * n;
+          A* di = dx ? dx + i * n : nullptr;
+          const std::int64_t t = target[i];
+          const bool counted = t != ignore_index;
+          const auto st = Ops::stats(xi, n, di, smoothing);
+          const A log_s = std::log(st.sum_exp);
+          const double w = !counted ? 0.0 : weight ? static_cast<double>(weight[t]) : 1.0;
+          const double nll = counted ? w * static_cast<double>(log_s - (xi[t] - st.max)) : 0.0;
+          const double smooth = smoothing ? cls * static_cast<double>(log_s) - static_cast<double>(st.sum_shifted) : 0.0;
+          if (lse) lse[i] = st.max + log_s;
+          if (loss && per_row) loss[i] = static_cast<A>(eps / cls * smooth + (1.0 - eps) * nll);
+          sums.a += nll;
+          sums.b += smooth;
+          if (!di) continue;
+          const double g = static_cast<double>(grad[per_row ? i : 0]);
+          const double s_nll = w == 0.0 ? 0.0 : w * g / nll_divisor;  // an ignored row adds nothing, even for 0/0
+          const double s_smooth = g / smooth_divisor;
+          Ops::affine(di, n, static_cast<A>(((1.0 - eps) * s_nll + eps * s_smooth) / static_cast<double>(st.sum_exp)),
+                      static_cast<A>(-eps / cls * s_smooth));
+          if (counted) di[t] = static_cast<A>(di[t] - static_cast<A>((1.0 - eps) * s_nll));
+        }
+        return sums;
+      });
+    });
+    return out;
+  }();
+  if (loss && !per_row)
+    loss[0] = static_cast<A>(eps / cls * (total.b / smooth_divisor) + (1.0 - eps) * (total.a / nll_divisor));
+}
+
+}  // namespace fastpp::backend::cpu_detail
