@@ -76,7 +76,7 @@ TEST_CASE("resnet18 with formula weights gives torchvision's output in eval and 
     model.for_each_param([&](const std::string& name, nn::Param& p) {
       if (!st.tensors.count("grad." + name)) return;
       std::vector<float> g(static_cast<std::size_t>(p.grad.numel()));
-      if (p.layout == nn::ParamLayout::conv_ohwi) nn::detail::ohwi_to_oihw(p.grad.data(), p.grad.shape(), g.data());
+      if (p.layout == nn::ParamLayout::conv_ohwi) models::detail::ohwi_to_oihw(p.grad.data(), p.grad.shape(), g.data());
       else std::copy(p.grad.begin(), p.grad.end(), g.begin());
       expect_within(g.data(), "grad." + name, allowed("grad." + name));
       ++grads;

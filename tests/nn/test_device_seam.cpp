@@ -1,0 +1,105 @@
+// The device seam: a small ResNet built for a device defined only in this test folder
+// (counting_device.hpp) runs forward and backward with nothing changed in nn/, allocates all its
+// memory from that device's allocator, computes every value through that device's kernel table, and
+// gives bit for bit what the same network gives on the cpu.
+#include <catch2/catch.hpp>
+
+#include <fastpp/models.hpp>
+#include <fastpp/nn.hpp>
+
+#include "counting_device.hpp"
+
+using namespace fastpp;
+using namespace fastpp::nn;
+
+namespace {
+
+using SmallResNet =
+    Sequential<Conv2d<3, 8, ConvOpts{.kernel = 3, .padding = 1, .bias = false}>, BatchNorm2d<8>, ReLU,
+               MaxPool2d<PoolOpts{.kernel = 2}>, BasicBlock<8, 8, 1>, BasicBlock<8, 16, 2>, AdaptiveConcatPool2d<1>,
+               Flatten, BatchNorm1d<32>, Dropout<25>, Linear<32, dyn>>;
+using CountingResNet = on_device_t<SmallResNet, seam::counting>;
+
+static_assert(std::is_same_v<CountingResNet::device_type, seam::counting>);
+static_assert(Layer<CountingResNet>);
+static_assert(CountingResNet::out_channels == dyn);
+
+Tensor<float> ramp(const Shape& s) {
+  auto t = Tensor<float>::empty(s);
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = std::sin(static_cast<float>(i) * 0.13f);
+  return t;
+}
+
+template <class D>
+std::vector<float> host(const Tensor<float, D>& t) {
+  auto c = t.template to<cpu>();
+  return {c.begin(), c.end()};
+}
+
+template <class Net>
+std::map<std::string, std::vector<float>> grads_of(Net& net) {
+  std::map<std::string, std::vector<float>> g;
+  net.for_each_param([&](const std::string& name, auto& p) { g[name] = host(p.grad); });
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("a small ResNet on a test device computes through its kernels only, equal to the cpu", "[nn][device]") {
+  const long live_before = seam::blocks_live();
+  {
+    SmallResNet on_cpu(Build{Rng(3), 5});
+    CountingResNet on_test(Build{Rng(3), 5});  // the same seed: the same initial weights
+    seam::kernel_log().clear();
+    const long allocated_before = seam::blocks_allocated();
+
+    const auto x = ramp({4, 12, 12, 3});
+    auto ctx_cpu = Ctx::train(11);
+    auto ctx_test = Ctx::train(11);
+    const auto y_cpu = on_cpu.forward(ctx_cpu, x);
+    const auto y_test = on_test.forward(ctx_test, x.to<seam::counting>());
+    REQUIRE(y_test.shape() == Shape{4, 5});
+    CHECK(host(y_test) == host(y_cpu));
+
+    const auto dy = ramp(y_cpu.shape());
+    const auto dx_cpu = on_cpu.backward(ctx_cpu, dy);
+    const auto dx_test = on_test.backward(ctx_test, dy.to<seam::counting>());
+    CHECK(host(dx_test) == host(dx_cpu));
+    CHECK(grads_of(on_test) == grads_of(on_cpu));
+
+    // every convolution, norm, pool and activation went through the device's table ...
+    auto& log = seam::kernel_log();
+    CHECK(log.of("conv2d_forward") == 6);  // stem + 2 + 2 in the blocks + 1 downsample
+    CHECK(log.of("conv2d_backward") == 6);
+    CHECK(log.of("batchnorm_forward") == 7);  // stem + 2 + 2 in the blocks + downsample + the head's 1d
+    CHECK(log.of("batchnorm_backward") == 7);
+    CHECK(log.of("maxpool2d_forward") == 1);
+    CHECK(log.of("adaptive_pool_forward") == 2);  // max and avg halves of the concat pool
+    CHECK(log.of("dropout_forward") == 1);
+    CHECK(log.of("linear_forward") == 1);
+    CHECK(log.of("linear_backward") == 1);
+    CHECK(log.of("add_inplace") == 4);  // the residual sums, forward and backward
+    // ... and its activations came from the device's allocator
+    CHECK(seam::blocks_allocated() - allocated_before > 30);
+  }
+  CHECK(seam::blocks_live() == live_before);  // everything it allocated was given back
+}
+
+TEST_CASE("models, AnyModel and state dicts work on the test device", "[nn][device]") {
+  auto m = models::make_model<models::archs<models::resnet18>, seam::counting>("resnet18", 3);
+  static_assert(std::is_same_v<decltype(m), models::AnyModelOn<seam::counting>>);
+  auto cpu_model = models::make_model<models::archs<models::resnet18>>("resnet18", 3);
+  const auto st_test = models::state_dict(m);
+  const auto st_cpu = models::state_dict(cpu_model);
+  REQUIRE(st_test.tensors.size() == st_cpu.tensors.size());
+  for (const auto& [name, t] : st_cpu.tensors) {
+    INFO(name);
+    REQUIRE(st_test.tensors.count(name) == 1);
+    CHECK(st_test.tensors.at(name).bytes == t.bytes);
+  }
+  freeze(m);
+  int frozen = 0;
+  m.for_each_param([&](const std::string&, ParamOn<seam::counting>& p) { frozen += p.frozen; });
+  CHECK(frozen > 0);
+  models::load_state_dict(m, st_cpu);  // round trip through host copies
+}
