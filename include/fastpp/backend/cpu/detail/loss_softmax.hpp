@@ -11,9 +11,10 @@ template <class A>
 void softmax(const A* x, std::int64_t rows, std::int64_t n, A* y) {
   with_row_ops<A>([&](auto ops) {
     using Ops = decltype(ops);
-    for_each_row(rows, n, [&](std::int64_t i) {
-      const auto st = Ops::stats(x + i * n, n, y + i * n, false);  // y holds exp(x - max)
-      Ops::affine(y + i * n, n, A(1) / st.sum_exp, A(0));
+    for_row_groups(rows, n, [&](std::int64_t i, int count, BlockSums&) {
+      RowStats<A> st[max_group];
+      group_stats<Ops>(x + i * n, n, count, y + i * n, false, st);  // y holds exp(x - max)
+      for (int r = 0; r < count; ++r) Ops::affine(y + (i + r) * n, n, A(1) / st[r].sum_exp, A(0));
     });
   });
 }
@@ -22,9 +23,11 @@ template <class A>
 void log_softmax(const A* x, std::int64_t rows, std::int64_t n, A* y) {
   with_row_ops<A>([&](auto ops) {
     using Ops = decltype(ops);
-    for_each_row(rows, n, [&](std::int64_t i) {
-      const auto st = Ops::stats(x + i * n, n, nullptr, false);
-      Ops::log_softmax(x + i * n, n, st.max, std::log(st.sum_exp), y + i * n);
+    for_row_groups(rows, n, [&](std::int64_t i, int count, BlockSums&) {
+      RowStats<A> st[max_group];
+      group_stats<Ops>(x + i * n, n, count, nullptr, false, st);
+      for (int r = 0; r < count; ++r)
+        Ops::log_softmax(x + (i + r) * n, n, st[r].max, std::log(st[r].sum_exp), y + (i + r) * n);
     });
   });
 }
@@ -73,39 +76,35 @@ void softmax_cross_entropy(const A* x, std::int64_t rows, std::int64_t n, const 
                            double smooth_divisor, bool per_row, A* loss, A* lse, const A* grad, A* dx) {
   const bool smoothing = eps != 0.0;
   const double cls = static_cast<double>(n);
-  const BlockSums total = [&] {
-    BlockSums out;
-    with_row_ops<A>([&](auto ops) {
-      using Ops = decltype(ops);
-      out = for_row_blocks(rows, n, [&](std::int64_t r0, std::int64_t r1) {
-        BlockSums sums;
-        for (std::int64_t i = r0; i < r1; ++i) {
-          const A* xi = x + i * n;
-          A* di = dx ? dx + i * n : nullptr;
-          const std::int64_t t = target[i];
-          const bool counted = t != ignore_index;
-          const auto st = Ops::stats(xi, n, di, smoothing);
-          const A log_s = std::log(st.sum_exp);
-          const double w = !counted ? 0.0 : weight ? static_cast<double>(weight[t]) : 1.0;
-          const double nll = counted ? w * static_cast<double>(log_s - (xi[t] - st.max)) : 0.0;
-          const double smooth = smoothing ? cls * static_cast<double>(log_s) - static_cast<double>(st.sum_shifted) : 0.0;
-          if (lse) lse[i] = st.max + log_s;
-          if (loss && per_row) loss[i] = static_cast<A>(eps / cls * smooth + (1.0 - eps) * nll);
-          sums.a += nll;
-          sums.b += smooth;
-          if (!di) continue;
-          const double g = static_cast<double>(grad[per_row ? i : 0]);
-          const double s_nll = w == 0.0 ? 0.0 : w * g / nll_divisor;  // an ignored row adds nothing, even for 0/0
-          const double s_smooth = g / smooth_divisor;
-          Ops::affine(di, n, static_cast<A>(((1.0 - eps) * s_nll + eps * s_smooth) / static_cast<double>(st.sum_exp)),
-                      static_cast<A>(-eps / cls * s_smooth));
-          if (counted) di[t] = static_cast<A>(di[t] - static_cast<A>((1.0 - eps) * s_nll));
-        }
-        return sums;
-      });
+  BlockSums total;
+  with_row_ops<A>([&](auto ops) {
+    using Ops = decltype(ops);
+    total = for_row_groups(rows, n, [&](std::int64_t i0, int count, BlockSums& sums) {
+      RowStats<A> st[max_group];
+      group_stats<Ops>(x + i0 * n, n, count, dx ? dx + i0 * n : nullptr, smoothing, st);
+      for (int r = 0; r < count; ++r) {
+        const std::int64_t i = i0 + r, t = target[i];
+        const A* xi = x + i * n;
+        const bool counted = t != ignore_index;
+        const A log_s = std::log(st[r].sum_exp);
+        const double w = !counted ? 0.0 : weight ? static_cast<double>(weight[t]) : 1.0;
+        const double nll = counted ? w * static_cast<double>(log_s - (xi[t] - st[r].max)) : 0.0;
+        const double smooth = smoothing ? cls * static_cast<double>(log_s) - static_cast<double>(st[r].sum_shifted) : 0.0;
+        if (lse) lse[i] = st[r].max + log_s;
+        if (loss && per_row) loss[i] = static_cast<A>(eps / cls * smooth + (1.0 - eps) * nll);
+        sums.a += nll;
+        sums.b += smooth;
+        if (!dx) continue;
+        A* di = dx + i * n;
+        const double g = static_cast<double>(grad[per_row ? i : 0]);
+        const double s_nll = w == 0.0 ? 0.0 : w * g / nll_divisor;  // an ignored row adds nothing, even for 0/0
+        const double s_smooth = g / smooth_divisor;
+        Ops::affine(di, n, static_cast<A>(((1.0 - eps) * s_nll + eps * s_smooth) / static_cast<double>(st[r].sum_exp)),
+                    static_cast<A>(-eps / cls * s_smooth));
+        if (counted) di[t] = static_cast<A>(di[t] - static_cast<A>((1.0 - eps) * s_nll));
+      }
     });
-    return out;
-  }();
+  });
   if (loss && !per_row)
     loss[0] = static_cast<A>(eps / cls * (total.b / smooth_divisor) + (1.0 - eps) * (total.a / nll_divisor));
 }
