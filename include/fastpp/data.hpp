@@ -1,6 +1,7 @@
 #pragma once
 // fastpp's data pipeline: items, labels, splits, blocks, DataBlock, DataLoaders, summary (docs/data.md).
 #include "core/list.hpp"
+#include "data/block.hpp"
 #include "data/category.hpp"
 #include "data/collate.hpp"
 #include "data/datablock.hpp"
@@ -8,6 +9,7 @@
 #include "data/image_block.hpp"
 #include "data/items.hpp"
 #include "data/labellers.hpp"
+#include "data/multi_category.hpp"
 #include "data/pipeline.hpp"
 #include "data/repr.hpp"
 #include "data/splitters.hpp"

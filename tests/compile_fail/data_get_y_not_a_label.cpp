@@ -1,5 +1,5 @@
 // A CategoryBlock needs string labels: a get_y returning a number must not compile.
-// expect: get_y must turn an item into a label (std::string) for a CategoryBlock
+// expect: get_y must turn an item into a label of the target block's label_type
 #include <fastpp/data.hpp>
 
 using namespace fastpp;

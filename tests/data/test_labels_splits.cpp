@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <fastpp/data.hpp>
+#include <fastpp/loss.hpp>
 
 #include <algorithm>
 #include <set>
@@ -105,7 +106,14 @@ TEST_CASE("CategoryBlock: sorted byte-order vocabulary from the training labels"
   CHECK(CategoryBlock{.sort = false}.setup(L<std::string>{"b", "a", "b"}).vocab() == L<std::string>{"b", "a"});
 }
 
-TEST_CASE("default_loss<Category> and default_loss<CategoryBlock> name CrossEntropyLossFlat", "[category]") {
+// The blocks name their loss by a LossKind (core/loss_kind.hpp); loss/default_loss.hpp reads it. This test
+// sits above both, so it may include the losses.
+TEST_CASE("default_loss<Category> and default_loss<CategoryBlock> name CrossEntropyLossFlat, multi-label BCE",
+          "[category]") {
+  STATIC_REQUIRE(CategoryBlock::default_loss_kind == LossKind::cross_entropy);
+  STATIC_REQUIRE(MultiCategoryBlock::default_loss_kind == LossKind::bce_with_logits);
   STATIC_REQUIRE(std::is_same_v<default_loss<Category>::type, CrossEntropyLossFlat>);
-  STATIC_REQUIRE(std::is_same_v<default_loss<CategoryBlock>::type, CrossEntropyLossFlat>);
+  STATIC_REQUIRE(std::is_same_v<default_loss_t<CategoryBlock>, CrossEntropyLossFlat>);
+  STATIC_REQUIRE(std::is_same_v<default_loss_t<MultiCategory>, BCEWithLogitsLossFlat>);
+  STATIC_REQUIRE(std::is_same_v<default_loss_t<MultiCategoryBlock>, BCEWithLogitsLossFlat>);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Single-label classification targets: Category (the target type), CategoryMap (the vocabulary) and
 // CategoryBlock (the block that builds it), after fastai's Categorize / CategoryMap / CategoryBlock.
+// CategoryBlock is a TargetBlock (block.hpp): a batch of its targets is int64 [N], class indices.
 //
 // The vocabulary comes from the TRAINING split only and is sorted in byte order (Python's str order:
 // "Bengal" before "beagle"). A validation label outside it is an error naming the item and the label
@@ -14,11 +15,15 @@
 
 #include "../core/error.hpp"
 #include "../core/list.hpp"
+#include "../core/loss_kind.hpp"
+#include "../core/tensor.hpp"
 
 namespace fastpp {
 
 // The target of one item: its index in the vocabulary and the label it stands for.
 struct Category {
+  // The loss a Learner picks for this target (loss/default_loss.hpp reads it): cross-entropy, as fastai.
+  static constexpr LossKind default_loss_kind = LossKind::cross_entropy;
   std::int64_t index = -1;
   std::string label;
   friend bool operator==(const Category& a, const Category& b) { return a.index == b.index && a.label == b.label; }
@@ -67,6 +72,8 @@ class CategoryMap {
 // The target block of single-label classification.
 struct CategoryBlock {
   using item_type = Category;
+  using label_type = std::string;  // what get_y returns
+  static constexpr LossKind default_loss_kind = LossKind::cross_entropy;
   // When given, the vocabulary in this order (as fastai's CategoryBlock(vocab=...)); else it is built from
   // the training labels.
   std::vector<std::string> vocab = {};
@@ -78,24 +85,19 @@ struct CategoryBlock {
     return CategoryMap(sort ? uniq.sorted().vec() : uniq.vec());
   }
   std::string name() const { return detail::msg("Categorize -- {'sort': ", sort ? "True" : "False", "}"); }
-};
 
-// The loss a Learner picks for a target type. The primary template lives with the losses
-// (include/fastpp/loss/); declaring it here keeps data/ free of a dependency on loss/: the
-// specialisation below is what makes vision_learner pick cross-entropy for a CategoryBlock.
-template <class Target>
-struct default_loss;
-struct CrossEntropyLossFlat;
-
-template <>
-struct default_loss<Category> {
-  using type = CrossEntropyLossFlat;
-};
-// Keyed on the block as well, for code that looks the loss up by block (DESIGN.md writes
-// default_loss_t<CategoryBlock>).
-template <>
-struct default_loss<CategoryBlock> {
-  using type = CrossEntropyLossFlat;
+  // The targets of a batch: their class indices, int64 [N].
+  Tensor<std::int64_t, cpu> collate(const std::vector<Category>& targets) const {
+    auto y = Tensor<std::int64_t, cpu>::empty({static_cast<std::int64_t>(targets.size())});
+    for (std::size_t i = 0; i < targets.size(); ++i) y.data()[i] = targets[i].index;
+    return y;
+  }
+  // The label of each target of a batch (show_batch's captions).
+  std::vector<std::string> captions(const Tensor<std::int64_t, cpu>& y, const L<std::string>& vocab) const {
+    std::vector<std::string> out;
+    for (std::int64_t i = 0; i < y.numel(); ++i) out.push_back(vocab[y.data()[i]]);
+    return out;
+  }
 };
 
 }  // namespace fastpp

@@ -10,8 +10,10 @@
 //   pets.summary(path);                       // every step for one item and one batch
 //   auto dls = pets.dataloaders(path, {.bs = 64});
 //
-// The item type is the input block's (ImageBlock: Image), the target the target block's (CategoryBlock:
-// Category), and every transform is checked against them when the DataBlock is built. Labels are
+// The blocks are any types that satisfy the concepts of block.hpp (docs/data.md, "Blocks"): ImageBlock and
+// CategoryBlock as above, MultiCategoryBlock for several labels per item, or one of your own. The sample
+// type is the input block's (ImageBlock: Image), the target the target block's (CategoryBlock: Category),
+// and every transform is checked against them when the DataBlock is built. Labels are
 // computed for every item up front, so a file the labeller cannot read or a validation label missing
 // from the training vocabulary is reported before the first batch, naming the file.
 #include <cstdint>
@@ -30,25 +32,25 @@
 #include "../core/error.hpp"
 #include "../core/list.hpp"
 #include "../core/thread_pool.hpp"
+#include "../vision/transform.hpp"
+#include "block.hpp"
 #include "category.hpp"
-#include "collate.hpp"
 #include "dataloader.hpp"
 #include "image_block.hpp"
 #include "labellers.hpp"
 #include "pipeline.hpp"
-#include "repr.hpp"
 #include "splitters.hpp"
-#include "../vision/transform.hpp"
+#include "summary.hpp"
 
 namespace fastpp {
 
 // What a DataBlock resolves a source to: the items, the split, every item's label and the vocabulary.
-template <class Item>
+template <class Item, class Label = std::string, class Vocab = CategoryMap>
 struct Datasets {
   L<Item> items;
   Splits splits;
-  std::vector<std::string> labels;  // labels[i] of items[i]; empty for items in neither split
-  CategoryMap vocab;
+  std::vector<Label> labels;  // labels[i] of items[i]; empty for items in neither split
+  Vocab vocab;
   L<BadItem> bad_items;  // left out by BadItems::skip
 };
 
@@ -56,28 +58,27 @@ namespace detail {
 template <class T>
 inline constexpr bool always_false = false;
 
-template <class Source>
-std::string source_repr(const Source& s) {
-  if constexpr (std::is_convertible_v<const Source&, std::filesystem::path>) {
-    return std::filesystem::path(s).generic_string();
-  } else {
-    std::ostringstream os;
-    os << s;
-    return os.str();
-  }
-}
 }  // namespace detail
 
 template <class XBlock, class YBlock, class GetItems, class Splitter, class GetY>
 class DataBlock {
-  static_assert(std::is_same_v<typename XBlock::item_type, Image>,
-                "DataBlock: the input block must be an ImageBlock (its items are Image = Tensor<uint8_t>[H,W,3])");
-  static_assert(std::is_same_v<YBlock, CategoryBlock>,
-                "DataBlock: the target block must be a CategoryBlock (single-label classification)");
+  static_assert(Block<XBlock>,
+                "DataBlock: the input block is not a Block: give it `using item_type = ...;` (what one item becomes, "
+                "e.g. Image) and `std::string name() const`, as ImageBlock (the Block concept: data/block.hpp)");
+  static_assert(Block<YBlock>,
+                "DataBlock: the target block is not a Block: give it `using item_type = ...;` (e.g. Category) and "
+                "`std::string name() const`, as CategoryBlock (the Block concept: data/block.hpp)");
+  static_assert(!Block<YBlock> || TargetBlock<YBlock>,
+                "DataBlock: the target block is not a TargetBlock: it needs `using label_type = ...;`, setup(labels) "
+                "returning a vocabulary with encode(label, item_name), vocab() and size(), collate(targets) and "
+                "captions(batch, vocab), as CategoryBlock (data/block.hpp)");
 
  public:
   using x_type = typename XBlock::item_type;
   using y_type = typename YBlock::item_type;
+  using label_type = typename YBlock::label_type;
+  using vocab_type = vocab_t<YBlock>;
+  using x_batch = input_batch_t<XBlock>;
 
   template <class... Tfms>
   DataBlock(Blocks<XBlock, YBlock> blocks, GetItems get_items, Splitter splitter, GetY get_y, Tfms... tfms)
@@ -91,8 +92,8 @@ class DataBlock {
     detail::sort_by_order(batch_steps_);
   }
 
-  const std::vector<ItemStep>& item_steps() const { return item_steps_; }
-  const std::vector<BatchStep>& batch_steps() const { return batch_steps_; }
+  const std::vector<PipelineStep<x_type, ItemContext>>& item_steps() const { return item_steps_; }
+  const std::vector<PipelineStep<x_batch, BatchContext>>& batch_steps() const { return batch_steps_; }
 
   // Items, split, labels and vocabulary for a source (e.g. a folder), with every error naming its item.
   template <class Source>
@@ -104,9 +105,10 @@ class DataBlock {
   }
 
   template <class Source>
-  DataLoaders dataloaders(const Source& source, const DataLoaderOptions& opts = {}) const {
+  auto dataloaders(const Source& source, const DataLoaderOptions& opts = {}) const {
     check(opts.bs >= 1, "dataloaders: bs must be at least 1, got ", opts.bs);
     check(opts.val_bs >= 0, "dataloaders: val_bs must be 0 (same as bs) or more, got ", opts.val_bs);
+    using Item = item_t<Source>;
     detail::LoaderThreads threads;
     threads.num_workers = detail::resolve_num_workers(opts.num_workers);
     threads.pool = std::make_shared<ThreadPool>(threads.num_workers + 1);
@@ -118,25 +120,13 @@ class DataBlock {
     label_all(ds);
 
     auto make = [&](const std::vector<std::int64_t>& idxs, Split which) {
-      auto d = std::make_shared<detail::LoaderData>();
-      for (auto i : idxs) {
-        const auto& item = ds.items[i];
-        d->items.push_back(std::filesystem::path(item));
-        d->targets.push_back(ds.vocab.encode(ds.labels[static_cast<std::size_t>(i)], item_name(item)).index);
-      }
-      d->load = [xb = x_block_](const std::filesystem::path& p) { return xb.create(p); };
-      d->load_name = step_name(x_block_, "load");
-      d->item_steps = item_steps_;
-      d->batch_steps = batch_steps_;
-      d->split = which;
-      d->seed = opts.seed;
       const bool train = which == Split::train;
-      d->bs = train || opts.val_bs == 0 ? opts.bs : opts.val_bs;
+      auto d = loader_data(ds, idxs, which, opts.seed, train || opts.val_bs == 0 ? opts.bs : opts.val_bs);
       d->shuffle = train && opts.shuffle;
       d->drop_last = train && opts.drop_last;
-      return DataLoader(std::move(d), threads);
+      return DataLoaderOf<Item, XBlock, YBlock>(std::move(d), threads);
     };
-    DataLoaders dls;
+    DataLoadersOf<Item, XBlock, YBlock> dls;
     dls.train = make(ds.splits.train, Split::train);
     dls.valid = make(ds.splits.valid, Split::valid);
     dls.vocab = ds.vocab.vocab();
@@ -149,16 +139,42 @@ class DataBlock {
   // fastai's DataBlock.summary. Where a step throws, prints the step, its input and the error, then
   // rethrows it.
   template <class Source>
-  void summary(const Source& source, std::ostream& os = std::cout, std::int64_t bs = 4) const;
+  void summary(const Source& source, std::ostream& os = std::cout, std::int64_t bs = 4) const {
+    detail::print_summary(*this, source, os, bs);
+  }
 
  private:
+  template <class DB, class Source>
+  friend void detail::print_summary(const DB&, const Source&, std::ostream&, std::int64_t);
+
+  // The loader's data for the items `idxs` of a labelled dataset: what dataloaders() builds each loader
+  // from, and what summary() builds its batch with.
+  template <class Item>
+  auto loader_data(const Datasets<Item, label_type, vocab_type>& ds, const std::vector<std::int64_t>& idxs, Split which,
+                   std::uint64_t seed, std::int64_t bs) const {
+    auto d = std::make_shared<detail::LoaderData<Item, XBlock, YBlock>>();
+    d->x_block = x_block_;
+    d->y_block = y_block_;
+    for (auto i : idxs) {
+      d->items.push_back(ds.items[i]);
+      d->targets.push_back(ds.vocab.encode(ds.labels[static_cast<std::size_t>(i)], item_name(ds.items[i])));
+    }
+    d->load_name = step_name(x_block_, "load");
+    d->item_steps = item_steps_;
+    d->batch_steps = batch_steps_;
+    d->split = which;
+    d->seed = seed;
+    d->bs = bs;
+    return d;
+  }
+
   template <class... Ts>
   void add(const ItemTfms<Ts...>& t) {
     detail::append_item_steps<x_type>(item_steps_, t.tfms);
   }
   template <class... Ts>
   void add(const BatchTfms<Ts...>& t) {
-    detail::append_batch_steps(batch_steps_, t.tfms);
+    detail::append_batch_steps<x_batch>(batch_steps_, t.tfms);
   }
   template <class T>
   void add(const T&) {
@@ -177,12 +193,15 @@ class DataBlock {
   template <class Source>
   auto collect(const Source& source) const {
     using Item = item_t<Source>;
-    static_assert(std::is_convertible_v<const Item&, std::filesystem::path>,
-                  "DataBlock: an ImageBlock loads files, so get_items must return paths (e.g. get_image_files)");
+    static_assert(InputBlock<XBlock, Item>,
+                  "DataBlock: the input block cannot make a sample of the items get_items returns: it needs "
+                  "`item_type create(const Item&) const` and collate(samples, names) (an ImageBlock loads files, so "
+                  "get_items must return paths, e.g. get_image_files; data/block.hpp)");
     static_assert(std::is_invocable_v<const GetY&, const Item&>, "DataBlock: get_y must be callable with one item");
-    static_assert(std::is_convertible_v<std::invoke_result_t<const GetY&, const Item&>, std::string>,
-                  "DataBlock: get_y must turn an item into a label (std::string) for a CategoryBlock");
-    Datasets<Item> ds;
+    static_assert(std::is_convertible_v<std::invoke_result_t<const GetY&, const Item&>, label_type>,
+                  "DataBlock: get_y must turn an item into a label of the target block's label_type (std::string for "
+                  "a CategoryBlock, std::vector<std::string> for a MultiCategoryBlock)");
+    Datasets<Item, label_type, vocab_type> ds;
     auto found = get_items_(source);
     ds.items = L<Item>(std::begin(found), std::end(found));
     if (ds.items.empty())
@@ -212,18 +231,18 @@ class DataBlock {
 
   // The label of one item; any error names the item and the getter.
   template <class Item>
-  std::string label(const Item& item) const {
+  label_type label(const Item& item) const {
     try {
-      return std::string(get_y_(item));
+      return label_type(get_y_(item));
     } catch (const std::exception& e) {
       throw ValueError(detail::msg(step_name(get_y_, "get_y"), " failed on ", item_name(item), ": ", e.what()));
     }
   }
 
   template <class Item>
-  void label_all(Datasets<Item>& ds) const {
-    ds.labels.assign(static_cast<std::size_t>(ds.items.size()), std::string());
-    L<std::string> train_labels;
+  void label_all(Datasets<Item, label_type, vocab_type>& ds) const {
+    ds.labels.assign(static_cast<std::size_t>(ds.items.size()), label_type());
+    L<label_type> train_labels;
     for (auto i : ds.splits.train) {
       ds.labels[static_cast<std::size_t>(i)] = label(ds.items[i]);
       train_labels.push_back(ds.labels[static_cast<std::size_t>(i)]);
@@ -236,7 +255,7 @@ class DataBlock {
 
   // Decodes every item once (on the loader threads) and drops those that fail, reporting them together.
   template <class Item>
-  void skip_bad_items(Datasets<Item>& ds, ThreadPool& pool, std::ostream& report) const {
+  void skip_bad_items(Datasets<Item, label_type, vocab_type>& ds, ThreadPool& pool, std::ostream& report) const {
     const std::int64_t n = ds.items.size();
     std::vector<std::optional<std::string>> reason(static_cast<std::size_t>(n));
     std::vector<char> used(static_cast<std::size_t>(n), 0);
@@ -246,7 +265,7 @@ class DataBlock {
       for (std::int64_t i = b; i < e; ++i) {
         if (!used[static_cast<std::size_t>(i)]) continue;
         try {
-          (void)x_block_.create(std::filesystem::path(ds.items[i]));
+          (void)x_block_.create(ds.items[i]);
         } catch (const std::exception& ex) {
           reason[static_cast<std::size_t>(i)] = ex.what();
         }
@@ -262,7 +281,7 @@ class DataBlock {
     keep(ds.splits.valid);
     for (std::int64_t i = 0; i < n; ++i)
       if (reason[static_cast<std::size_t>(i)])
-        ds.bad_items.push_back(BadItem{std::filesystem::path(ds.items[i]), *reason[static_cast<std::size_t>(i)]});
+        ds.bad_items.push_back(BadItem{std::filesystem::path(detail::item_string(ds.items[i])), *reason[static_cast<std::size_t>(i)]});
     if (!ds.bad_items.empty()) {
       report << "dataloaders: skipped " << ds.bad_items.size() << " of " << n << " files that could not be loaded:\n";
       for (const auto& b : ds.bad_items) report << "  " << b << '\n';
@@ -275,8 +294,8 @@ class DataBlock {
   GetItems get_items_;
   Splitter splitter_;
   GetY get_y_;
-  std::vector<ItemStep> item_steps_;
-  std::vector<BatchStep> batch_steps_;
+  std::vector<PipelineStep<x_type, ItemContext>> item_steps_;
+  std::vector<PipelineStep<x_batch, BatchContext>> batch_steps_;
 };
 
 template <class XBlock, class YBlock, class GetItems, class Splitter, class GetY, class... Tfms>
@@ -284,4 +303,3 @@ DataBlock(Blocks<XBlock, YBlock>, GetItems, Splitter, GetY, Tfms...) -> DataBloc
 
 }  // namespace fastpp
 
-#include "summary.hpp"

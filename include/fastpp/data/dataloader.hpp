@@ -1,14 +1,18 @@
 #pragma once
-// DataLoader and DataLoaders: batches of decoded, transformed images, prepared ahead of the consumer
-// by a pool of worker threads.
+// DataLoader and DataLoaders: batches of decoded, transformed samples, prepared ahead of the consumer
+// by a pool of worker threads. A loader is written for any input and target blocks (block.hpp): it
+// decodes an item with the input block's create(), collates with its collate() and batch_tfm, and
+// collates the targets with the target block's collate(). DataLoader, DataLoaders and Batch name the
+// loaders of image classification (ImageBlock, CategoryBlock over paths); DataLoaderOf<Item, XBlock,
+// YBlock> and DataLoadersOf<...> any other.
 //
 // Determinism: every random draw comes from a Philox stream named by (seed, epoch, split, item or batch
 // index), and batch b always holds the items at positions [b*bs, (b+1)*bs) of the epoch's order, so the
 // batches are bit-identical for a seed whatever num_workers is. The train order is a new seeded
 // permutation each epoch (each time the loader is iterated); the valid order is the dataset's order.
 //
-// Threads: a worker builds a whole batch (decode, item transforms, collate, IntToFloat, batch
-// transforms); at most `prefetch` batches are in flight. An exception in a worker is stored in the
+// Threads: a worker builds a whole batch (decode, item transforms, collate, the input block's batch_tfm
+// (IntToFloat for images), batch transforms); at most `prefetch` batches are in flight. An exception in a worker is stored in the
 // batch's future and rethrown to the consumer when it reaches that batch, naming the file and the step.
 #include <algorithm>
 #include <atomic>
@@ -18,9 +22,11 @@
 #include <future>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -28,10 +34,11 @@
 #include "../core/list.hpp"
 #include "../core/rng.hpp"
 #include "../core/thread_pool.hpp"
-#include "collate.hpp"
+#include "../vision/transform.hpp"
+#include "block.hpp"
+#include "category.hpp"
 #include "image_block.hpp"
 #include "pipeline.hpp"
-#include "../vision/transform.hpp"
 
 namespace fastpp {
 
@@ -51,13 +58,16 @@ struct DataLoaderOptions {
   std::ostream* report = nullptr;  // where skipped files are listed (BadItems::skip); null: std::cerr
 };
 
-// One batch: x is NHWC float [N, H, W, 3] after the batch transforms, y the class indices [N], idxs the
-// positions of its items in the loader's dataset (dl.items()[idxs[i]] is the file of image i).
-struct Batch {
-  Tensor<float, cpu> x;
-  Tensor<std::int64_t, cpu> y;
+// One batch: x the inputs after the batch transforms, y the targets, idxs the positions of its items in
+// the loader's dataset (dl.items()[idxs[i]] is the item of sample i).
+template <class XBatch, class YBatch>
+struct BatchOf {
+  XBatch x;
+  YBatch y;
   std::vector<std::int64_t> idxs;
 };
+// Image classification: x NHWC float [N, H, W, 3], y the class indices [N].
+using Batch = BatchOf<Tensor<float, cpu>, Tensor<std::int64_t, cpu>>;
 
 // A file that could not be loaded, and why.
 struct BadItem {
@@ -68,11 +78,11 @@ struct BadItem {
   }
 };
 
-// A step failed on one item: names the file (path()) and the step.
+// A step failed on one item: names the item (path(): the file) and the step.
 class ItemError : public IoError {
  public:
-  ItemError(const std::filesystem::path& path, const std::string& step, const std::string& what)
-      : IoError(path.string(), "step '" + step + "' failed: " + what), step_(step) {}
+  ItemError(const std::string& item, const std::string& step, const std::string& what)
+      : IoError(item, "step '" + step + "' failed: " + what), step_(step) {}
   const std::string& step() const noexcept { return step_; }
 
  private:
@@ -81,30 +91,63 @@ class ItemError : public IoError {
 
 namespace detail {
 
-// Runs load(path), naming the file in any error (a fastpp IoError about this file passes unchanged).
-inline Image load_named(const ImageLoader& load, const std::filesystem::path& path, const std::string& step) {
-  try {
-    return load(path);
-  } catch (const IoError& e) {
-    if (e.path() == path.string()) throw;
-    throw ItemError(path, step, e.what());
-  } catch (const std::exception& e) {
-    throw ItemError(path, step, e.what());
-  }
+// Rethrows the exception being handled as the error of `item`'s step: a fastpp IoError about this very
+// file passes unchanged (a decoder's FormatError already names it), anything else becomes an ItemError.
+[[noreturn]] inline void rethrow_for_item(const std::string& item, const std::string& step, const std::exception& e) {
+  if (const auto* io = dynamic_cast<const IoError*>(&e); io != nullptr && io->path() == item) throw;
+  throw ItemError(item, step, e.what());
 }
 
 inline std::uint64_t stream_id(std::uint64_t epoch, Split split, std::int64_t index) {
   return (epoch << 33) ^ (static_cast<std::uint64_t>(split) << 32) ^ static_cast<std::uint64_t>(index);
 }
 
+// What a loader tells a trace as it builds a batch: summary() passes one that prints each step (it calls
+// the loader rather than repeating its steps), the loader's own batches pass NoTrace, whose empty calls
+// cost nothing. k is the sample's position in the batch, i the item's index in the loader's dataset.
+struct NoTrace {
+  static constexpr bool active = false;
+  template <class... A>
+  void loaded(A&&...) {}
+  template <class... A>
+  void load_failed(A&&...) {}
+  template <class... A>
+  void item_step_done(A&&...) {}
+  template <class... A>
+  void item_step_failed(A&&...) {}
+  template <class... A>
+  void collating(A&&...) {}
+  template <class... A>
+  void collate_failed(A&&...) {}
+  template <class... A>
+  void collated(A&&...) {}
+  template <class... A>
+  void converted(A&&...) {}
+  template <class... A>
+  void batch_step_done(A&&...) {}
+  template <class... A>
+  void batch_step_failed(A&&...) {}
+};
+
 // Everything a worker needs to build a batch. Immutable once built, so workers share it without locks.
+template <class Item, class XBlock, class YBlock>
 struct LoaderData {
-  std::vector<std::filesystem::path> items;
-  std::vector<std::int64_t> targets;
-  ImageLoader load;
-  std::string load_name = "ImageBlock.load";
-  std::vector<ItemStep> item_steps;
-  std::vector<BatchStep> batch_steps;
+  using sample_type = typename XBlock::item_type;
+  using target_type = typename YBlock::item_type;
+  using collated_type = collated_t<XBlock>;
+  using x_batch = input_batch_t<XBlock>;
+  using y_batch = target_batch_t<YBlock>;
+  using batch_type = BatchOf<x_batch, y_batch>;
+  using item_step = PipelineStep<sample_type, ItemContext>;
+  using batch_step = PipelineStep<x_batch, BatchContext>;
+
+  XBlock x_block;
+  YBlock y_block;
+  std::vector<Item> items;
+  std::vector<target_type> targets;
+  std::string load_name = "load";
+  std::vector<item_step> item_steps;
+  std::vector<batch_step> batch_steps;
   Split split = Split::train;
   std::uint64_t seed = 0;
   std::int64_t bs = 64;
@@ -113,6 +156,7 @@ struct LoaderData {
 
   std::int64_t size() const { return static_cast<std::int64_t>(items.size()); }
   std::int64_t n_batches() const { return drop_last ? size() / bs : (size() + bs - 1) / bs; }
+  std::string name(std::int64_t i) const { return item_string(items[static_cast<std::size_t>(i)]); }
 
   ItemContext item_context(std::int64_t i, std::uint64_t epoch) const {
     return ItemContext{split, Rng(seed, stream_id(epoch, split, i)), i};
@@ -147,41 +191,85 @@ struct LoaderData {
   }
 
   // Decode item i and run the item transforms on it.
-  Image item(std::int64_t i, std::uint64_t epoch) const {
-    const auto& path = items[static_cast<std::size_t>(i)];
-    Image img = load_named(load, path, load_name);
+  template <class Trace>
+  sample_type item(std::int64_t i, std::uint64_t epoch, Trace& trace, std::int64_t k = 0) const {
+    const target_type& y = targets[static_cast<std::size_t>(i)];
+    sample_type x = [&] {
+      try {
+        return x_block.create(items[static_cast<std::size_t>(i)]);
+      } catch (const std::exception& e) {
+        trace.load_failed(k, i, e);
+        rethrow_for_item(name(i), load_name, e);
+      }
+    }();
+    trace.loaded(k, i, x, y);
     ItemContext ctx = item_context(i, epoch);
     for (const auto& s : item_steps) {
-      try {
-        img = s.fn(std::move(img), ctx);
-      } catch (const std::exception& e) {
-        throw ItemError(path, s.name, e.what());
-      }
-    }
-    return img;
-  }
-
-  Batch batch(std::vector<std::int64_t> idxs, std::int64_t b, std::uint64_t epoch) const {
-    std::vector<Image> images;
-    std::vector<std::filesystem::path> names;
-    images.reserve(idxs.size());
-    auto y = Tensor<std::int64_t, cpu>::empty({static_cast<std::int64_t>(idxs.size())});
-    for (std::size_t k = 0; k < idxs.size(); ++k) {
-      images.push_back(item(idxs[k], epoch));
-      names.push_back(items[static_cast<std::size_t>(idxs[k])]);
-      y.data()[k] = targets[static_cast<std::size_t>(idxs[k])];
-    }
-    Tensor<float, cpu> x = IntToFloat{}(collate_images(images, names));
-    BatchContext ctx = batch_context(b, epoch);
-    for (const auto& s : batch_steps) {
+      std::optional<sample_type> input;  // kept only for a trace to show on failure
+      if constexpr (Trace::active) input = x;
       try {
         x = s.fn(std::move(x), ctx);
       } catch (const std::exception& e) {
+        if constexpr (Trace::active) trace.item_step_failed(k, i, s, *input, y, e);
+        throw ItemError(name(i), s.name, e.what());
+      }
+      trace.item_step_done(k, i, s, x, y);
+    }
+    return x;
+  }
+  sample_type item(std::int64_t i, std::uint64_t epoch) const {
+    NoTrace none;
+    return item(i, epoch, none);
+  }
+
+  template <class Trace>
+  batch_type batch(std::vector<std::int64_t> idxs, std::int64_t b, std::uint64_t epoch, Trace& trace) const {
+    std::vector<sample_type> samples;
+    std::vector<std::string> names;
+    std::vector<target_type> ts;
+    samples.reserve(idxs.size());
+    for (std::size_t k = 0; k < idxs.size(); ++k) {
+      samples.push_back(item(idxs[k], epoch, trace, static_cast<std::int64_t>(k)));
+      names.push_back(name(idxs[k]));
+      ts.push_back(targets[static_cast<std::size_t>(idxs[k])]);
+    }
+    y_batch y = y_block.collate(ts);
+    trace.collating(samples);
+    collated_type collated = [&] {
+      try {
+        return x_block.collate(samples, names);
+      } catch (const std::exception& e) {
+        trace.collate_failed(samples, e);
+        throw;
+      }
+    }();
+    trace.collated(collated, y);
+    x_batch x = [&] {
+      if constexpr (requires { typename XBlock::batch_tfm; }) {
+        return x_batch(typename XBlock::batch_tfm{}(collated));
+      } else {
+        return collated;
+      }
+    }();
+    if constexpr (requires { typename XBlock::batch_tfm; }) trace.converted(typename XBlock::batch_tfm{}.name(), x, y);
+    BatchContext ctx = batch_context(b, epoch);
+    for (const auto& s : batch_steps) {
+      std::optional<x_batch> input;  // kept only for a trace to show on failure
+      if constexpr (Trace::active) input = x;
+      try {
+        x = s.fn(std::move(x), ctx);
+      } catch (const std::exception& e) {
+        if constexpr (Trace::active) trace.batch_step_failed(s, *input, y, e);
         throw Error(msg("batch ", b, " of the ", split == Split::train ? "train" : "valid",
                         " loader: batch transform '", s.name, "' failed: ", e.what()));
       }
+      trace.batch_step_done(s, x, y);
     }
-    return Batch{std::move(x), std::move(y), std::move(idxs)};
+    return batch_type{std::move(x), std::move(y), std::move(idxs)};
+  }
+  batch_type batch(std::vector<std::int64_t> idxs, std::int64_t b, std::uint64_t epoch) const {
+    NoTrace none;
+    return batch(std::move(idxs), b, epoch, none);
   }
 };
 
@@ -200,10 +288,19 @@ inline int resolve_num_workers(int n) {
 
 }  // namespace detail
 
-class DataLoader {
+template <class Item, class XBlock, class YBlock>
+class DataLoaderOf {
+  using Data = detail::LoaderData<Item, XBlock, YBlock>;
+
  public:
-  DataLoader() = default;
-  DataLoader(std::shared_ptr<const detail::LoaderData> data, detail::LoaderThreads threads)
+  using item_type = Item;
+  using sample_type = typename Data::sample_type;
+  using x_batch = typename Data::x_batch;
+  using y_batch = typename Data::y_batch;
+  using batch_type = typename Data::batch_type;
+
+  DataLoaderOf() = default;
+  DataLoaderOf(std::shared_ptr<const Data> data, detail::LoaderThreads threads)
       : data_(std::move(data)), threads_(std::move(threads)), epoch_(std::make_shared<std::atomic<std::uint64_t>>(0)) {
     check(data_->bs >= 1, "DataLoader: the batch size must be at least 1, got ", data_->bs);
     check(data_->size() < (std::int64_t{1} << 32), "DataLoader: at most 2^32 items, got ", data_->size());
@@ -215,21 +312,21 @@ class DataLoader {
   // loop early) cancels the ones not started and waits for the ones running.
   class Iterator {
    public:
-    using value_type = Batch;
+    using value_type = batch_type;
     using difference_type = std::ptrdiff_t;
 
     Iterator() = default;
-    Iterator(std::shared_ptr<const detail::LoaderData> data, const detail::LoaderThreads& threads, std::uint64_t epoch)
+    Iterator(std::shared_ptr<const Data> data, const detail::LoaderThreads& threads, std::uint64_t epoch)
         : run_(std::make_unique<Run>(std::move(data), threads, epoch)) {
       if (run_->n_batches > 0) current_ = run_->take();
     }
 
-    const Batch& operator*() const { return current_; }
-    const Batch* operator->() const { return &current_; }
+    const batch_type& operator*() const { return current_; }
+    const batch_type* operator->() const { return &current_; }
     Iterator& operator++() {
       ++index_;
       if (index_ < run_->n_batches) current_ = run_->take();
-      else current_ = Batch{};
+      else current_ = batch_type{};
       return *this;
     }
     void operator++(int) { ++*this; }
@@ -239,7 +336,7 @@ class DataLoader {
 
    private:
     struct Run {
-      std::shared_ptr<const detail::LoaderData> data;
+      std::shared_ptr<const Data> data;
       std::shared_ptr<ThreadPool> pool;
       int prefetch;
       bool threaded;
@@ -247,10 +344,10 @@ class DataLoader {
       std::vector<std::int64_t> order;
       std::int64_t n_batches;
       std::int64_t next_submit = 0;
-      std::deque<std::future<Batch>> inflight;
+      std::deque<std::future<batch_type>> inflight;
       std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
 
-      Run(std::shared_ptr<const detail::LoaderData> d, const detail::LoaderThreads& t, std::uint64_t e)
+      Run(std::shared_ptr<const Data> d, const detail::LoaderThreads& t, std::uint64_t e)
           : data(std::move(d)), pool(t.pool), prefetch(std::max(1, t.prefetch)), threaded(t.num_workers > 0),
             epoch(e), order(data->order(e)), n_batches(data->n_batches()) {}
       Run(const Run&) = delete;
@@ -268,14 +365,14 @@ class DataLoader {
           // destroy the pool from inside a worker.
           inflight.push_back(pool->submit([d = data, c = cancelled, idxs = data->batch_idxs(order, b), b,
                                            e = epoch]() mutable {
-            if (c->load()) return Batch{};
+            if (c->load()) return batch_type{};
             return d->batch(std::move(idxs), b, e);
           }));
         }
       }
-      Batch take() {
+      batch_type take() {
         if (inflight.empty()) refill();
-        std::future<Batch> f = std::move(inflight.front());
+        std::future<batch_type> f = std::move(inflight.front());
         inflight.pop_front();
         if (threaded) refill();  // keep the workers busy while the consumer uses this batch
         return f.get();
@@ -283,7 +380,7 @@ class DataLoader {
     };
 
     std::unique_ptr<Run> run_;
-    Batch current_;
+    batch_type current_;
     std::int64_t index_ = 0;
   };
 
@@ -293,7 +390,7 @@ class DataLoader {
 
   // The first batch of the next epoch, built on the calling thread; the epoch is not consumed, so the
   // next loop's first batch equals it.
-  Batch one_batch() const {
+  batch_type one_batch() const {
     check(n_batches() > 0, "one_batch: the ", split_name(), " loader has no batch (", n_items(),
           " items, bs = ", data_->bs, data_->drop_last ? ", drop_last" : "", ")");
     const std::uint64_t e = epoch_->load();
@@ -306,48 +403,58 @@ class DataLoader {
   std::int64_t bs() const { return data_->bs; }
   Split split() const { return data_->split; }
   int num_workers() const { return threads_.num_workers; }
-  L<std::filesystem::path> items() const { return L<std::filesystem::path>(data_->items); }
-  const std::vector<std::int64_t>& targets() const { return data_->targets; }
+  L<Item> items() const { return L<Item>(data_->items); }
+  // The target of each item (Category for a CategoryBlock), in the order of items().
+  const std::vector<typename Data::target_type>& targets() const { return data_->targets; }
   // The positions of the items in an epoch's order (epoch 0 is the first iteration).
   std::vector<std::int64_t> order(std::uint64_t epoch) const { return data_->order(epoch); }
   // One item after decoding and the item transforms, as the loader makes it in `epoch`.
-  Image item(std::int64_t i, std::uint64_t epoch = 0) const {
+  sample_type item(std::int64_t i, std::uint64_t epoch = 0) const {
     check<IndexError>(i >= 0 && i < n_items(), "DataLoader::item: index ", i, " is out of range for ", n_items(),
                       " items");
     return data_->item(i, epoch);
   }
   std::string split_name() const { return data_->split == Split::train ? "train" : "valid"; }
+  // The caption of each target of a batch (its label, or labels): what show_batch writes under an image.
+  std::vector<std::string> captions(const y_batch& y, const L<std::string>& vocab) const {
+    return data_->y_block.captions(y, vocab);
+  }
 
   // Undoes the batch transforms that can be undone (those with a decode(), e.g. Normalize), last first,
   // as fastai's decode: the result is back in [0, 1] pixel space when the others (augmentation) keep it
   // there, ready for float_to_uint8 / show_batch. x is not modified.
-  Tensor<float, cpu> decode(const Tensor<float, cpu>& x) const {
-    Tensor<float, cpu> out = x;
+  x_batch decode(const x_batch& x) const {
+    x_batch out = x;
     for (auto it = data_->batch_steps.rbegin(); it != data_->batch_steps.rend(); ++it)
       if (it->decode) out = it->decode(out);
     return out;
   }
 
  private:
-  std::shared_ptr<const detail::LoaderData> data_;
+  std::shared_ptr<const Data> data_;
   detail::LoaderThreads threads_;
   std::shared_ptr<std::atomic<std::uint64_t>> epoch_;
 };
 
-struct DataLoaders {
-  DataLoader train;
-  DataLoader valid;
+template <class Item, class XBlock, class YBlock>
+struct DataLoadersOf {
+  using loader_type = DataLoaderOf<Item, XBlock, YBlock>;
+  using batch_type = typename loader_type::batch_type;
+
+  loader_type train;
+  loader_type valid;
   L<std::string> vocab;
   std::int64_t c = 0;
   L<BadItem> bad_items;  // files left out by BadItems::skip
 
-  Batch one_batch() const { return train.one_batch(); }
-  // The label of each target of a batch (captions for show_batch).
-  std::vector<std::string> labels(const Batch& b) const {
-    std::vector<std::string> out;
-    for (std::int64_t i = 0; i < b.y.numel(); ++i) out.push_back(vocab[b.y.data()[i]]);
-    return out;
-  }
+  batch_type one_batch() const { return train.one_batch(); }
+  // The label of each target of a batch (captions for show_batch); a multi-label target's labels are
+  // joined with ';'.
+  std::vector<std::string> labels(const batch_type& b) const { return train.captions(b.y, vocab); }
 };
+
+// The loaders of image classification, as fastai's chapter builds them.
+using DataLoader = DataLoaderOf<std::filesystem::path, ImageBlock, CategoryBlock>;
+using DataLoaders = DataLoadersOf<std::filesystem::path, ImageBlock, CategoryBlock>;
 
 }  // namespace fastpp

@@ -20,7 +20,8 @@
 namespace fastpp {
 
 // The blocks of a DataBlock, input first then target: blocks<ImageBlock, CategoryBlock>, or
-// Blocks{ImageBlock{.load = my_loader}, CategoryBlock{.vocab = {...}}} to configure them.
+// Blocks{ImageBlock{.load = my_loader}, CategoryBlock{.vocab = {...}}} to configure them. Any types that
+// satisfy the concepts of block.hpp will do; DataBlock checks them.
 template <class XBlock, class YBlock>
 struct Blocks {
   XBlock x{};
@@ -59,6 +60,7 @@ struct PipelineStep {
   std::function<In(In, Ctx&)> fn;
   std::function<In(const In&)> decode = {};
 };
+// The steps of image classification's pipelines.
 using ItemStep = PipelineStep<Image, ItemContext>;
 using BatchStep = PipelineStep<Tensor<float, cpu>, BatchContext>;
 
@@ -98,24 +100,34 @@ void append_item_steps(std::vector<PipelineStep<Item, ItemContext>>& out, const 
   }
 }
 
-template <class T>
-void append_batch_steps(std::vector<BatchStep>& out, const T& t) {
+// True when T is a batch transform for batches of type XBatch: XBatch operator()(XBatch, BatchContext&)
+// const, a static order and a name().
+template <class T, class XBatch>
+inline constexpr bool batch_transform_for = requires(const T& t, XBatch b, BatchContext& ctx) {
+  { t(std::move(b), ctx) } -> std::same_as<XBatch>;
+  { T::order } -> std::convertible_to<int>;
+  { t.name() } -> std::convertible_to<std::string>;
+};
+
+template <class XBatch, class T>
+void append_batch_steps(std::vector<PipelineStep<XBatch, BatchContext>>& out, const T& t) {
   if constexpr (is_std_tuple<T>::value) {
-    std::apply([&](const auto&... e) { (append_batch_steps(out, e), ...); }, t);
+    std::apply([&](const auto&... e) { (append_batch_steps<XBatch>(out, e), ...); }, t);
   } else if constexpr (is_std_vector<T>::value) {
-    for (const auto& e : t) append_batch_steps(out, e);
+    for (const auto& e : t) append_batch_steps<XBatch>(out, e);
   } else {
-    static_assert(BatchTransform<T>,
-                  "batch_tfms: this transform cannot take a batch (NHWC Tensor<float>[N,H,W,3] in [0,1]): give it "
-                  "`Tensor<float> operator()(Tensor<float>, BatchContext&) const`, `static constexpr int order` and "
-                  "`std::string name() const` (see vision/transform.hpp)");
-    if constexpr (BatchTransform<T>) {
-      BatchStep step{t.name(), static_cast<int>(T::order),
-                     [t](Tensor<float, cpu> b, BatchContext& ctx) { return t(std::move(b), ctx); }};
-      if constexpr (requires(const Tensor<float, cpu>& b) {
-                      { t.decode(b) } -> std::convertible_to<Tensor<float, cpu>>;
+    static_assert(batch_transform_for<T, XBatch>,
+                  "batch_tfms: this transform cannot take a batch of the DataBlock's input block (for an ImageBlock, "
+                  "NHWC Tensor<float>[N,H,W,3] in [0,1]): give it `Tensor<float> operator()(Tensor<float>, "
+                  "BatchContext&) const`, `static constexpr int order` and `std::string name() const` (see "
+                  "vision/transform.hpp)");
+    if constexpr (batch_transform_for<T, XBatch>) {
+      PipelineStep<XBatch, BatchContext> step{t.name(), static_cast<int>(T::order),
+                                              [t](XBatch b, BatchContext& ctx) { return t(std::move(b), ctx); }};
+      if constexpr (requires(const XBatch& b) {
+                      { t.decode(b) } -> std::convertible_to<XBatch>;
                     })
-        step.decode = [t](const Tensor<float, cpu>& b) { return Tensor<float, cpu>(t.decode(b)); };
+        step.decode = [t](const XBatch& b) { return XBatch(t.decode(b)); };
       out.push_back(std::move(step));
     }
   }

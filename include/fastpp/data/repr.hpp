@@ -5,18 +5,31 @@
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "../core/dtype.hpp"
 #include "../core/tensor.hpp"
 #include "category.hpp"
+#include "multi_category.hpp"
 
 namespace fastpp {
 
 inline std::string short_repr(const std::filesystem::path& p) { return detail::msg("Path('", p.generic_string(), "')"); }
 inline std::string short_repr(const std::string& s) { return s; }
+// Several labels, as Python prints a list of str: ['cat', 'dog'].
+inline std::string short_repr(const std::vector<std::string>& labels) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < labels.size(); ++i) s += (i ? ", '" : "'") + labels[i] + "'";
+  return s + "]";
+}
 inline std::string short_repr(const Category& c) {
   std::ostringstream os;
   os << c;
+  return os.str();
+}
+inline std::string short_repr(const MultiCategory& m) {
+  std::ostringstream os;
+  os << m;
   return os.str();
 }
 
