@@ -9,6 +9,7 @@
 #include <string>
 
 #include <fastpp/backend/cpu/layer_kernels.hpp>
+#include <fastpp/backend/cpu/loss_kernels.hpp>
 #include <fastpp/core/allocator.hpp>
 
 namespace seam {
@@ -105,3 +106,27 @@ struct fastpp::backend::layer_kernels<seam::counting> {
   SEAM_FORWARD(layer_kernels, nhwc_to_nchw)
   SEAM_FORWARD(layer_kernels, nchw_to_nhwc)
 };
+
+template <>
+struct fastpp::backend::loss_kernels<seam::counting> {
+  SEAM_FORWARD(loss_kernels, softmax)
+  SEAM_FORWARD(loss_kernels, log_softmax)
+  SEAM_FORWARD(loss_kernels, softmax_backward)
+  SEAM_FORWARD(loss_kernels, log_softmax_backward)
+  SEAM_FORWARD(loss_kernels, argmax)
+  SEAM_FORWARD(loss_kernels, softmax_cross_entropy)
+  SEAM_FORWARD(loss_kernels, nll_loss)
+  SEAM_FORWARD(loss_kernels, nll_loss_backward)
+  SEAM_FORWARD(loss_kernels, sigmoid)
+  SEAM_FORWARD(loss_kernels, sigmoid_backward)
+  SEAM_FORWARD(loss_kernels, bce_with_logits)
+  SEAM_FORWARD(loss_kernels, bce_with_logits_backward)
+  SEAM_FORWARD(loss_kernels, widen_targets)
+  template <class... A>
+  static double scan_targets(A&&... a) {
+    seam::kernel_log().add("scan_targets");
+    return loss_kernels<fastpp::cpu>::scan_targets(std::forward<A>(a)...);
+  }
+};
+
+#undef SEAM_FORWARD

@@ -1,9 +1,10 @@
 // The device seam: a small ResNet built for a device defined only in this test folder
-// (counting_device.hpp) runs forward and backward with nothing changed in nn/, allocates all its
-// memory from that device's allocator, computes every value through that device's kernel table, and
-// gives bit for bit what the same network gives on the cpu.
+// (counting_device.hpp) runs forward, a loss and backward with nothing changed in nn/ or loss/,
+// allocates its memory from that device's allocator, computes every value through that device's kernel
+// tables, and gives bit for bit what the same network and loss give on the cpu.
 #include <catch2/catch.hpp>
 
+#include <fastpp/loss.hpp>
 #include <fastpp/models.hpp>
 #include <fastpp/nn.hpp>
 
@@ -102,4 +103,40 @@ TEST_CASE("models, AnyModel and state dicts work on the test device", "[nn][devi
   m.for_each_param([&](const std::string&, ParamOn<seam::counting>& p) { frozen += p.frozen; });
   CHECK(frozen > 0);
   models::load_state_dict(m, st_cpu);  // round trip through host copies
+}
+
+TEST_CASE("a training step on the test device: network, cross-entropy and backward", "[nn][device][loss]") {
+  SmallResNet on_cpu(Build{Rng(5), 4});
+  CountingResNet on_test(Build{Rng(5), 4});
+  const auto x = ramp({6, 10, 10, 3});
+  auto targets = Tensor<std::int64_t>::from({6}, {0, 3, 1, 2, 3, 0});
+  auto ctx_cpu = Ctx::train(2);
+  auto ctx_test = Ctx::train(2);
+  const FlatLoss<LossKind::cross_entropy, false, seam::counting> loss_test;  // CrossEntropyLossFlat on the device
+  const CrossEntropyLossFlat loss_cpu;
+
+  seam::kernel_log().clear();
+  const auto out_test = loss_test(on_test.forward(ctx_test, x.to<seam::counting>()), targets.to<seam::counting>());
+  const auto out_cpu = loss_cpu(on_cpu.forward(ctx_cpu, x), targets);
+  CHECK(out_test.item() == out_cpu.item());
+  CHECK(seam::kernel_log().of("softmax_cross_entropy") >= 1);  // the loss ran through the device's table
+
+  const auto dlogits_test = out_test.backward();
+  const auto dlogits_cpu = out_cpu.backward();
+  static_assert(std::is_same_v<std::decay_t<decltype(dlogits_test)>, Tensor<float, seam::counting>>);
+  CHECK(host(dlogits_test) == host(dlogits_cpu));
+  on_test.backward(ctx_test, dlogits_test);
+  on_cpu.backward(ctx_cpu, dlogits_cpu);
+  CHECK(grads_of(on_test) == grads_of(on_cpu));
+
+  // label smoothing and the one-pass forward_backward take the same path
+  const FlatLoss<LossKind::cross_entropy, true, seam::counting> smooth_test;  // LabelSmoothingCrossEntropy
+  const LabelSmoothingCrossEntropy smooth_cpu;
+  auto logits = ramp({6, 4});
+  auto d_test = Tensor<float, seam::counting>::empty(logits.shape());
+  auto d_cpu = Tensor<float>::empty(logits.shape());
+  const auto l_test = smooth_test.forward_backward(logits.to<seam::counting>(), targets.to<seam::counting>(), d_test);
+  const auto l_cpu = smooth_cpu.forward_backward(logits, targets, d_cpu);
+  CHECK(host(l_test) == host(l_cpu));
+  CHECK(host(d_test) == host(d_cpu));
 }
