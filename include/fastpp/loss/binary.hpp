@@ -10,10 +10,7 @@ template <FloatDType T, class D>
 void sigmoid_out(const Tensor<T, D>& x, Tensor<T, D>& y) {
   check<ShapeError>(x.defined(), "sigmoid: the input tensor is undefined");
   loss_detail::check_out("sigmoid", "y", y, x.shape());
-  const auto xa = loss_detail::widened(x);
-  auto ya = loss_detail::kernel_out(y);
-  backend::loss_kernels<D>::sigmoid(xa.data(), x.numel(), ya.data());
-  loss_detail::narrow_into(ya, y);
+  loss_detail::run_kernel([&](const auto* a, auto* b) { backend::loss_kernels<D>::sigmoid(a, x.numel(), b); }, y, x);
 }
 template <FloatDType T, class D>
 Tensor<T, D> sigmoid(const Tensor<T, D>& x) {
@@ -28,10 +25,9 @@ void sigmoid_backward_out(const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<
   check<ShapeError>(y.defined(), "sigmoid_backward: the output tensor is undefined");
   loss_detail::check_same_shape("sigmoid_backward", "dy", dy, "y", y.shape());
   loss_detail::check_out("sigmoid_backward", "dx", dx, y.shape());
-  const auto ya = loss_detail::widened(y), dya = loss_detail::widened(dy);
-  auto dxa = loss_detail::kernel_out(dx);
-  backend::loss_kernels<D>::sigmoid_backward(ya.data(), dya.data(), y.numel(), dxa.data());
-  loss_detail::narrow_into(dxa, dx);
+  loss_detail::run_kernel([&](const auto* a, const auto* b, auto* c) {
+    backend::loss_kernels<D>::sigmoid_backward(a, b, y.numel(), c);
+  }, dx, y, dy);
 }
 template <FloatDType T, class D>
 Tensor<T, D> sigmoid_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
@@ -91,13 +87,11 @@ void binary_cross_entropy_with_logits_backward_out(const Tensor<T, D>& x, const 
   loss_detail::check_bce(op, x, y, o);
   loss_detail::check_same_shape(op, "grad", grad, "loss", loss_detail::bce_loss_shape(x, o.reduction));
   loss_detail::check_out(op, "dx", dx, x.shape());
-  const auto xa = loss_detail::widened(x), ya = loss_detail::widened(y);
-  auto dxa = loss_detail::kernel_out(dx);
-  backend::loss_kernels<D>::bce_with_logits_backward(
-      xa.data(), ya.data(), x.numel(), x.size(-1), loss_detail::data_or_null(o.weight),
-      loss_detail::data_or_null(o.pos_weight), loss_detail::bce_divisor(o.reduction, x.numel()),
-      o.reduction == Reduction::none, grad.data(), dxa.data());
-  loss_detail::narrow_into(dxa, dx);
+  loss_detail::run_kernel([&](const auto* a, const auto* b, auto* c) {
+    backend::loss_kernels<D>::bce_with_logits_backward(
+        a, b, x.numel(), x.size(-1), loss_detail::data_or_null(o.weight), loss_detail::data_or_null(o.pos_weight),
+        loss_detail::bce_divisor(o.reduction, x.numel()), o.reduction == Reduction::none, grad.data(), c);
+  }, dx, x, y);
 }
 template <FloatDType T, class D>
 Tensor<T, D> binary_cross_entropy_with_logits_backward(const Tensor<T, D>& x, const Tensor<T, D>& y,

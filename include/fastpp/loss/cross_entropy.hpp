@@ -40,15 +40,14 @@ void softmax_loss(const char* op, const Tensor<T, D>& x, const Tensor<I, D>& tar
     check_out(op, "dx", *io.dx, x.shape());
     check_no_overlap(op, "dx", *io.dx, "x", x);
   }
-  const auto xa = widened(x);
-  Tensor<acc_t<T>, D> dxa;
-  if (io.dx) dxa = kernel_out(*io.dx);
   const auto ptr = [](auto* tensor) { return tensor ? tensor->data() : nullptr; };
-  backend::loss_kernels<D>::softmax_cross_entropy(
-      xa.data(), n, c, t.data(), ignore_index, data_or_null(weight), eps, divisor_of(r, total),
-      r == Reduction::mean ? static_cast<double>(n) : 1.0, r == Reduction::none, ptr(io.loss), ptr(io.lse),
-      ptr(io.grad), io.dx ? dxa.data() : nullptr);
-  if (io.dx) narrow_into(dxa, *io.dx);
+  const auto call = [&](const acc_t<T>* xp, acc_t<T>* dxp) {
+    backend::loss_kernels<D>::softmax_cross_entropy(xp, n, c, t.data(), ignore_index, data_or_null(weight), eps,
+                                                    divisor_of(r, total), r == Reduction::mean ? static_cast<double>(n) : 1.0,
+                                                    r == Reduction::none, ptr(io.loss), ptr(io.lse), ptr(io.grad), dxp);
+  };
+  if (io.dx) run_kernel(call, *io.dx, x);
+  else call(widened(x).data(), nullptr);
 }
 }  // namespace loss_detail
 

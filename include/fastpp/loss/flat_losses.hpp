@@ -54,61 +54,6 @@ Tensor<std::int64_t, D> flatten_targets(const char* op, const Tensor<I, D>& t, s
 }
 }  // namespace loss_detail
 
-// What a softmax-based loss returns: the value(s) and the state its backward needs.
-template <class T, class D>
-struct SoftmaxLossOutput {
-  Tensor<acc_t<T>, D> loss;  // [M] for Reduction::none, else [1]
-  Tensor<acc_t<T>, D> lse;   // [M] per-row logsumexp
-  Tensor<T, D> logits;       // [M, C] (a handle, not a copy)
-  Tensor<std::int64_t, D> targets;
-  BasicNllOptions<D> options;
-  double eps = 0;            // label smoothing
-
-  // The reduced loss as a number.
-  double item() const {
-    static_assert(HostDevice<D>, "item() reads the loss on the host: copy it there first (.loss.to<cpu>())");
-    check<ShapeError>(loss.numel() == 1, "item(): the loss has ", loss.numel(),
-                      " values (reduction none); reduce it or read .loss");
-    return static_cast<double>(loss.data()[0]);
-  }
-  // dlogits for an upstream gradient shaped like the loss, into a tensor shaped like the logits.
-  void backward_out(Tensor<T, D>& dlogits, const Tensor<acc_t<T>, D>& grad) const {
-    auto d = dlogits.reshape(logits.shape());
-    loss_detail::softmax_loss("backward", logits, targets, options.weight, options.ignore_index, options.reduction, eps,
-                              {.saved_lse = &lse, .grad = &grad, .dx = &d});
-  }
-  // dlogits ([M, C]) for the upstream gradient `grad` (every row's, when the loss is not reduced).
-  Tensor<T, D> backward(double grad = 1.0) const {
-    auto d = Tensor<T, D>::empty(logits.shape());
-    backward_out(d, Tensor<acc_t<T>, D>::full(loss.shape(), static_cast<acc_t<T>>(grad)));
-    return d;
-  }
-};
-
-// What BCEWithLogitsLossFlat returns.
-template <class T, class D>
-struct BceLossOutput {
-  Tensor<acc_t<T>, D> loss;  // logits' shape for Reduction::none, else [1]
-  Tensor<T, D> logits;
-  Tensor<T, D> targets;
-  BasicBceOptions<D> options;
-
-  double item() const {
-    static_assert(HostDevice<D>, "item() reads the loss on the host: copy it there first (.loss.to<cpu>())");
-    check<ShapeError>(loss.numel() == 1, "item(): the loss has ", loss.numel(),
-                      " values (reduction none); reduce it or read .loss");
-    return static_cast<double>(loss.data()[0]);
-  }
-  void backward_out(Tensor<T, D>& dlogits, const Tensor<acc_t<T>, D>& grad) const {
-    binary_cross_entropy_with_logits_backward_out(logits, targets, options, grad, dlogits);
-  }
-  Tensor<T, D> backward(double grad = 1.0) const {
-    auto d = Tensor<T, D>::empty(logits.shape());
-    backward_out(d, Tensor<acc_t<T>, D>::full(loss.shape(), static_cast<acc_t<T>>(grad)));
-    return d;
-  }
-};
-
 // The loss objects. Fields that belong to one kind only are checked when the loss is called.
 template <LossKind K, bool Smoothing = false, class D = cpu>
 struct FlatLoss {
@@ -124,47 +69,72 @@ struct FlatLoss {
   template <class Targets, class T = float>
   static constexpr bool accepts = softmax_kind ? is_class_index_tensor_v<Targets> : is_multi_label_tensor_v<Targets, T>;
 
+  // What calling the loss returns: the value(s) and what backward needs.
+  template <class T>
+  struct Output {
+    Tensor<acc_t<T>, D> loss;  // for Reduction::none [M] (cross-entropy) or the logits' shape (BCE), else [1]
+    Tensor<acc_t<T>, D> lse;   // [M] per-row logsumexp (cross-entropy)
+    Tensor<T, D> logits;       // a handle, not a copy ([M, C] for cross-entropy)
+    std::conditional_t<softmax_kind, Tensor<std::int64_t, D>, Tensor<T, D>> targets;
+    FlatLoss spec;
+
+    // The reduced loss as a number.
+    double item() const {
+      static_assert(HostDevice<D>, "item() reads the loss on the host: copy it there first (.loss.to<cpu>())");
+      check<ShapeError>(loss.numel() == 1, "item(): the loss has ", loss.numel(),
+                        " values (reduction none); reduce it or read .loss");
+      return static_cast<double>(loss.data()[0]);
+    }
+    // dlogits for an upstream gradient shaped like the loss, into a tensor shaped like the logits.
+    void backward_out(Tensor<T, D>& dlogits, const Tensor<acc_t<T>, D>& grad) const {
+      auto d = dlogits.reshape(logits.shape());
+      if constexpr (softmax_kind)
+        loss_detail::softmax_loss("backward", logits, targets, spec.weight, spec.ignore_index, spec.reduction, spec.eps,
+                                  {.saved_lse = &lse, .grad = &grad, .dx = &d});
+      else
+        binary_cross_entropy_with_logits_backward_out(logits, targets, spec.bce_options(), grad, d);
+    }
+    // dlogits for the upstream gradient `grad` (every row's, when the loss is not reduced).
+    Tensor<T, D> backward(double grad = 1.0) const {
+      auto d = Tensor<T, D>::empty(logits.shape());
+      backward_out(d, Tensor<acc_t<T>, D>::full(loss.shape(), static_cast<acc_t<T>>(grad)));
+      return d;
+    }
+  };
+
   template <FloatDType T, class Targets>
-  auto operator()(const Tensor<T, D>& logits, const Targets& targets) const {
-    check_targets<T, Targets>();
+  Output<T> operator()(const Tensor<T, D>& logits, const Targets& targets) const {
+    check_call<T, Targets>();
+    Output<T> out;
+    out.spec = *this;
     if constexpr (softmax_kind) {
-      check_fields("CrossEntropyLossFlat");
-      SoftmaxLossOutput<T, D> out;
       out.logits = loss_detail::flatten_rows("CrossEntropyLossFlat", logits);
       out.targets = loss_detail::flatten_targets("CrossEntropyLossFlat", targets, out.logits.size(0));
-      out.options = {.weight = weight, .ignore_index = ignore_index, .reduction = reduction};
-      out.eps = eps;
       out.loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(reduction, out.logits.size(0)));
       out.lse = Tensor<acc_t<T>, D>::empty({out.logits.size(0)});
       loss_detail::softmax_loss("CrossEntropyLossFlat", out.logits, out.targets, weight, ignore_index, reduction, eps,
                                 {.loss = &out.loss, .lse = &out.lse});
-      return out;
     } else {
-      check_fields("BCEWithLogitsLossFlat");
-      BceLossOutput<T, D> out;
       out.logits = logits;
       if constexpr (std::is_same_v<Targets, Tensor<T, D>>) out.targets = targets;
       else out.targets = targets.template cast<T>();
-      out.options = {.weight = weight, .pos_weight = pos_weight, .reduction = reduction};
-      out.loss = binary_cross_entropy_with_logits(out.logits, out.targets, out.options);
-      return out;
+      out.loss = binary_cross_entropy_with_logits(out.logits, out.targets, bce_options());
     }
+    return out;
   }
 
   // Loss and gradient (for an upstream gradient of 1) in one pass; dlogits has the logits' shape.
   template <FloatDType T, class Targets>
   Tensor<acc_t<T>, D> forward_backward(const Tensor<T, D>& logits, const Targets& targets, Tensor<T, D>& dlogits) const {
-    check_targets<T, Targets>();
-    static_assert(softmax_kind, "forward_backward is the fused softmax pass of the cross-entropy losses; for "
+    static_assert(softmax_kind, "forward_backward is the fused pass of the cross-entropy losses; for "
                                 "BCEWithLogitsLossFlat call the loss, then .backward_out()");
-    check_fields("CrossEntropyLossFlat");
+    check_call<T, Targets>();
     const auto x = loss_detail::flatten_rows("CrossEntropyLossFlat", logits);
     const auto t = loss_detail::flatten_targets("CrossEntropyLossFlat", targets, x.size(0));
     loss_detail::check_out("CrossEntropyLossFlat", "dlogits", dlogits, logits.shape());
     auto d = dlogits.reshape(x.shape());
-    const auto shape = loss_detail::loss_shape(reduction, x.size(0));
-    auto loss = Tensor<acc_t<T>, D>::empty(shape);
-    const auto grad = Tensor<acc_t<T>, D>::full(shape, acc_t<T>(1));
+    auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(reduction, x.size(0)));
+    const auto grad = Tensor<acc_t<T>, D>::full(loss.shape(), acc_t<T>(1));
     loss_detail::softmax_loss("CrossEntropyLossFlat", x, t, weight, ignore_index, reduction, eps,
                               {.loss = &loss, .grad = &grad, .dx = &d});
     return loss;
@@ -189,22 +159,22 @@ struct FlatLoss {
     }
   }
 
+  BasicBceOptions<D> bce_options() const { return {.weight = weight, .pos_weight = pos_weight, .reduction = reduction}; }
+
  private:
   template <class T, class Targets>
-  static constexpr void check_targets() {
+  void check_call() const {
     static_assert(!softmax_kind || accepts<Targets, T>,
                   "CrossEntropyLossFlat and LabelSmoothingCrossEntropy take class indices (fastpp::Tensor<std::int64_t>, "
                   "int32 or uint8); for one-hot or multi-label float targets use BCEWithLogitsLossFlat");
     static_assert(softmax_kind || accepts<Targets, T>,
                   "BCEWithLogitsLossFlat takes one-hot or multi-label targets shaped like the logits (a tensor of "
                   "the logits' float type, or uint8 flags); for class indices use CrossEntropyLossFlat");
-  }
-  void check_fields(const char* op) const {
     if constexpr (softmax_kind)
-      check<ValueError>(!pos_weight.defined(), op, ": pos_weight belongs to BCEWithLogitsLossFlat");
+      check<ValueError>(!pos_weight.defined(), "CrossEntropyLossFlat: pos_weight belongs to BCEWithLogitsLossFlat");
     else
-      check<ValueError>(eps == 0.0 && ignore_index == -100, op,
-                        ": eps and ignore_index belong to the cross-entropy losses");
+      check<ValueError>(eps == 0.0 && ignore_index == -100,
+                        "BCEWithLogitsLossFlat: eps and ignore_index belong to the cross-entropy losses");
   }
 };
 

@@ -48,11 +48,11 @@ void nll_loss_backward_out(const Tensor<T, D>& logp, const Tensor<I, D>& target,
   const double total = loss_detail::check_targets_and_weigh(op, t, n, c, o.ignore_index, o.weight);
   loss_detail::check_loss_grad(op, grad, o.reduction, n);
   loss_detail::check_out(op, "dlogp", dlogp, logp.shape());
-  auto d = loss_detail::kernel_out(dlogp);
-  backend::loss_kernels<D>::nll_loss_backward(n, c, t.data(), o.ignore_index, loss_detail::data_or_null(o.weight),
-                                              loss_detail::divisor_of(o.reduction, total),
-                                              o.reduction == Reduction::none, grad.data(), d.data());
-  loss_detail::narrow_into(d, dlogp);
+  loss_detail::run_kernel([&](acc_t<T>* d) {
+    backend::loss_kernels<D>::nll_loss_backward(n, c, t.data(), o.ignore_index, loss_detail::data_or_null(o.weight),
+                                                loss_detail::divisor_of(o.reduction, total),
+                                                o.reduction == Reduction::none, grad.data(), d);
+  }, dlogp);
 }
 template <FloatDType T, class D, class I>
 Tensor<T, D> nll_loss_backward(const Tensor<T, D>& logp, const Tensor<I, D>& target, const BasicNllOptions<D>& o,

@@ -7,29 +7,21 @@
 namespace fastpp {
 
 namespace loss_detail {
-// y = f(x) row by row, where `kernel` is one of the table's forward functions.
-template <class T, class D, class K>
-void rows_forward(const char* op, const Tensor<T, D>& x, Tensor<T, D>& y, K kernel) {
+// y = f(x) row by row: checks before the kernel writes anything.
+template <class T, class D>
+void check_rows_out(const char* op, const Tensor<T, D>& x, const Tensor<T, D>& y) {
   check_logits(op, x);
   check_out(op, "y", y, x.shape());
   check_no_overlap(op, "y", y, "x", x);
-  const auto xa = widened(x);
-  auto ya = kernel_out(y);
-  kernel(xa.data(), x.size(0), x.size(1), ya.data());
-  narrow_into(ya, y);
 }
-// dx = f(y, dy) row by row, for the backward functions.
-template <class T, class D, class K>
-void rows_backward(const char* op, const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<T, D>& dx, K kernel) {
+// dx = f(y, dy) row by row.
+template <class T, class D>
+void check_rows_backward(const char* op, const Tensor<T, D>& y, const Tensor<T, D>& dy, const Tensor<T, D>& dx) {
   check_logits(op, y);
   check_same_shape(op, "dy", dy, "y", y.shape());
   check_out(op, "dx", dx, y.shape());
   check_no_overlap(op, "dx", dx, "y", y);
   check_no_overlap(op, "dx", dx, "dy", dy);
-  const auto ya = widened(y), dya = widened(dy);
-  auto dxa = kernel_out(dx);
-  kernel(ya.data(), dya.data(), y.size(0), y.size(1), dxa.data());
-  narrow_into(dxa, dx);
 }
 template <class T, class D>
 Tensor<T, D> empty_like_logits(const char* op, const Tensor<T, D>& x) {
@@ -41,10 +33,9 @@ Tensor<T, D> empty_like_logits(const char* op, const Tensor<T, D>& x) {
 // y = softmax(x) along axis 1.
 template <FloatDType T, class D>
 void softmax_out(const Tensor<T, D>& x, Tensor<T, D>& y) {
-  using A = acc_t<T>;
-  loss_detail::rows_forward("softmax", x, y, [](const A* a, std::int64_t n, std::int64_t c, A* b) {
-    backend::loss_kernels<D>::softmax(a, n, c, b);
-  });
+  loss_detail::check_rows_out("softmax", x, y);
+  loss_detail::run_kernel([&](const auto* a, auto* b) { backend::loss_kernels<D>::softmax(a, x.size(0), x.size(1), b); },
+                          y, x);
 }
 template <FloatDType T, class D>
 Tensor<T, D> softmax(const Tensor<T, D>& x) {
@@ -56,11 +47,10 @@ Tensor<T, D> softmax(const Tensor<T, D>& x) {
 // dx = y * (dy - sum_j dy_j y_j), from the softmax output y.
 template <FloatDType T, class D>
 void softmax_backward_out(const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<T, D>& dx) {
-  using A = acc_t<T>;
-  loss_detail::rows_backward("softmax_backward", y, dy, dx,
-                             [](const A* a, const A* b, std::int64_t n, std::int64_t c, A* d) {
-                               backend::loss_kernels<D>::softmax_backward(a, b, n, c, d);
-                             });
+  loss_detail::check_rows_backward("softmax_backward", y, dy, dx);
+  loss_detail::run_kernel([&](const auto* a, const auto* b, auto* c) {
+    backend::loss_kernels<D>::softmax_backward(a, b, y.size(0), y.size(1), c);
+  }, dx, y, dy);
 }
 template <FloatDType T, class D>
 Tensor<T, D> softmax_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
@@ -72,10 +62,9 @@ Tensor<T, D> softmax_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
 // y = x - logsumexp(x) along axis 1, formed as (x - max) - log(sum exp(x - max)): exact far from zero too.
 template <FloatDType T, class D>
 void log_softmax_out(const Tensor<T, D>& x, Tensor<T, D>& y) {
-  using A = acc_t<T>;
-  loss_detail::rows_forward("log_softmax", x, y, [](const A* a, std::int64_t n, std::int64_t c, A* b) {
-    backend::loss_kernels<D>::log_softmax(a, n, c, b);
-  });
+  loss_detail::check_rows_out("log_softmax", x, y);
+  loss_detail::run_kernel(
+      [&](const auto* a, auto* b) { backend::loss_kernels<D>::log_softmax(a, x.size(0), x.size(1), b); }, y, x);
 }
 template <FloatDType T, class D>
 Tensor<T, D> log_softmax(const Tensor<T, D>& x) {
@@ -87,11 +76,10 @@ Tensor<T, D> log_softmax(const Tensor<T, D>& x) {
 // dx = dy - exp(y) * sum_j dy_j, from the log_softmax output y.
 template <FloatDType T, class D>
 void log_softmax_backward_out(const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<T, D>& dx) {
-  using A = acc_t<T>;
-  loss_detail::rows_backward("log_softmax_backward", y, dy, dx,
-                             [](const A* a, const A* b, std::int64_t n, std::int64_t c, A* d) {
-                               backend::loss_kernels<D>::log_softmax_backward(a, b, n, c, d);
-                             });
+  loss_detail::check_rows_backward("log_softmax_backward", y, dy, dx);
+  loss_detail::run_kernel([&](const auto* a, const auto* b, auto* c) {
+    backend::loss_kernels<D>::log_softmax_backward(a, b, y.size(0), y.size(1), c);
+  }, dx, y, dy);
 }
 template <FloatDType T, class D>
 Tensor<T, D> log_softmax_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
@@ -106,8 +94,7 @@ template <FloatDType T, class D>
 Tensor<std::int64_t, D> argmax(const Tensor<T, D>& x) {
   loss_detail::check_logits("argmax", x);
   auto out = Tensor<std::int64_t, D>::empty({x.size(0)});
-  const auto xa = loss_detail::widened(x);
-  backend::loss_kernels<D>::argmax(xa.data(), x.size(0), x.size(1), out.data());
+  backend::loss_kernels<D>::argmax(loss_detail::widened(x).data(), x.size(0), x.size(1), out.data());
   return out;
 }
 

@@ -20,19 +20,17 @@ Tensor<acc_t<T>, D> widened(const Tensor<T, D>& x) {
   }
 }
 
-// Writes a float result into the caller's 16-bit output (a no-op copy when the types agree).
-template <class T, class D>
-void narrow_into(const Tensor<acc_t<T>, D>& from, Tensor<T, D>& to) {
-  if constexpr (!std::is_same_v<T, acc_t<T>>) {
-    for (std::int64_t i = 0; i < to.numel(); ++i) to.data()[i] = static_cast<T>(from.data()[i]);
+// Runs kernel(inputs' data..., output data) in the kernels' type: 16-bit inputs are widened, and a 16-bit
+// output is computed in a float buffer, then narrowed into `out`.
+template <class T, class D, class K, class... In>
+void run_kernel(K&& kernel, Tensor<T, D>& out, const In&... in) {
+  if constexpr (std::is_same_v<T, acc_t<T>>) {
+    kernel(in.data()..., out.data());
+  } else {
+    auto wide = Tensor<acc_t<T>, D>::empty(out.shape());
+    kernel(widened(in).data()..., wide.data());
+    for (std::int64_t i = 0; i < out.numel(); ++i) out.data()[i] = static_cast<T>(wide.data()[i]);
   }
-}
-
-// An output of type T the kernels can write: `out` itself for float and double, a float buffer otherwise.
-template <class T, class D>
-Tensor<acc_t<T>, D> kernel_out(Tensor<T, D>& out) {
-  if constexpr (std::is_same_v<T, acc_t<T>>) return out;
-  else return Tensor<acc_t<T>, D>::empty(out.shape());
 }
 
 template <class I>

@@ -13,47 +13,47 @@ namespace fastpp::backend {
 
 template <>
 struct loss_kernels<cpu> {
-#define FASTPP_LOSS_KERNELS(A)                                                                                         \
-  static void softmax(const A* x, std::int64_t rows, std::int64_t n, A* y) { cpu_detail::softmax(x, rows, n, y); }     \
-  static void log_softmax(const A* x, std::int64_t rows, std::int64_t n, A* y) {                                       \
-    cpu_detail::log_softmax(x, rows, n, y);                                                                            \
-  }                                                                                                                    \
-  static void softmax_backward(const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {                    \
-    cpu_detail::softmax_backward(y, dy, rows, n, dx);                                                                  \
-  }                                                                                                                    \
-  static void log_softmax_backward(const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {                \
-    cpu_detail::log_softmax_backward(y, dy, rows, n, dx);                                                              \
-  }                                                                                                                    \
-  static void argmax(const A* x, std::int64_t rows, std::int64_t n, std::int64_t* out) {                               \
-    cpu_detail::argmax(x, rows, n, out);                                                                               \
-  }                                                                                                                    \
-  static void softmax_cross_entropy(const A* x, std::int64_t rows, std::int64_t n, const std::int64_t* target,         \
-                                    std::int64_t ignore_index, const float* weight, double eps, double nll_divisor,    \
-                                    double smooth_divisor, bool per_row, A* loss, A* lse, const A* grad, A* dx) {      \
-    cpu_detail::softmax_cross_entropy(x, rows, n, target, ignore_index, weight, eps, nll_divisor, smooth_divisor,      \
-                                      per_row, loss, lse, grad, dx);                                                   \
-  }                                                                                                                    \
-  static void nll_loss(const A* logp, std::int64_t rows, std::int64_t n, const std::int64_t* target,                   \
-                       std::int64_t ignore_index, const float* weight, double divisor, bool per_row, A* loss) {        \
-    cpu_detail::nll_loss(logp, rows, n, target, ignore_index, weight, divisor, per_row, loss);                         \
-  }                                                                                                                    \
-  static void nll_loss_backward(std::int64_t rows, std::int64_t n, const std::int64_t* target,                         \
-                                std::int64_t ignore_index, const float* weight, double divisor, bool per_row,          \
-                                const A* grad, A* dlogp) {                                                             \
-    cpu_detail::nll_loss_backward(rows, n, target, ignore_index, weight, divisor, per_row, grad, dlogp);               \
-  }                                                                                                                    \
-  static void sigmoid(const A* x, std::int64_t count, A* y) { cpu_detail::sigmoid(x, count, y); }                      \
-  static void sigmoid_backward(const A* y, const A* dy, std::int64_t count, A* dx) {                                   \
-    cpu_detail::sigmoid_backward(y, dy, count, dx);                                                                    \
-  }                                                                                                                    \
-  static void bce_with_logits(const A* x, const A* y, std::int64_t count, std::int64_t n, const float* weight,         \
-                              const float* pos_weight, double divisor, bool per_element, A* loss) {                    \
-    cpu_detail::bce_with_logits(x, y, count, n, weight, pos_weight, divisor, per_element, loss);                       \
-  }                                                                                                                    \
-  static void bce_with_logits_backward(const A* x, const A* y, std::int64_t count, std::int64_t n,                     \
-                                       const float* weight, const float* pos_weight, double divisor,                   \
-                                       bool per_element, const A* grad, A* dx) {                                       \
-    cpu_detail::bce_with_logits_backward(x, y, count, n, weight, pos_weight, divisor, per_element, grad, dx);          \
+#define FASTPP_LOSS_KERNELS(A)                                                                                   \
+  static void softmax(const A* x, std::int64_t rows, std::int64_t n, A* y) { cpu_detail::softmax(x, rows, n, y); } \
+  static void log_softmax(const A* x, std::int64_t rows, std::int64_t n, A* y) {                                 \
+    cpu_detail::log_softmax(x, rows, n, y);                                                                      \
+  }                                                                                                              \
+  static void softmax_backward(const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {              \
+    cpu_detail::rows_backward(false, y, dy, rows, n, dx);                                                        \
+  }                                                                                                              \
+  static void log_softmax_backward(const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {          \
+    cpu_detail::rows_backward(true, y, dy, rows, n, dx);                                                         \
+  }                                                                                                              \
+  static void argmax(const A* x, std::int64_t rows, std::int64_t n, std::int64_t* out) {                         \
+    cpu_detail::argmax(x, rows, n, out);                                                                         \
+  }                                                                                                              \
+  static void softmax_cross_entropy(const A* x, std::int64_t rows, std::int64_t n, const std::int64_t* target,   \
+                                    std::int64_t ignore_index, const float* weight, double eps, double nll_divisor, \
+                                    double smooth_divisor, bool per_row, A* loss, A* lse, const A* grad, A* dx) { \
+    cpu_detail::softmax_cross_entropy(x, rows, n, target, ignore_index, weight, eps, nll_divisor, smooth_divisor, \
+                                      per_row, loss, lse, grad, dx);                                             \
+  }                                                                                                              \
+  static void nll_loss(const A* logp, std::int64_t rows, std::int64_t n, const std::int64_t* target,             \
+                       std::int64_t ignore_index, const float* weight, double divisor, bool per_row, A* loss) {  \
+    cpu_detail::nll_loss(logp, rows, n, target, ignore_index, weight, divisor, per_row, loss);                   \
+  }                                                                                                              \
+  static void nll_loss_backward(std::int64_t rows, std::int64_t n, const std::int64_t* target,                   \
+                                std::int64_t ignore_index, const float* weight, double divisor, bool per_row,    \
+                                const A* grad, A* dlogp) {                                                       \
+    cpu_detail::nll_loss_backward(rows, n, target, ignore_index, weight, divisor, per_row, grad, dlogp);         \
+  }                                                                                                              \
+  static void sigmoid(const A* x, std::int64_t count, A* y) { cpu_detail::sigmoid(x, count, y); }                \
+  static void sigmoid_backward(const A* y, const A* dy, std::int64_t count, A* dx) {                             \
+    cpu_detail::sigmoid_backward(y, dy, count, dx);                                                              \
+  }                                                                                                              \
+  static void bce_with_logits(const A* x, const A* y, std::int64_t count, std::int64_t n, const float* weight,   \
+                              const float* pos_weight, double divisor, bool per_element, A* loss) {              \
+    cpu_detail::bce_with_logits(x, y, count, n, weight, pos_weight, divisor, per_element, loss);                 \
+  }                                                                                                              \
+  static void bce_with_logits_backward(const A* x, const A* y, std::int64_t count, std::int64_t n,               \
+                                       const float* weight, const float* pos_weight, double divisor,             \
+                                       bool per_element, const A* grad, A* dx) {                                 \
+    cpu_detail::bce_with_logits_backward(x, y, count, n, weight, pos_weight, divisor, per_element, grad, dx);    \
   }
   FASTPP_LOSS_KERNELS(float)
   FASTPP_LOSS_KERNELS(double)

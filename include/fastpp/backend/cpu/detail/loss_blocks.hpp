@@ -20,10 +20,11 @@ namespace fastpp::backend::cpu_detail {
 inline bool& loss_use_avx2() {
 #if defined(FASTPP_LOSS_AVX2)
   static bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  static bool yes = false;
-#endif
   return yes;
+#else
+  static bool no = false;
+  return no;
+#endif
 }
 
 // The one place that picks the row code: f(Avx2{}) or f(Portable{}).
@@ -61,15 +62,6 @@ BlockSums for_row_blocks(std::int64_t rows, std::int64_t row_length, Body&& body
   return total;
 }
 
-// f(i) for every row i, in the same blocks.
-template <class F>
-void for_each_row(std::int64_t rows, std::int64_t row_length, F&& f) {
-  for_row_blocks(rows, row_length, [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t i = r0; i < r1; ++i) f(i);
-    return BlockSums{};
-  });
-}
-
 // Short rows go through each step in groups of 8 (all 8 maxima, then all 8 sums of exp, ...): the steps
 // of one row wait on each other (a horizontal maximum, a sum, a log), the same step of 8 rows does not, so
 // the CPU overlaps them (3x faster at 37 classes). Long rows go one at a time and stay in L1.
@@ -77,6 +69,7 @@ inline constexpr int max_group = 8;
 inline int row_group(std::int64_t row_length) { return row_length > 128 ? 1 : max_group; }
 
 // f(first_row, count, sums) for groups of rows within the blocks; returns the sums in block order.
+// (Kernels without sums ignore the last argument.)
 template <class F>
 BlockSums for_row_groups(std::int64_t rows, std::int64_t row_length, F&& f) {
   const std::int64_t g = row_group(row_length);

@@ -51,12 +51,14 @@ void nll_loss(const A* logp, std::int64_t rows, std::int64_t n, const std::int64
 template <class A>
 void nll_loss_backward(std::int64_t rows, std::int64_t n, const std::int64_t* t, std::int64_t ignore_index,
                        const float* weight, double divisor, bool per_row, const A* grad, A* dlogp) {
-  for_each_row(rows, n, [&](std::int64_t i) {
-    A* row = dlogp + i * n;
-    for (std::int64_t j = 0; j < n; ++j) row[j] = A(0);
-    if (t[i] == ignore_index) return;
-    const double w = weight ? static_cast<double>(weight[t[i]]) : 1.0;
-    row[t[i]] = static_cast<A>(-w * static_cast<double>(grad[per_row ? i : 0]) / divisor);
+  fastpp::parallel_for(0, rows, 64, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      A* row = dlogp + i * n;
+      for (std::int64_t j = 0; j < n; ++j) row[j] = A(0);
+      if (t[i] == ignore_index) continue;
+      const double w = weight ? static_cast<double>(weight[t[i]]) : 1.0;
+      row[t[i]] = static_cast<A>(-w * static_cast<double>(grad[per_row ? i : 0]) / divisor);
+    }
   });
 }
 

@@ -32,18 +32,16 @@ void log_softmax(const A* x, std::int64_t rows, std::int64_t n, A* y) {
   });
 }
 
+// dx from (y, dy) row by row: `log` picks log_softmax's backward, else softmax's.
 template <class A>
-void softmax_backward(const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {
+void rows_backward(bool log, const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {
   with_row_ops<A>([&](auto ops) {
-    for_each_row(rows, n, [&](std::int64_t i) { decltype(ops)::softmax_backward(y + i * n, dy + i * n, n, dx + i * n); });
-  });
-}
-
-template <class A>
-void log_softmax_backward(const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {
-  with_row_ops<A>([&](auto ops) {
-    for_each_row(rows, n,
-                 [&](std::int64_t i) { decltype(ops)::log_softmax_backward(y + i * n, dy + i * n, n, dx + i * n); });
+    using Ops = decltype(ops);
+    for_row_groups(rows, n, [&](std::int64_t i0, int count, BlockSums&) {
+      for (std::int64_t i = i0; i < i0 + count; ++i)
+        log ? Ops::log_softmax_backward(y + i * n, dy + i * n, n, dx + i * n)
+            : Ops::softmax_backward(y + i * n, dy + i * n, n, dx + i * n);
+    });
   });
 }
 
