@@ -251,7 +251,8 @@ struct LoaderData {
         return collated;
       }
     }();
-    if constexpr (requires { typename XBlock::batch_tfm; }) trace.converted(typename XBlock::batch_tfm{}.name(), x, y);
+    if constexpr (Trace::active && requires { typename XBlock::batch_tfm; })
+      trace.converted(typename XBlock::batch_tfm{}.name(), x, y);
     BatchContext ctx = batch_context(b, epoch);
     for (const auto& s : batch_steps) {
       std::optional<x_batch> input;  // kept only for a trace to show on failure
