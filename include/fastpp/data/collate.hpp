@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../backend/cpu/image_kernels.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../vision/transform.hpp"
@@ -46,10 +47,8 @@ struct IntToFloat {
   static constexpr int order = 10;
   Tensor<float, cpu> operator()(const Tensor<std::uint8_t, cpu>& b) const {
     auto out = Tensor<float, cpu>::empty(b.shape());
-    const std::int64_t n = b.numel();
-    const std::uint8_t* src = b.data();
-    float* dst = out.data();
-    for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;  // a division, as PyTorch: bit-equal to fastai
+    // On the loader thread that builds the batch, not spread over the compute pool.
+    backend::image_kernels::u8_to_unit_float_span(b.data(), out.data(), b.numel());
     return out;
   }
   std::string name() const { return "IntToFloat -- {'div': 255.0}"; }

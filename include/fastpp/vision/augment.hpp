@@ -299,7 +299,7 @@ struct LightingTfm {
       const float* src = batch.data() + i * per;
       float* dst = res.data() + i * per;
       parallel_for(0, per, 16384, [&](std::int64_t b, std::int64_t e) {
-        for (std::int64_t k = b; k < e; ++k) dst[k] = lighting_pixel(src[k], bl, c);
+        backend::image_kernels::lighting_span(src + b, dst + b, e - b, bl, c);
       });
     }
     return res;
@@ -327,7 +327,7 @@ inline Tensor<float> int_to_float(const Tensor<std::uint8_t>& x) {
   const std::uint8_t* s = x.data();
   float* d = out.data();
   parallel_for(0, x.numel(), 65536, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) d[i] = static_cast<float>(s[i]) / 255.0f;  // a division, as fastai: bit-equal
+    backend::image_kernels::u8_to_unit_float_span(s + b, d + b, e - b);  // a division, as fastai: bit-equal
   });
   return out;
 }
@@ -336,11 +336,7 @@ inline Tensor<float> int_to_float(const Tensor<std::uint8_t>& x) {
 inline Tensor<std::uint8_t> float_to_uint8(const Tensor<float>& x) {
   check<ShapeError>(x.defined(), "float_to_uint8: undefined tensor");
   auto out = Tensor<std::uint8_t>::empty(x.shape());
-  for (std::int64_t i = 0; i < x.numel(); ++i) {
-    const float v = x.data()[i];
-    const float c = v > 1.0f ? 1.0f : (v > 0.0f ? v : 0.0f);  // NaN -> 0
-    out.data()[i] = static_cast<std::uint8_t>(c * 255.0f + 0.5f);
-  }
+  backend::image_kernels::unit_float_to_u8_span(x.data(), out.data(), x.numel());  // NaN -> 0
   return out;
 }
 
@@ -390,8 +386,7 @@ struct Normalize {
     const float* s = batch.data();
     float* d = out.data();
     parallel_for(0, batch.numel() / 3, 16384, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t p = b; p < e; ++p)
-        for (int c = 0; c < 3; ++c) d[p * 3 + c] = s[p * 3 + c] * scale[c] + shift[c];
+      backend::image_kernels::channel_affine_rgb_span(s + b * 3, d + b * 3, e - b, scale, shift);
     });
     return out;
   }

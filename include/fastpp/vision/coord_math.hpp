@@ -138,17 +138,10 @@ using backend::pad_coordinate;
 using backend::reflect_coordinate;
 using backend::sample_hwc;
 
-// ---- lighting in logit space (fastai's Brightness and Contrast, composed) ------------------------------
-FASTPP_HD_INLINE float logit_clamped(float x) {
-  x = std::fmin(std::fmax(x, 1e-7f), 1.0f - 1e-7f);
-  return -std::log(1.0f / x - 1.0f);
-}
-FASTPP_HD_INLINE float lighting_sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-
-// x <- sigmoid((logit(x) + logit(brightness)) * contrast): brightness first, then contrast, one sigmoid.
-// `brightness_logit` is logit(b) for the drawn b (0 when b = 0.5, the neutral value).
-FASTPP_HD_INLINE float lighting_pixel(float x, float brightness_logit, float contrast) {
-  return lighting_sigmoid((logit_clamped(x) + brightness_logit) * contrast);
-}
+// The lighting formula in logit space (fastai's Brightness and Contrast, composed) is the backend's
+// per-value map (backend/cpu/image_kernels.hpp).
+using backend::lighting_pixel;
+using backend::lighting_sigmoid;
+using backend::logit_clamped;
 
 }  // namespace fastpp

@@ -9,16 +9,24 @@
 //                              grid_sample with align_corners=True                 (detail/resample_grid.hpp)
 //   sample_hwc, pad_coordinate, reflect_coordinate, coord_map_apply
 //                              the per-pixel steps of the latter, FASTPP_HD for a CUDA kernel to share
+//   lighting_span, u8_to_unit_float_span, unit_float_to_u8_span, channel_affine_rgb_span
+//                              the batch pipeline's per-value maps (LightingTfm, IntToFloat,
+//                              float_to_uint8, Normalize) over one span  (detail/pixel_maps.hpp)
 //
 // The value types (PadMode, SampleMode, PixelBox, CoordMap) are in detail/resample_types.hpp; vision/
 // gives them their public names (fastpp::PadMode, ...).
+#include "detail/pixel_maps.hpp"
 #include "detail/resample_grid.hpp"
 #include "detail/resample_pil.hpp"
 #include "detail/resample_types.hpp"
 
 namespace fastpp::backend::image_kernels {
 
+using cpu_detail::channel_affine_rgb_span;
 using cpu_detail::grid_sample_rows_rgb;
+using cpu_detail::lighting_span;
 using cpu_detail::resample_pil_bilinear_rgb;
+using cpu_detail::u8_to_unit_float_span;
+using cpu_detail::unit_float_to_u8_span;
 
 }  // namespace fastpp::backend::image_kernels
