@@ -9,7 +9,7 @@ namespace fastpp {
 template <FloatDType T, class D>
 void sigmoid_out(const Tensor<T, D>& x, Tensor<T, D>& y) {
   check<ShapeError>(x.defined(), "sigmoid: the input tensor is undefined");
-  loss_detail::check_out("sigmoid", "y", y, x.shape());
+  loss_detail::check_shape("sigmoid", "y", y, x.shape());
   loss_detail::run_kernel([&](const auto* a, auto* b) { backend::loss_kernels<D>::sigmoid(a, x.numel(), b); }, y, x);
 }
 template <FloatDType T, class D>
@@ -23,8 +23,8 @@ Tensor<T, D> sigmoid(const Tensor<T, D>& x) {
 template <FloatDType T, class D>
 void sigmoid_backward_out(const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<T, D>& dx) {
   check<ShapeError>(y.defined(), "sigmoid_backward: the output tensor is undefined");
-  loss_detail::check_same_shape("sigmoid_backward", "dy", dy, "y", y.shape());
-  loss_detail::check_out("sigmoid_backward", "dx", dx, y.shape());
+  loss_detail::check_shape("sigmoid_backward", "dy", dy, y.shape());
+  loss_detail::check_shape("sigmoid_backward", "dx", dx, y.shape());
   loss_detail::run_kernel([&](const auto* a, const auto* b, auto* c) {
     backend::loss_kernels<D>::sigmoid_backward(a, b, y.numel(), c);
   }, dx, y, dy);
@@ -41,7 +41,7 @@ namespace loss_detail {
 template <class T, class D>
 void check_bce(const char* op, const Tensor<T, D>& x, const Tensor<T, D>& y, const BasicBceOptions<D>& o) {
   check<ShapeError>(x.defined(), op, ": the logits tensor is undefined");
-  check_same_shape(op, "targets", y, "logits", x.shape());
+  check_shape(op, "targets", y, x.shape());
   check_class_weight(op, o.weight, x.size(-1), "weight");
   check_class_weight(op, o.pos_weight, x.size(-1), "pos_weight");
 }
@@ -62,7 +62,7 @@ void binary_cross_entropy_with_logits_out(const Tensor<T, D>& x, const Tensor<T,
                                           Tensor<acc_t<T>, D>& loss) {
   const char* op = "binary_cross_entropy_with_logits";
   loss_detail::check_bce(op, x, y, o);
-  loss_detail::check_out(op, "loss", loss, loss_detail::bce_loss_shape(x, o.reduction));
+  loss_detail::check_shape(op, "loss", loss, loss_detail::bce_loss_shape(x, o.reduction));
   const auto xa = loss_detail::widened(x), ya = loss_detail::widened(y);
   backend::loss_kernels<D>::bce_with_logits(xa.data(), ya.data(), x.numel(), x.size(-1),
                                             loss_detail::data_or_null(o.weight), loss_detail::data_or_null(o.pos_weight),
@@ -85,8 +85,8 @@ void binary_cross_entropy_with_logits_backward_out(const Tensor<T, D>& x, const 
                                                    Tensor<T, D>& dx) {
   const char* op = "binary_cross_entropy_with_logits_backward";
   loss_detail::check_bce(op, x, y, o);
-  loss_detail::check_same_shape(op, "grad", grad, "loss", loss_detail::bce_loss_shape(x, o.reduction));
-  loss_detail::check_out(op, "dx", dx, x.shape());
+  loss_detail::check_shape(op, "grad", grad, loss_detail::bce_loss_shape(x, o.reduction));
+  loss_detail::check_shape(op, "dx", dx, x.shape());
   loss_detail::run_kernel([&](const auto* a, const auto* b, auto* c) {
     backend::loss_kernels<D>::bce_with_logits_backward(
         a, b, x.numel(), x.size(-1), loss_detail::data_or_null(o.weight), loss_detail::data_or_null(o.pos_weight),

@@ -7,7 +7,8 @@
 
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
-#include "kernels.hpp"
+#include "../backend/cpu/loss_kernels.hpp"  // the default device's table; loss/ calls loss_kernels<D>
+#include "../backend/kernels.hpp"
 #include "options.hpp"
 
 namespace fastpp::loss_detail {
@@ -26,18 +27,11 @@ std::string shape_text(const Tensor<T, D>& t) {
   return t.defined() ? t.shape().str() : std::string("an undefined tensor");
 }
 
-// An output the caller provides must already have the right shape (it is written, never resized).
+// An input or an output the caller provides must have its shape (outputs are written, never resized).
 template <class T, class D>
-void check_out(std::string_view op, std::string_view name, const Tensor<T, D>& out, const Shape& want) {
-  if (!(out.defined() && out.shape() == want))
-    throw ShapeError(detail::msg(op, ": output '", name, "' must have shape ", want, ", got ", shape_text(out)));
-}
-
-template <class T, class D>
-void check_same_shape(std::string_view op, std::string_view a_name, const Tensor<T, D>& a, std::string_view b_name,
-                      const Shape& b) {
-  if (!(a.defined() && a.shape() == b))
-    throw ShapeError(detail::msg(op, ": '", a_name, "' must have the shape of '", b_name, "' ", b, ", got ", shape_text(a)));
+void check_shape(std::string_view op, std::string_view name, const Tensor<T, D>& t, const Shape& want) {
+  if (!(t.defined() && t.shape() == want))
+    throw ShapeError(detail::msg(op, ": '", name, "' must have shape ", want, ", got ", shape_text(t)));
 }
 
 // An output that is computed in chunks from an input must not share memory with it.
@@ -83,11 +77,5 @@ double check_targets_and_weigh(std::string_view op, const Tensor<std::int64_t, D
 
 // The shape of a loss: [N] without reduction, [1] otherwise.
 inline Shape loss_shape(Reduction r, std::int64_t rows) { return r == Reduction::none ? Shape{rows} : Shape{1}; }
-
-// The gradient of a loss must have the loss's shape.
-template <class A, class D>
-void check_loss_grad(std::string_view op, const Tensor<A, D>& g, Reduction r, std::int64_t rows) {
-  check_same_shape(op, "grad", g, "loss", loss_shape(r, rows));
-}
 
 }  // namespace fastpp::loss_detail

@@ -32,12 +32,12 @@ void softmax_loss(const char* op, const Tensor<T, D>& x, const Tensor<I, D>& tar
   const std::int64_t n = x.size(0), c = x.size(1);
   const auto t = class_indices(op, target);
   const double total = check_targets_and_weigh(op, t, n, c, ignore_index, weight);
-  if (io.loss) check_out(op, "loss", *io.loss, loss_shape(r, n));
-  if (io.lse) check_out(op, "lse", *io.lse, Shape{n});
-  if (io.saved_lse) check_same_shape(op, "lse", *io.saved_lse, "one value per row", Shape{n});
-  if (io.grad) check_loss_grad(op, *io.grad, r, n);
+  if (io.loss) check_shape(op, "loss", *io.loss, loss_shape(r, n));
+  if (io.lse) check_shape(op, "lse", *io.lse, Shape{n});
+  if (io.saved_lse) check_shape(op, "lse", *io.saved_lse, Shape{n});
+  if (io.grad) check_shape(op, "grad", *io.grad, loss_shape(r, n));
   if (io.dx) {
-    check_out(op, "dx", *io.dx, x.shape());
+    check_shape(op, "dx", *io.dx, x.shape());
     check_no_overlap(op, "dx", *io.dx, "x", x);
   }
   const auto ptr = [](auto* tensor) { return tensor ? tensor->data() : nullptr; };

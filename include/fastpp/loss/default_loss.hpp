@@ -30,17 +30,19 @@ struct default_loss<Target> {
 template <class Target>
 concept HasDefaultLoss = requires { typename default_loss<Target>::type; };
 
+// default_loss_t: the static_assert below is the one error a target without a default loss gets.
 namespace loss_detail {
-struct no_default_loss {
-  using type = void;
-};
 template <class Target>
 struct checked_default_loss {
   static_assert(HasDefaultLoss<Target>,
                 "no default loss for this target type: pass a loss to the Learner explicitly, or declare "
                 "`static constexpr fastpp::LossKind default_loss_kind = fastpp::LossKind::cross_entropy;` in it, or "
                 "specialize fastpp::default_loss<Target> with `using type = CrossEntropyLossFlat;` (or another loss)");
-  using type = typename std::conditional_t<HasDefaultLoss<Target>, default_loss<Target>, no_default_loss>::type;
+  using type = void;
+};
+template <HasDefaultLoss Target>
+struct checked_default_loss<Target> {
+  using type = typename default_loss<Target>::type;
 };
 }  // namespace loss_detail
 

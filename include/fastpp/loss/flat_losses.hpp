@@ -131,7 +131,7 @@ struct FlatLoss {
     check_call<T, Targets>();
     const auto x = loss_detail::flatten_rows("CrossEntropyLossFlat", logits);
     const auto t = loss_detail::flatten_targets("CrossEntropyLossFlat", targets, x.size(0));
-    loss_detail::check_out("CrossEntropyLossFlat", "dlogits", dlogits, logits.shape());
+    loss_detail::check_shape("CrossEntropyLossFlat", "dlogits", dlogits, logits.shape());
     auto d = dlogits.reshape(x.shape());
     auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(reduction, x.size(0)));
     const auto grad = Tensor<acc_t<T>, D>::full(loss.shape(), acc_t<T>(1));

@@ -22,7 +22,7 @@ void nll_loss_out(const Tensor<T, D>& logp, const Tensor<I, D>& target, const Ba
   const std::int64_t n = logp.size(0), c = logp.size(1);
   const auto t = loss_detail::class_indices(op, target);
   const double total = loss_detail::check_targets_and_weigh(op, t, n, c, o.ignore_index, o.weight);
-  loss_detail::check_out(op, "loss", loss, loss_detail::loss_shape(o.reduction, n));
+  loss_detail::check_shape(op, "loss", loss, loss_detail::loss_shape(o.reduction, n));
   const auto x = loss_detail::widened(logp);
   backend::loss_kernels<D>::nll_loss(x.data(), n, c, t.data(), o.ignore_index, loss_detail::data_or_null(o.weight),
                                      loss_detail::divisor_of(o.reduction, total), o.reduction == Reduction::none,
@@ -46,8 +46,8 @@ void nll_loss_backward_out(const Tensor<T, D>& logp, const Tensor<I, D>& target,
   const std::int64_t n = logp.size(0), c = logp.size(1);
   const auto t = loss_detail::class_indices(op, target);
   const double total = loss_detail::check_targets_and_weigh(op, t, n, c, o.ignore_index, o.weight);
-  loss_detail::check_loss_grad(op, grad, o.reduction, n);
-  loss_detail::check_out(op, "dlogp", dlogp, logp.shape());
+  loss_detail::check_shape(op, "grad", grad, loss_detail::loss_shape(o.reduction, n));
+  loss_detail::check_shape(op, "dlogp", dlogp, logp.shape());
   loss_detail::run_kernel([&](acc_t<T>* d) {
     backend::loss_kernels<D>::nll_loss_backward(n, c, t.data(), o.ignore_index, loss_detail::data_or_null(o.weight),
                                                 loss_detail::divisor_of(o.reduction, total),

@@ -11,15 +11,15 @@ namespace loss_detail {
 template <class T, class D>
 void check_rows_out(const char* op, const Tensor<T, D>& x, const Tensor<T, D>& y) {
   check_logits(op, x);
-  check_out(op, "y", y, x.shape());
+  check_shape(op, "y", y, x.shape());
   check_no_overlap(op, "y", y, "x", x);
 }
 // dx = f(y, dy) row by row.
 template <class T, class D>
 void check_rows_backward(const char* op, const Tensor<T, D>& y, const Tensor<T, D>& dy, const Tensor<T, D>& dx) {
   check_logits(op, y);
-  check_same_shape(op, "dy", dy, "y", y.shape());
-  check_out(op, "dx", dx, y.shape());
+  check_shape(op, "dy", dy, y.shape());
+  check_shape(op, "dx", dx, y.shape());
   check_no_overlap(op, "dx", dx, "y", y);
   check_no_overlap(op, "dx", dx, "dy", dy);
 }

@@ -70,18 +70,21 @@ A sigmoid_of(A x) {
   return x < A(0) ? e * r : r;
 }
 
-template <class A>
-void sigmoid(const A* x, std::int64_t count, A* y) {
+// f(i) for every element, in parallel (element-wise results do not depend on how the work is split).
+template <class F>
+void for_elements(std::int64_t count, F&& f) {
   fastpp::parallel_for(0, count, 16384, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) y[i] = sigmoid_of(x[i]);
+    for (std::int64_t i = b; i < e; ++i) f(i);
   });
 }
 
 template <class A>
+void sigmoid(const A* x, std::int64_t count, A* y) {
+  for_elements(count, [&](std::int64_t i) { y[i] = sigmoid_of(x[i]); });
+}
+template <class A>
 void sigmoid_backward(const A* y, const A* dy, std::int64_t count, A* dx) {
-  fastpp::parallel_for(0, count, 16384, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) dx[i] = dy[i] * y[i] * (A(1) - y[i]);
-  });
+  for_elements(count, [&](std::int64_t i) { dx[i] = dy[i] * y[i] * (A(1) - y[i]); });
 }
 
 // PyTorch's binary_cross_entropy_with_logits for one element, class weight w, positive weight pw:
@@ -115,13 +118,10 @@ template <class A>
 void bce_with_logits_backward(const A* x, const A* y, std::int64_t count, std::int64_t n, const float* weight,
                               const float* pos_weight, double divisor, bool per_element, const A* grad, A* dx) {
   const A scale = static_cast<A>(static_cast<double>(grad[0]) / divisor);
-  fastpp::parallel_for(0, count, 16384, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const std::int64_t j = i % n;
-      const A w = weight ? A(weight[j]) : A(1), pw = pos_weight ? A(pos_weight[j]) : A(1);
-      const A d = w * ((A(1) - y[i]) - (A(1) + (pw - A(1)) * y[i]) * sigmoid_of(-x[i]));
-      dx[i] = d * (per_element ? grad[i] : scale);
-    }
+  for_elements(count, [&](std::int64_t i) {
+    const std::int64_t j = i % n;
+    const A w = weight ? A(weight[j]) : A(1), pw = pos_weight ? A(pos_weight[j]) : A(1);
+    dx[i] = w * ((A(1) - y[i]) - (A(1) + (pw - A(1)) * y[i]) * sigmoid_of(-x[i])) * (per_element ? grad[i] : scale);
   });
 }
 
