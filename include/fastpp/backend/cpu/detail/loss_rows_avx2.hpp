@@ -37,6 +37,7 @@ FASTPP_AVX2 float hmax(__m256 v) {
   h = _mm_max_ps(h, _mm_movehl_ps(h, h));
   return _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
 }
+FASTPP_AVX2 __m256 add4(const __m256 (&v)[4]) { return _mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3])); }
 // Pairwise, in a fixed order: the same bits on every run.
 FASTPP_AVX2 float hsum(__m256 v) {
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -119,14 +120,17 @@ struct Avx2 {
   __attribute__((target("avx2,fma"))) static void softmax_backward(const float* y, const float* dy, std::int64_t n,
                                                                    float* dx) {
     if (n < 8) return Portable::softmax_backward(y, dy, n, dx);
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     std::int64_t j = 0;
-    for (; j + 8 <= n; j += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(dy + j), _mm256_loadu_ps(y + j), acc);
+    for (; j + 32 <= n; j += 32)  // four sums: one would wait on the FMA before it at every vector
+      for (int k = 0; k < 4; ++k)
+        acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(dy + j + 8 * k), _mm256_loadu_ps(y + j + 8 * k), acc[k]);
+    for (; j + 8 <= n; j += 8) acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(dy + j), _mm256_loadu_ps(y + j), acc[0]);
     if (j < n) {
       const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(dy + n - 8), _mm256_loadu_ps(y + n - 8));
-      acc = _mm256_add_ps(acc, _mm256_andnot_ps(avx2::overlap_mask(n), p));
+      acc[0] = _mm256_add_ps(acc[0], _mm256_andnot_ps(avx2::overlap_mask(n), p));
     }
-    const __m256 dot = _mm256_set1_ps(avx2::hsum(acc));
+    const __m256 dot = _mm256_set1_ps(avx2::hsum(avx2::add4(acc)));
     for (j = 0; j + 8 <= n; j += 8) avx2::softmax_backward_step(y, dy, j, dot, dx);
     avx2::softmax_backward_step(y, dy, n - 8, dot, dx);
   }
@@ -134,11 +138,13 @@ struct Avx2 {
   __attribute__((target("avx2,fma"))) static void log_softmax_backward(const float* y, const float* dy,
                                                                        std::int64_t n, float* dx) {
     if (n < 8) return Portable::log_softmax_backward(y, dy, n, dx);
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     std::int64_t j = 0;
-    for (; j + 8 <= n; j += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(dy + j));
-    if (j < n) acc = _mm256_add_ps(acc, _mm256_andnot_ps(avx2::overlap_mask(n), _mm256_loadu_ps(dy + n - 8)));
-    const __m256 sum = _mm256_set1_ps(avx2::hsum(acc));
+    for (; j + 32 <= n; j += 32)
+      for (int k = 0; k < 4; ++k) acc[k] = _mm256_add_ps(acc[k], _mm256_loadu_ps(dy + j + 8 * k));
+    for (; j + 8 <= n; j += 8) acc[0] = _mm256_add_ps(acc[0], _mm256_loadu_ps(dy + j));
+    if (j < n) acc[0] = _mm256_add_ps(acc[0], _mm256_andnot_ps(avx2::overlap_mask(n), _mm256_loadu_ps(dy + n - 8)));
+    const __m256 sum = _mm256_set1_ps(avx2::hsum(avx2::add4(acc)));
     for (j = 0; j + 8 <= n; j += 8) avx2::log_softmax_backward_step(y, dy, j, sum, dx);
     avx2::log_softmax_backward_step(y, dy, n - 8, sum, dx);
   }
