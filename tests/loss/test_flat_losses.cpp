@@ -31,7 +31,7 @@ struct fastpp::default_loss<SmoothedBlock> {
 };
 static_assert(std::is_same_v<default_loss_t<CategoryLikeBlock>, CrossEntropyLossFlat>);
 static_assert(std::is_same_v<default_loss_t<MultiCategoryLikeBlock>, BCEWithLogitsLossFlat>);
-static_assert(std::is_same_v<default_loss_t<SmoothedBlock>, LabelSmoothingCrossEntropy>);
+static_assert(DeclaresLossKind<SmoothedBlock> && std::is_same_v<default_loss_t<SmoothedBlock>, LabelSmoothingCrossEntropy>);
 static_assert(!std::is_same_v<CrossEntropyLossFlat, LabelSmoothingCrossEntropy>);
 
 template <>
