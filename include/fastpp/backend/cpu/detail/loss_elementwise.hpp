@@ -13,19 +13,13 @@ namespace fastpp::backend::cpu_detail {
 // bad_value get the first bad target's row and value, or -1 and 0.
 inline double scan_targets(const std::int64_t* t, std::int64_t rows, std::int64_t classes, std::int64_t ignore_index,
                            const float* weight, std::int64_t* bad_row, std::int64_t* bad_value) {
-  *bad_row = -1;
-  *bad_value = 0;
   double total = 0;
   for (std::int64_t i = 0; i < rows; ++i) {
     if (t[i] == ignore_index) continue;
-    if (t[i] < 0 || t[i] >= classes) {
-      *bad_row = i;
-      *bad_value = t[i];
-      return 0;
-    }
+    if (t[i] < 0 || t[i] >= classes) return *bad_row = i, *bad_value = t[i], 0.0;
     total += weight ? static_cast<double>(weight[t[i]]) : 1.0;
   }
-  return total;
+  return *bad_row = -1, *bad_value = 0, total;
 }
 
 template <class I>
