@@ -140,3 +140,11 @@ TEST_CASE("a training step on the test device: network, cross-entropy and backwa
   CHECK(host(l_test) == host(l_cpu));
   CHECK(host(d_test) == host(d_cpu));
 }
+
+// default_loss_t takes the device of the logits: a block's loss, rebuilt for the test device.
+struct SingleLabelBlock {
+  static constexpr LossKind default_loss_kind = LossKind::cross_entropy;
+};
+static_assert(std::is_same_v<default_loss_t<SingleLabelBlock>, CrossEntropyLossFlat>);
+static_assert(std::is_same_v<default_loss_t<SingleLabelBlock, seam::counting>,
+                             FlatLoss<LossKind::cross_entropy, false, seam::counting>>);

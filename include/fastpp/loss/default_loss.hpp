@@ -44,9 +44,23 @@ template <HasDefaultLoss Target>
 struct checked_default_loss<Target> {
   using type = typename default_loss<Target>::type;
 };
+
+// The loss rebuilt for logits on device D; a specialization naming a loss without `on<D>` is used as it
+// is (and then holds only for its own device).
+template <class Loss, class D>
+struct loss_on_device {
+  using type = Loss;
+};
+template <class Loss, class D>
+  requires requires { typename Loss::template on<D>; }
+struct loss_on_device<Loss, D> {
+  using type = typename Loss::template on<D>;
+};
 }  // namespace loss_detail
 
-template <class Target>
-using default_loss_t = typename loss_detail::checked_default_loss<Target>::type;
+// The loss a Learner picks for Target when its logits live on device D.
+template <class Target, class D = cpu>
+using default_loss_t =
+    typename loss_detail::loss_on_device<typename loss_detail::checked_default_loss<Target>::type, D>::type;
 
 }  // namespace fastpp

@@ -58,6 +58,9 @@ Tensor<std::int64_t, D> flatten_targets(const char* op, const Tensor<I, D>& t, s
 template <LossKind K, bool Smoothing = false, class D = cpu>
 struct FlatLoss {
   static constexpr bool softmax_kind = K == LossKind::cross_entropy;
+  // The same loss for logits on another device (what default_loss_t<Target, D> gives).
+  template <class D2>
+  using on = FlatLoss<K, Smoothing, D2>;
 
   double eps = Smoothing ? 0.1 : 0.0;  // label smoothing (cross-entropy kinds; fastai's formula)
   Tensor<float, D> weight{};           // [C] or undefined
