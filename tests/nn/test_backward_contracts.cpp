@@ -100,3 +100,11 @@ TEST_CASE("a forward without ctx.grad keeps nothing, and backward says so", "[nn
   pool.forward(eval, ramp({2, 6, 6, 4}));
   CHECK_THROWS_WITH(pool.backward(train, ramp({2, 3, 3, 4})), Catch::Contains("MaxPool2d"));
 }
+
+TEST_CASE("Dropout takes one backward per forward: a second would pass dy through unmasked", "[nn][contract]") {
+  auto ctx = Ctx::train(3);
+  Dropout<50> dropout;
+  dropout.forward(ctx, ramp({4, 8}));
+  dropout.backward(ctx, ramp({4, 8}));
+  CHECK_THROWS_WITH(dropout.backward(ctx, ramp({4, 8})), Catch::Contains("Dropout<50>: backward without a forward"));
+}

@@ -121,6 +121,7 @@ class Dropout : public NoParams {
   Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) {
     require_forward_ran(ran_, type_name().view());
     require_grad_shape(dy.shape(), output_shape_, type_name().view());
+    ran_ = false;  // one backward per forward: a second would skip the mask it released
     if (!mask_.defined()) return dy;  // eval mode, or p = 0: the identity
     auto dx = Tensor<T, D>::empty(dy.shape());
     kernels::multiply(dy.data(), mask_.data(), dy.numel(), dx.data());

@@ -121,7 +121,8 @@ template <class D, class T>
 struct layer_types_ok {
   static_assert(is_device_v<D>, "a layer's device must be a device tag such as fastpp::cpu (see core/device.hpp)");
   static_assert(layer_dtype_supported<T>,
-                "layers compute in float: use float activations (half and bfloat16 layers are not implemented yet)");
+                "layers compute in float: give them float activations (the layer kernel tables hold float "
+                "kernels only; half and bfloat16 layers belong to the mixed-precision work)");
   static constexpr bool ok = true;
 };
 
