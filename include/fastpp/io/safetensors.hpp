@@ -428,13 +428,15 @@ inline SafeTensors read_safetensors(const std::filesystem::path& path) {
 
 // The file's bytes: header keys in name order, data contiguous in the same order, header padded with
 // spaces to a multiple of 8 bytes so the data is aligned.
-inline std::vector<std::uint8_t> serialize_safetensors(const SafeTensors& st) {
+// The parts may come from elsewhere than a SafeTensors (a checkpoint), so nothing is copied first.
+inline std::vector<std::uint8_t> serialize_safetensors(const std::map<std::string, std::string>& metadata,
+                                                       const std::map<std::string, StTensor>& tensors) {
   std::string h = "{";
   bool first = true;
-  if (!st.metadata.empty()) {
+  if (!metadata.empty()) {
     h += "\"__metadata__\":{";
     bool f2 = true;
-    for (const auto& [k, v] : st.metadata) {
+    for (const auto& [k, v] : metadata) {
       if (!f2) h += ',';
       f2 = false;
       detail::append_json_string(h, k);
@@ -445,7 +447,7 @@ inline std::vector<std::uint8_t> serialize_safetensors(const SafeTensors& st) {
     first = false;
   }
   std::uint64_t off = 0;
-  for (const auto& [name, t] : st.tensors) {
+  for (const auto& [name, t] : tensors) {
     check<ValueError>(name != "__metadata__", "safetensors: a tensor cannot be named __metadata__");
     check<ValueError>(static_cast<std::int64_t>(t.bytes.size()) == t.numel() * static_cast<std::int64_t>(st_dtype_size(t.dtype)),
                       "safetensors: tensor \"", name, "\" holds ", t.bytes.size(), " bytes, not the ",
@@ -465,11 +467,14 @@ inline std::vector<std::uint8_t> serialize_safetensors(const SafeTensors& st) {
   for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
   std::memcpy(out.data() + 8, h.data(), h.size());
   std::size_t at = 8 + h.size();
-  for (const auto& [name, t] : st.tensors) {
+  for (const auto& [name, t] : tensors) {
     if (!t.bytes.empty()) std::memcpy(out.data() + at, t.bytes.data(), t.bytes.size());
     at += t.bytes.size();
   }
   return out;
+}
+inline std::vector<std::uint8_t> serialize_safetensors(const SafeTensors& st) {
+  return serialize_safetensors(st.metadata, st.tensors);
 }
 
 // Writes to a temporary file beside `path` and renames it, so a crash never leaves half a file.
