@@ -10,6 +10,7 @@
 
 #include <fastpp/backend/cpu/layer_kernels.hpp>
 #include <fastpp/backend/cpu/loss_kernels.hpp>
+#include <fastpp/backend/cpu/optim_kernels.hpp>
 #include <fastpp/core/allocator.hpp>
 
 namespace seam {
@@ -126,6 +127,18 @@ struct fastpp::backend::loss_kernels<seam::counting> {
   static double scan_targets(A&&... a) {
     seam::kernel_log().add("scan_targets");
     return loss_kernels<fastpp::cpu>::scan_targets(std::forward<A>(a)...);
+  }
+};
+
+template <>
+struct fastpp::backend::optim_kernels<seam::counting> {
+  SEAM_FORWARD(optim_kernels, adam_step)
+  SEAM_FORWARD(optim_kernels, sgd_step)
+  SEAM_FORWARD(optim_kernels, zero)
+  template <class... A>
+  static bool unscale_and_check_finite(A&&... a) {
+    seam::kernel_log().add("unscale_and_check_finite");
+    return optim_kernels<fastpp::cpu>::unscale_and_check_finite(std::forward<A>(a)...);
   }
 };
 

@@ -5,6 +5,7 @@
 //
 //   layer_kernels<D>   convolution, linear, batch norm, pooling, activations (backend/cpu/layer_kernels.hpp)
 //   loss_kernels<D>    softmax, log_softmax, NLL, cross-entropy, BCE rows (backend/cpu/loss_kernels.hpp)
+//   optim_kernels<D>   optimizer steps (Adam, SGD) and the loss scaler's unscale (backend/cpu/optim_kernels.hpp)
 //
 // A table is a struct of static functions over raw device pointers and sizes: plain, non-template
 // functions behind the templates, so a network of fifty layer types instantiates each kernel once and
@@ -31,6 +32,13 @@ struct loss_kernels {
   static_assert(detail::no_kernels_for<D>,
                 "no loss kernels for this device: include its backend (fastpp/backend/cpu/loss_kernels.hpp for "
                 "fastpp::cpu) or specialise fastpp::backend::loss_kernels<Device> for a new device");
+};
+
+template <class D>
+struct optim_kernels {
+  static_assert(detail::no_kernels_for<D>,
+                "no optimizer kernels for this device: include its backend (fastpp/backend/cpu/optim_kernels.hpp "
+                "for fastpp::cpu) or specialise fastpp::backend::optim_kernels<Device> for a new device");
 };
 
 }  // namespace fastpp::backend
