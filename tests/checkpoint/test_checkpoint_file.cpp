@@ -241,3 +241,24 @@ TEST_CASE("every single flipped bit of a checkpoint is refused", "[checkpoint]")
   }
   CHECK(refused == static_cast<int>(3 * good.size()));
 }
+
+TEST_CASE("the fuzz seeds written by an independent Python writer load or are refused as they should",
+          "[checkpoint]") {
+  // fuzz/make_corpus_checkpoint.py re-implements the format (safetensors, markers, checksum) from its
+  // description: its honest seeds must load here, its damaged ones be refused for their own fault.
+  const fs::path dir = fs::path(FASTPP_SOURCE_DIR) / "fuzz" / "corpus" / "checkpoint";
+  const CheckpointFile good = load_checkpoint_file(dir / "good.bin");
+  CHECK(good.meta.at("architecture") == "resnet18");
+  CHECK(get_i64(good, dir, "opt.step") == 17);
+  CHECK(get_u64s(good, dir, "rng.state") == std::vector<std::uint64_t>{0xffffffffffffffffull, 42});
+  CHECK(std::isnan(get_f64s(good, dir, "recorder.losses")[2]));
+  CHECK(require_tensor(good, dir, "model.0.weight", io::StDtype::F32, {2, 3}).at(3) == 3.25);
+  CHECK(load_checkpoint_file(dir / "empty.bin").tensors.empty());
+  CHECK(load_checkpoint_file(dir / "zero_sized.bin").meta.at("note") == "quote \" and \\u00e9 \xc3\xa9");
+  const auto refused = [&](const char* name) { return error_of<FormatError>([&] { load_checkpoint_file(dir / name); }); };
+  CHECK_THAT(refused("plain_safetensors.bin"), Catch::Contains("no \"format\" entry"));
+  CHECK_THAT(refused("wrong_format.bin"), Catch::Contains("\"format\" is \"other\""));
+  CHECK_THAT(refused("version2.bin"), Catch::Contains("version \"2\""));
+  CHECK_THAT(refused("bad_checksum.bin"), Catch::Contains("does not match its checksum"));
+  CHECK_THAT(refused("truncated.bin"), Catch::Contains("truncated"));
+}

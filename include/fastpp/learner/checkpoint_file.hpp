@@ -196,10 +196,15 @@ inline CheckpointFile load_checkpoint_file(const std::filesystem::path& path) {
   if (ec) throw IoError(path.string(), "cannot read the checkpoint: " + ec.message());
   if (status.type() == fs::file_type::directory)
     throw IoError(path.string(), "cannot read the checkpoint: this is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw IoError(path.string(), "cannot open the checkpoint for reading");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw IoError(path.string(), "read error in the checkpoint");
+  // One read of the whole size (a byte-wise istreambuf_iterator copy ran at a third of the disk's speed).
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw IoError(path.string(), "cannot find the checkpoint's size");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (in.gcount() != size) throw IoError(path.string(), "read error in the checkpoint (it changed while being read?)");
   return parse_checkpoint_bytes(bytes, path);
 }
 
