@@ -17,6 +17,8 @@
 #include <fastpp/learner/mixed_precision.hpp>
 #include <fastpp/nn.hpp>
 
+#include "../nn/counting_device.hpp"  // a second device whose kernel tables count their calls
+
 using namespace fastpp;
 
 namespace {
@@ -390,4 +392,26 @@ TEST_CASE("half weights and the scaler work over an nn layer", "[fp16]") {
   LossScaler s;
   lin.weight.grad.data()[5] = inf;
   CHECK_FALSE(s.unscale_and_check(lin));
+}
+
+TEST_CASE("the scaler unscales through the device's kernel table and the half weights work on any host device",
+          "[fp16]") {
+  nn::Linear<4, 3, true, seam::counting> lin;
+  lin.bias.frozen = true;  // not unscaled: no kernel call for it
+  seam::kernel_log().clear();
+  LossScaler s;
+  lin.weight.grad.data()[0] = 65536.0f * 3;
+  CHECK(s.unscale_and_check(lin));
+  CHECK(lin.weight.grad.data()[0] == 3.0f);
+  CHECK(seam::kernel_log().of("unscale_and_check_finite") == 1);
+  lin.weight.grad.data()[1] = std::nanf("");
+  CHECK_FALSE(s.unscale_and_check(lin));
+  CHECK(seam::kernel_log().of("unscale_and_check_finite") == 2);
+
+  HalfWeights<seam::counting> hw(lin);
+  const auto w0 = lin.weight.to_host();
+  hw.round_model(lin);
+  CHECK(lin.weight.value.data()[0] == static_cast<float>(half(w0[0])));
+  hw.restore_masters(lin);
+  CHECK(lin.weight.to_host() == w0);
 }

@@ -31,13 +31,14 @@
 //   * no per-optimizer state machine (unscale_ twice, step(), OptState) and no `enabled` flag: the Learner
 //     calls unscale_and_check once per step and skips the step itself; no update(new_scale) override;
 //   * skipped_steps() counts the skipped steps (PyTorch keeps no such count); the growth tracker is int64.
-#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "../backend/cpu/optim_kernels.hpp"  // the default device's unscale kernel
+#include "../backend/kernels.hpp"
 #include "../core/allocator.hpp"
 #include "../core/device.hpp"
 #include "../core/error.hpp"
@@ -49,20 +50,6 @@
 namespace fastpp {
 
 namespace detail {
-
-// TODO(optim): moves to backend::optim_kernels<D>::unscale_and_check_finite (backend/cpu/optim_kernels.hpp,
-// same signature and meaning) once that table lands; this host version then goes.
-// g *= inv_scale in place over all n values (no early exit: the caller zeroes the gradients anyway, and
-// a partial unscale would leave them half scaled); false if any result is inf or NaN.
-inline bool unscale_and_check_finite(float* g, std::int64_t n, float inv_scale) {
-  int bad = 0;  // an int OR-reduction vectorises; |v| <= FLT_MAX is false for inf and NaN alike
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float v = g[i] * inv_scale;
-    g[i] = v;
-    bad |= !(std::fabs(v) <= FLT_MAX);
-  }
-  return bad == 0;
-}
 
 template <class P>
 using param_device_t = typename std::remove_reference_t<decltype(std::declval<P&>().value)>::device_type;
@@ -115,7 +102,8 @@ class LossScaler {
   float inv_scale() const noexcept { return static_cast<float>(1.0 / static_cast<double>(scale_)); }
 
   // Divides every gradient of the parameters that require one by the scale, in place, and reports
-  // whether all of them are finite. `model.for_each_param(f)` calls f(name, ParamOn<D>&).
+  // whether all of them are finite. `model.for_each_param(f)` calls f(name, ParamOn<D>&); the work is
+  // backend::optim_kernels<D>::unscale_and_check_finite, so any device with that table works.
   template <class Model>
   bool unscale_and_check(Model& model) {
     const float inv = inv_scale();
@@ -123,10 +111,8 @@ class LossScaler {
     model.for_each_param([&](const std::string&, auto& p) {
       if (!p.requires_grad()) return;
       using D = detail::param_device_t<decltype(p)>;
-      static_assert(HostDevice<D>,
-                    "LossScaler::unscale_and_check unscales on the host for now: a device whose memory the host "
-                    "cannot read needs backend::optim_kernels<D>::unscale_and_check_finite (see the TODO above)");
-      finite &= detail::unscale_and_check_finite(p.grad.data(), p.grad.numel(), inv);
+      // every value is unscaled (no early exit): a partial unscale would leave gradients half scaled
+      finite &= backend::optim_kernels<D>::unscale_and_check_finite(p.grad.data(), p.grad.numel(), inv);
     });
     return finite;
   }
