@@ -272,6 +272,42 @@ struct LoaderData {
     NoTrace none;
     return batch(std::move(idxs), b, epoch, none);
   }
+
+  // New items (not in the dataset) through this loader's pipeline, as one batch of inputs: decoding,
+  // item transforms, collation and batch transforms, with the random streams of position i in epoch 0
+  // (the valid loader's transforms draw nothing). What Learner::predict feeds the model.
+  x_batch inputs(const std::vector<Item>& new_items) const {
+    std::vector<sample_type> samples;
+    std::vector<std::string> names;
+    for (std::size_t k = 0; k < new_items.size(); ++k) {
+      const std::string nm = item_string(new_items[k]);
+      sample_type x = [&] {
+        try {
+          return x_block.create(new_items[k]);
+        } catch (const std::exception& e) {
+          rethrow_for_item(nm, load_name, e);
+        }
+      }();
+      ItemContext ctx = item_context(static_cast<std::int64_t>(k), 0);
+      for (const auto& s : item_steps) {
+        try {
+          x = s.fn(std::move(x), ctx);
+        } catch (const std::exception& e) {
+          throw ItemError(nm, s.name, e.what());
+        }
+      }
+      samples.push_back(std::move(x));
+      names.push_back(nm);
+    }
+    collated_type collated = x_block.collate(samples, names);
+    x_batch x = [&] {
+      if constexpr (requires { typename XBlock::batch_tfm; }) return x_batch(typename XBlock::batch_tfm{}(collated));
+      else return collated;
+    }();
+    BatchContext ctx = batch_context(0, 0);
+    for (const auto& s : batch_steps) x = s.fn(std::move(x), ctx);
+    return x;
+  }
 };
 
 // The loader threads, shared by a DataLoaders' train and valid loaders.
@@ -295,6 +331,8 @@ class DataLoaderOf {
 
  public:
   using item_type = Item;
+  using x_block_type = XBlock;
+  using y_block_type = YBlock;
   using sample_type = typename Data::sample_type;
   using x_batch = typename Data::x_batch;
   using y_batch = typename Data::y_batch;
@@ -396,6 +434,16 @@ class DataLoaderOf {
           " items, bs = ", data_->bs, data_->drop_last ? ", drop_last" : "", ")");
     const std::uint64_t e = epoch_->load();
     return data_->batch(data_->batch_idxs(data_->order(e), 0), 0, e);
+  }
+
+  // The loader's epoch counter: how many epochs begin() has started. A checkpoint saves it, so a resumed
+  // run draws the same shuffles and augmentations as one that never stopped.
+  std::uint64_t epoch() const { return epoch_->load(); }
+  void set_epoch(std::uint64_t e) const { epoch_->store(e); }
+  // New items through this loader's pipeline (Learner::predict): see LoaderData::inputs.
+  x_batch inputs(const std::vector<Item>& new_items) const {
+    check(!new_items.empty(), "DataLoader::inputs: no items given");
+    return data_->inputs(new_items);
   }
 
   std::int64_t n_items() const { return data_->size(); }
