@@ -29,6 +29,7 @@
 #include "../models/state_dict.hpp"
 #include "../nn/layer.hpp"
 #include "learner_base.hpp"
+#include "mixed_precision.hpp"
 #include "checkpoint_file.hpp"
 #include "progress.hpp"
 #include "recipes.hpp"
@@ -81,7 +82,9 @@ class Learner final : public LearnerBase {
   // vision_learner after freeze() has made its optimizer).
   Learner(Learner&& o)
       : LearnerBase(std::move(o)), dls_(std::move(o.dls_)), model_(std::move(o.model_)), loss_(std::move(o.loss_)),
-        metrics_(std::move(o.metrics_)), opt_options_(o.opt_options_), arch_(std::move(o.arch_)) {
+        metrics_(std::move(o.metrics_)), opt_options_(o.opt_options_), arch_(std::move(o.arch_)),
+        scaler_(std::move(o.scaler_)) {
+    if (o.half_) half_.emplace(model_);
     if (o.opt_) {
       create_opt();
       take_state(*o.opt_, *opt_);
@@ -114,6 +117,24 @@ class Learner final : public LearnerBase {
     nn::freeze_to(model_, n, opts_.train_bn);
     opt_->clear_state();
   }
+
+  // Mixed precision (fastai's to_fp16): weights and activations stored in half (the model computes with
+  // half-rounded copies of float master weights; its input, output and output gradient are rounded to
+  // half), the loss scaled by a dynamic factor before backward, the step skipped when a gradient
+  // overflows. On the CPU the arithmetic stays float; the CUDA backend computes in half.
+  Learner& to_fp16(LossScalerOptions o = {}) {
+    static_assert(HostDevice<device_type>, "to_fp16 rounds on the host today: the CUDA backend brings its kernels");
+    scaler_.emplace(o);
+    half_.emplace(model_);
+    return *this;
+  }
+  Learner& to_fp32() {
+    scaler_.reset();
+    half_.reset();
+    return *this;
+  }
+  bool is_fp16() const noexcept { return scaler_.has_value(); }
+  const LossScaler* loss_scaler() const noexcept { return scaler_ ? &*scaler_ : nullptr; }
 
   void fit(int n_epoch, const LrSpec& lr = 1e-3, const FitOptions& fo = {}) override;
   std::vector<double> validate() override;
@@ -184,6 +205,29 @@ class Learner final : public LearnerBase {
   std::optional<Opt> opt_;
   std::string arch_;
   tensor dlogits_;
+  std::optional<LossScaler> scaler_;
+  std::optional<HalfWeights<device_type>> half_;
+
+  // While it lives, the model holds half-rounded weights (fp16 inference); the masters come back after.
+  struct HalfScope {
+    Learner& l;
+    explicit HalfScope(Learner& learn) : l(learn) {
+      if (l.half_) l.half_->round_model(l.model_);
+    }
+    ~HalfScope() {
+      if (l.half_) l.half_->restore_masters(l.model_);
+    }
+    HalfScope(const HalfScope&) = delete;
+    HalfScope& operator=(const HalfScope&) = delete;
+  };
+  // The input as the model sees it: a copy rounded to half under fp16 (the batch itself is not changed).
+  tensor model_input(const Tensor<value_type, cpu>& x) const {
+    if (!half_) return to_device(x);
+    tensor y = tensor::empty(x.shape());
+    copy_bytes<device_type, cpu>(y.data(), x.data(), x.nbytes());
+    round_to_half(y);
+    return y;
+  }
 };
 
 // Learner from loaders and a model; the loss is the target block's default_loss on the model's device.

@@ -71,6 +71,11 @@ CheckpointFile Learner<Model, Loss, Opt, Dls>::checkpoint() {
   put_i64s(f, "recorder/value_rows", row_sizes);
   put_i64s(f, "recorder/iters", r.iters);
   put_f64s(f, "recorder/smooth", {r.smooth.val, static_cast<double>(r.smooth.count)});
+  if (scaler_) {
+    const auto st = scaler_->state();
+    put_f64(f, "loss_scaler/scale", st.scale);
+    put_i64s(f, "loss_scaler/counts", {st.growth_tracker, st.skipped});
+  }
   return f;
 }
 
@@ -132,6 +137,17 @@ void Learner<Model, Loss, Opt, Dls>::check_checkpoint(const CheckpointFile& f, c
   if (static_cast<std::size_t>(cells) != get_f64s(f, origin, "recorder/values").size())
     mismatch(origin, "recorder/values does not fill recorder/value_rows");
   if (get_f64s(f, origin, "recorder/smooth").size() != 2) mismatch(origin, "recorder/smooth is not 2 values");
+  // The loss scaler's state, when both the file and this learner use mixed precision (a float learner
+  // loads an fp16 checkpoint's weights and ignores it; an fp16 learner loading a float one keeps its own).
+  if (scaler_ && f.tensors.count("loss_scaler/scale")) {
+    const auto counts = get_i64s(f, origin, "loss_scaler/counts");
+    if (counts.size() != 2) mismatch(origin, "loss_scaler/counts is not 2 values");
+    try {
+      scaler_->check_state({get_f64(f, origin, "loss_scaler/scale"), counts[0], counts[1]});
+    } catch (const ValueError& e) {
+      mismatch(origin, e.what());
+    }
+  }
 }
 
 template <class Model, class Loss, class Opt, class Dls>
@@ -177,6 +193,11 @@ void Learner<Model, Loss, Opt, Dls>::apply_checkpoint(const CheckpointFile& f, c
   const auto smooth = get_f64s(f, origin, "recorder/smooth");
   r.smooth.val = smooth[0];
   r.smooth.count = static_cast<std::int64_t>(smooth[1]);
+  if (scaler_ && f.tensors.count("loss_scaler/scale")) {
+    const auto counts = get_i64s(f, origin, "loss_scaler/counts");
+    scaler_->set_state({get_f64(f, origin, "loss_scaler/scale"), counts[0], counts[1]});
+  }
+  if (half_) half_->capture_masters(model_);  // the loaded weights are the new masters
   opt_.emplace(std::move(fresh));
 }
 

@@ -97,23 +97,41 @@ void Learner<Model, Loss, Opt, Dls>::train_batch(const typename loader_type::bat
   try {
     // Dropout's masks: one stream per (seed, loader epoch, batch), so a resumed run draws the same ones.
     nn::Ctx ctx{true, true, Rng(opts_.seed ^ 0xD50FF0Cull, (loader_epoch << 32) ^ static_cast<std::uint64_t>(state.iter)), 0};
-    const tensor x = to_device(b.x);
-    const tensor out = model_.forward(ctx, x);
+    if (half_) half_->round_model(model_);
+    tensor out = model_.forward(ctx, model_input(b.x));
+    if (half_) round_to_half(out);
     state.loss = loss_and_grad(out, to_device(b.y));
     event(&Callback::after_loss);
+    if (scaler_) {
+      // The scale is a power of two, so scaling is exact until the half rounding overflows to inf.
+      // (the unscale kernel multiplies in place by any factor; its finiteness answer is not needed here)
+      backend::optim_kernels<device_type>::unscale_and_check_finite(dlogits_.data(), dlogits_.numel(),
+                                                                   static_cast<float>(scaler_->scale()));
+      round_to_half(dlogits_);
+    }
     model_.backward(ctx, dlogits_);
     state.step_skipped = false;
+    bool finite = true;
+    if (half_) {
+      half_->restore_masters(model_);
+      finite = scaler_->unscale_and_check(model_);
+    }
     try {
+      if (!finite) throw CancelStep{};
       opt_->step();
+      if (half_) half_->capture_masters(model_);
     } catch (const CancelStep&) {
       state.step_skipped = true;
     }
+    if (scaler_) scaler_->update(!finite);
     event(&Callback::after_step);
     opt_->zero_grad();
   } catch (const CancelBatch&) {
+    if (half_) half_->restore_masters(model_);
     opt_->zero_grad();
     throw;
   } catch (...) {
+    if (half_) half_->restore_masters(model_);
     restore_buffers(buffers);
     opt_->zero_grad();
     throw;
@@ -137,6 +155,7 @@ void Learner<Model, Loss, Opt, Dls>::valid_pass(std::vector<double>& values) {
   const auto& dl = dls_.valid;
   state.n_iter = dl.n_batches();
   state.iter = 0;
+  HalfScope half(*this);
   double loss_sum = 0.0;
   std::vector<double> metric_sums(metrics_.size(), 0.0);
   std::int64_t n = 0;
@@ -146,7 +165,8 @@ void Learner<Model, Loss, Opt, Dls>::valid_pass(std::vector<double>& values) {
     try {
       event(&Callback::before_batch);
       nn::Ctx ctx = nn::Ctx::eval();
-      const tensor out = model_.forward(ctx, to_device(b.x));
+      tensor out = model_.forward(ctx, model_input(b.x));
+      if (half_) round_to_half(out);
       state.loss = host_value(loss_(out, to_device(b.y)).loss);
       event(&Callback::after_loss);
       const auto bs = static_cast<double>(state.batch_size);
@@ -209,9 +229,11 @@ auto Learner<Model, Loss, Opt, Dls>::get_preds(int ds_idx, bool with_loss) -> Pr
   Preds<y_batch> out;
   Loss per_item = loss_;
   per_item.reduction = Reduction::none;
+  HalfScope half(*this);
   for (const auto& b : dl) {
     nn::Ctx ctx = nn::Ctx::eval();
-    const tensor logits = model_.forward(ctx, to_device(b.x));
+    tensor logits = model_.forward(ctx, model_input(b.x));
+    if (half_) round_to_half(logits);
     const auto act = loss_.activation(logits);
     probs.push_back(host_float(act.reshape(logits.shape())));
     targets.push_back(b.y);
@@ -240,7 +262,9 @@ template <class Model, class Loss, class Opt, class Dls>
 Prediction Learner<Model, Loss, Opt, Dls>::predict(const item_type& item) {
   const auto x = dls_.valid.inputs({item});
   nn::Ctx ctx = nn::Ctx::eval();
-  const tensor logits = model_.forward(ctx, to_device(x));
+  HalfScope half(*this);
+  tensor logits = model_.forward(ctx, model_input(x));
+  if (half_) round_to_half(logits);
   const auto probs = host_float(loss_.activation(logits).reshape(logits.shape()));
   Prediction p;
   p.probs.assign(probs.data(), probs.data() + probs.numel());

@@ -1,0 +1,81 @@
+// to_fp16 on the CPU: storage in half, arithmetic in float, dynamic loss scaling. The same seed trained
+// in float32 and in fp16 ends close; an overflowing step is skipped with the weights bit-identical.
+#include <catch2/catch.hpp>
+
+#include "helpers.hpp"
+
+using namespace fastpp;
+using namespace fastpp::test;
+
+namespace {
+LearnerOptions quiet() {
+  LearnerOptions o;
+  o.progress = Progress::none;
+  o.seed = 4;
+  return o;
+}
+std::vector<float> params_of(TinyNet& m) {
+  std::vector<float> out;
+  m.for_each_param([&](const std::string&, nn::Param& p) {
+    const auto v = p.to_host();
+    out.insert(out.end(), v.begin(), v.end());
+  });
+  return out;
+}
+}  // namespace
+
+TEST_CASE("fp16 training follows float32 training from the same seed", "[learner][fp16]") {
+  TempDir t;
+  write_colour_dataset(t.path());
+  auto f32 = make_learner(colour_dls(t.path()), tiny_net(), metrics(accuracy), quiet());
+  auto f16 = make_learner(colour_dls(t.path()), tiny_net(), metrics(accuracy), quiet());
+  f16.to_fp16();
+  REQUIRE(f16.is_fp16());
+  f32.fit_one_cycle(3, 2e-2);
+  f16.fit_one_cycle(3, 2e-2);
+  const auto a = f32.recorder().values.back(), b = f16.recorder().values.back();
+  INFO("float32 train/valid loss " << a[0] << " " << a[1] << ", fp16 " << b[0] << " " << b[1]);
+  // Half keeps 11 significant bits: after 27 steps the losses agree to a few percent.
+  CHECK(std::abs(a[0] - b[0]) <= 0.05 * a[0] + 1e-3);
+  CHECK(std::abs(a[1] - b[1]) <= 0.05 * a[1] + 1e-3);
+  CHECK(b[2] >= 0.9);
+  CHECK(f16.loss_scaler()->skipped_steps() == 0);
+  CHECK(f16.loss_scaler()->scale() == 65536.0);
+  // The master weights are float (not rounded to half) and differ from the float32 run's only a little.
+  const auto w = params_of(f16.model());
+  bool some_not_half = false;
+  for (float v : w) some_not_half |= static_cast<float>(half(v)) != v;
+  CHECK(some_not_half);
+}
+
+TEST_CASE("an overflowing fp16 step is skipped: weights bit-identical, the scale halves", "[learner][fp16]") {
+  TempDir t;
+  write_colour_dataset(t.path());
+  auto learn = make_learner(colour_dls(t.path()), tiny_net(), {}, quiet());
+  LossScalerOptions big;
+  big.init_scale = std::ldexp(1.0, 100);  // dlogits * 2^100 overflows half: every gradient is inf
+  learn.to_fp16(big);
+  const auto before = params_of(learn.model());
+  std::vector<bool> skipped;
+  auto cb = std::make_shared<LambdaCallback>();
+  cb->on_after_step = [&](LearnerBase& l) { skipped.push_back(l.state.step_skipped); };
+  FitOptions fo;
+  fo.cbs = {cb};
+  learn.fit(1, 1e-2, fo);
+  const auto n = learn.dls().train.n_batches();
+  REQUIRE(static_cast<std::int64_t>(skipped.size()) == n);
+  for (bool s : skipped) CHECK(s);
+  CHECK(bit_equal(params_of(learn.model()), before));
+  CHECK(learn.loss_scaler()->scale() == std::ldexp(1.0, 100 - static_cast<int>(n)));
+  CHECK(learn.loss_scaler()->skipped_steps() == n);
+  // With a sane scale the next fit trains, and the checkpoint keeps the scaler's state.
+  learn.to_fp16();
+  learn.fit(1, 1e-2);
+  CHECK_FALSE(bit_equal(params_of(learn.model()), before));
+  learn.save("fp16");
+  auto other = make_learner(colour_dls(t.path()), tiny_net(), {}, quiet());
+  other.to_fp16(big);
+  other.load("fp16");
+  CHECK(other.loss_scaler()->scale() == 65536.0);
+  CHECK(bit_equal(params_of(other.model()), params_of(learn.model())));
+}
