@@ -3,6 +3,7 @@
 // callbacks, metrics and checkpoints. See docs/learner.md.
 #include "data.hpp"
 #include "learner/callbacks.hpp"
+#include "learner/export.hpp"
 #include "learner/learner.hpp"
 #include "learner/metrics.hpp"
 #include "learner/vision_learner.hpp"

@@ -464,6 +464,10 @@ class DataLoaderOf {
     return data_->item(i, epoch);
   }
   std::string split_name() const { return data_->split == Split::train ? "train" : "valid"; }
+  // The loader's input block and transform steps, in the order they run (what export_learner describes).
+  const XBlock& x_block() const { return data_->x_block; }
+  const std::vector<typename Data::item_step>& item_steps() const { return data_->item_steps; }
+  const std::vector<typename Data::batch_step>& batch_steps() const { return data_->batch_steps; }
   // The caption of each target of a batch (its label, or labels): what show_batch writes under an image.
   std::vector<std::string> captions(const y_batch& y, const L<std::string>& vocab) const {
     return data_->y_block.captions(y, vocab);

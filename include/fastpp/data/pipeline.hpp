@@ -53,12 +53,16 @@ BatchTfms<std::decay_t<Ts>...> batch_tfms(Ts&&... ts) {
 
 // One step of a pipeline, erased. `decode` is set when the transform has `decode(x) const` (e.g.
 // Normalize), so a batch can be brought back to pixels for showing (fastai's decode, in reverse order).
+// `spec` is set when the transform has `spec() const`: its description as text, from which an exported
+// learner rebuilds it (vision/transform_spec.hpp, learner/export.hpp); empty for a transform that cannot
+// be exported.
 template <class In, class Ctx>
 struct PipelineStep {
   std::string name;
   int order = 0;
   std::function<In(In, Ctx&)> fn;
   std::function<In(const In&)> decode = {};
+  std::string spec = {};
 };
 // The steps of image classification's pipelines.
 using ItemStep = PipelineStep<Image, ItemContext>;
@@ -74,6 +78,12 @@ template <class T>
 struct is_std_vector : std::false_type {};
 template <class T, class A>
 struct is_std_vector<std::vector<T, A>> : std::true_type {};
+
+// True when T can describe itself as text (`std::string spec() const`), so an export can rebuild it.
+template <class T>
+inline constexpr bool has_spec = requires(const T& t) {
+  { t.spec() } -> std::convertible_to<std::string>;
+};
 
 // True when T is an item transform for items of type Item: Item operator()(Item, ItemContext&) const,
 // a static order and a name().
@@ -95,8 +105,12 @@ void append_item_steps(std::vector<PipelineStep<Item, ItemContext>>& out, const 
                   "item_tfms: this transform cannot take the item type of the DataBlock's input block (for an "
                   "ImageBlock, Image = Tensor<uint8_t>[H,W,3]): give it `Image operator()(Image, ItemContext&) "
                   "const`, `static constexpr int order` and `std::string name() const` (see vision/transform.hpp)");
-    if constexpr (item_transform_for<T, Item>)
-      out.push_back({t.name(), static_cast<int>(T::order), [t](Item x, ItemContext& ctx) { return t(std::move(x), ctx); }});
+    if constexpr (item_transform_for<T, Item>) {
+      PipelineStep<Item, ItemContext> step{t.name(), static_cast<int>(T::order),
+                                           [t](Item x, ItemContext& ctx) { return t(std::move(x), ctx); }};
+      if constexpr (has_spec<T>) step.spec = t.spec();
+      out.push_back(std::move(step));
+    }
   }
 }
 
@@ -128,6 +142,7 @@ void append_batch_steps(std::vector<PipelineStep<XBatch, BatchContext>>& out, co
                       { t.decode(b) } -> std::convertible_to<XBatch>;
                     })
         step.decode = [t](const XBatch& b) { return XBatch(t.decode(b)); };
+      if constexpr (has_spec<T>) step.spec = t.spec();
       out.push_back(std::move(step));
     }
   }

@@ -28,6 +28,7 @@
 #include "../core/tensor.hpp"
 #include "../core/thread_pool.hpp"
 #include "transform.hpp"
+#include "transform_spec.hpp"
 #include "coord_math.hpp"
 #include "resample.hpp"
 #include "types.hpp"
@@ -255,6 +256,31 @@ struct AffineCoordTfm {
        << ", pad " << to_string(opts.pad_mode) << ", align_corners, one resample per image}";
     return os.str();
   }
+
+  // Its validation behaviour as text, for an exported learner (transform_spec.hpp): the output size, the
+  // centre crop (min_scale < 1), the sampler and the padding. from_spec rebuilds a transform without any
+  // augmentation, which gives the same validation output.
+  std::string spec() const {
+    return TransformSpec{"AffineCoordTfm"}.set("size", spec_size(opts.size)).set("min_scale", spec_number(opts.min_scale))
+        .set("mode", to_string(opts.mode)).set("pad_mode", to_string(opts.pad_mode)).str();
+  }
+  static AffineCoordTfm from_spec(const TransformSpec& s) {
+    s.only({"size", "min_scale", "mode", "pad_mode"});
+    AugOptions o;
+    o.size = s.size("size");
+    o.min_scale = s.number<double>("min_scale");
+    o.mode = s.choice("mode", {SampleMode::bilinear, SampleMode::nearest});
+    o.pad_mode = s.choice("pad_mode", {PadMode::zeros, PadMode::border, PadMode::reflection});
+    o.do_flip = false;
+    o.max_rotate = o.max_lighting = o.max_warp = 0;
+    o.max_zoom = 1;
+    try {
+      o.validate();
+    } catch (const ValueError& e) {
+      throw ValueError(detail::msg("transform spec \"", s.str(), "\": ", e.what()));
+    }
+    return AffineCoordTfm{o};
+  }
 };
 
 // One image's lighting draw: brightness b (neutral 0.5) and contrast c (neutral 1).
@@ -309,6 +335,14 @@ struct LightingTfm {
     std::ostringstream os;
     os << "LightingTfm -- {brightness and contrast in logit space, max_lighting " << max_lighting << ", p " << p << "}";
     return os.str();
+  }
+
+  // On the validation split it changes nothing, so its text has no entries (transform_spec.hpp); from_spec
+  // rebuilds a LightingTfm that changes nothing on either split.
+  std::string spec() const { return TransformSpec{"LightingTfm"}.str(); }
+  static LightingTfm from_spec(const TransformSpec& s) {
+    s.only({});
+    return LightingTfm{0.0, 0.0};
   }
 };
 
@@ -371,6 +405,17 @@ struct Normalize {
     os << "Normalize -- {mean: (" << mean[0] << ", " << mean[1] << ", " << mean[2] << "), std: (" << std[0] << ", "
        << std[1] << ", " << std[2] << ")}";
     return os.str();
+  }
+
+  // As text, exactly (transform_spec.hpp); from_spec rebuilds the same Normalize.
+  std::string spec() const {
+    return TransformSpec{"Normalize"}.set("mean", spec_numbers(mean)).set("std", spec_numbers(std)).str();
+  }
+  static Normalize from_spec(const TransformSpec& s) {
+    s.only({"mean", "std"});
+    const Normalize n{s.numbers<float, 3>("mean"), s.numbers<float, 3>("std")};
+    for (float v : n.std) check(v > 0, "transform spec \"", s.str(), "\": Normalize's std must be positive");
+    return n;
   }
 
  private:

@@ -14,6 +14,7 @@
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "transform.hpp"
+#include "transform_spec.hpp"
 #include "resample.hpp"
 #include "types.hpp"
 
@@ -72,6 +73,19 @@ struct Resize {
   std::string name() const {
     return std::string("Resize -- {size: ") + size.str() + ", method: " + to_string(method) +
            ", pad_mode: " + to_string(pad_mode) + ", resample: bilinear}";
+  }
+
+  // As text, for an exported learner (transform_spec.hpp); from_spec rebuilds the same Resize.
+  std::string spec() const {
+    return TransformSpec{"Resize"}.set("size", spec_size(size)).set("method", to_string(method))
+        .set("pad_mode", to_string(pad_mode)).str();
+  }
+  static Resize from_spec(const TransformSpec& s) {
+    s.only({"size", "method", "pad_mode"});
+    const SizeHW size = s.size("size");
+    check(!size.empty(), "transform spec \"", s.str(), "\": Resize needs a size");
+    return Resize{size, s.choice("method", {ResizeMethod::crop, ResizeMethod::pad, ResizeMethod::squish}),
+                  s.choice("pad_mode", {PadMode::zeros, PadMode::border, PadMode::reflection})};
   }
 };
 
@@ -143,6 +157,21 @@ struct RandomResizedCrop {
     os << "RandomResizedCrop -- {size: " << size.str() << ", min_scale: " << min_scale << ", ratio: (" << ratio[0]
        << ", " << ratio[1] << "), val_xtra: " << val_xtra << ", max_scale: " << max_scale << "}";
     return os.str();
+  }
+
+  // Its validation behaviour as text, for an exported learner (transform_spec.hpp): only size and val_xtra
+  // matter there. from_spec rebuilds a RandomResizedCrop with the same validation output (its training
+  // crop has the default scales and ratios).
+  std::string spec() const {
+    return TransformSpec{"RandomResizedCrop"}.set("size", spec_size(size)).set("val_xtra", spec_number(val_xtra)).str();
+  }
+  static RandomResizedCrop from_spec(const TransformSpec& s) {
+    s.only({"size", "val_xtra"});
+    RandomResizedCrop t;
+    t.size = s.size("size");
+    check(!t.size.empty(), "transform spec \"", s.str(), "\": RandomResizedCrop needs a size");
+    t.val_xtra = s.number<double>("val_xtra");
+    return t;
   }
 };
 
