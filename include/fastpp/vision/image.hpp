@@ -27,6 +27,7 @@
 
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
+#include "../io/regular_file.hpp"
 #include "transform.hpp"
 #include "detail/stb_image_impl.hpp"
 #include "detail/stb_image_write_impl.hpp"
@@ -287,6 +288,54 @@ inline std::string png_precheck(const std::uint8_t* b, std::size_t n) {
   return "truncated PNG: the data ends before the IEND chunk";
 }
 
+// Checks that an uncompressed BMP holds all the pixel rows its header claims: "" when it does, else why it is
+// truncated. stb_image reads past the end of the data as zeros, so a BMP cut in half (or a 1.7 KB header
+// claiming 4000 x 4000) would decode into black rows; PIL refuses both ("image file is truncated"), and so
+// do we. Rows are padded to 4 bytes; the last row's padding may be missing (some writers omit it). Headers
+// stb cannot decode (RLE, unknown sizes, odd bit depths) are left to stb, which refuses them itself.
+inline std::string bmp_precheck(const std::uint8_t* b, std::size_t n) {
+  if (n < 30) return "";  // too short for a header: stb reports it
+  const std::uint32_t offset = le32(b + 10), hsz = le32(b + 14);
+  std::int64_t w = 0, h = 0, bpp = 0;
+  if (hsz == 12) {
+    w = le16(b + 18), h = le16(b + 20), bpp = le16(b + 24);
+  } else if (hsz == 40 || hsz == 56 || hsz == 108 || hsz == 124) {
+    if (n < 34) return "";
+    w = static_cast<std::int32_t>(le32(b + 18));
+    h = static_cast<std::int32_t>(le32(b + 22));
+    h = h < 0 ? -h : h;
+    bpp = le16(b + 28);
+    const std::uint32_t compression = le32(b + 30);
+    if (compression != 0 && compression != 3) return "";  // RLE, JPEG, PNG: stb refuses these
+  } else {
+    return "";
+  }
+  if (w <= 0 || h <= 0 || (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)) return "";
+  // w and h passed check_limits (at most 2^15 per side), so these products fit in 64 bits.
+  const std::int64_t stride = (w * bpp + 31) / 32 * 4, last_row = (w * bpp + 7) / 8;
+  const std::int64_t needed = std::int64_t{offset} + stride * (h - 1) + last_row;
+  if (needed <= static_cast<std::int64_t>(n)) return "";
+  return "truncated BMP: its header claims " + std::to_string(w) + " x " + std::to_string(h) + " pixels at " +
+         std::to_string(bpp) + " bits, which needs " + std::to_string(needed) + " bytes (pixel data from byte " +
+         std::to_string(offset) + "), but the file holds " + std::to_string(n) + " bytes";
+}
+
+// Why stb_image failed, for a file of format f. stb's decoders do not always set a reason (its inflater
+// returns failure on an invalid deflate block type without one), and stbi_load_from_memory probes the
+// other formats first, so what stbi_failure_reason() returns can be a leftover from those probes ("no
+// SOI" from the JPEG probe, "bad png sig" from the PNG probe) that has nothing to do with the file. Such
+// reasons are replaced by what did fail: for a PNG that passed png_precheck (all chunks present), the only
+// silent failure is the zlib stream of its IDAT chunks.
+inline std::string stb_reason(ImageFormat f) {
+  const char* r = stbi_failure_reason();
+  const std::string s = r ? r : "";
+  const bool stale = s.empty() || (f != ImageFormat::jpeg && s == "no SOI") ||
+                     (f != ImageFormat::png && s == "bad png sig") || (f != ImageFormat::bmp && s == "not BMP");
+  if (!stale) return s;
+  if (f == ImageFormat::png) return "its compressed image data (the zlib stream in the IDAT chunks) is corrupt";
+  return std::string("the ") + format_name(f) + " decoder stopped without giving a reason";
+}
+
 inline void check_limits(const ImageInfo& info, const DecodeLimits& lim, const std::string& name) {
   detail::check_file<FormatError>(info.width > 0 && info.height > 0, name, "the ", format_name(info.format),
                                   " header gives an empty image (", info.width, " x ", info.height, ")");
@@ -328,9 +377,10 @@ inline Image decode_with_stb(const std::uint8_t* bytes, std::size_t size, const 
   if (info.format == ImageFormat::png) cleaned = png_without_empty_idat(bytes, size);
   if (!cleaned.empty()) bytes = cleaned.data(), size = cleaned.size();
   int w = 0, h = 0, comp = 0;
+  stb_clear_failure_reason();  // so a reason left by an earlier decode on this thread is not reported
   std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &comp, 3));
   detail::check_file<FormatError>(pixels != nullptr, name, "could not decode the ", format_name(info.format),
-                                  " data (corrupt or truncated file): ", stbi_failure_reason());
+                                  " data (corrupt or truncated file): ", stb_reason(info.format));
   detail::check_file<FormatError>(w == info.width && h == info.height, name, "the decoded size ", w, " x ", h,
                                   " differs from the header's ", info.width, " x ", info.height);
   Image img = Image::empty(Shape{h, w, 3});
@@ -391,15 +441,17 @@ inline ImageInfo image_info(const std::uint8_t* bytes, std::size_t size, const s
   std::int64_t hw = 0, hh = 0;
   if (detail::header_dimensions(bytes, size, info.format, hw, hh))
     detail::check_limits(ImageInfo{hw, hh, 0, false, info.format}, limits, file);
-  if (info.format == ImageFormat::jpeg || info.format == ImageFormat::png) {  // before stb reads any of it
-    const std::string refused =
-        info.format == ImageFormat::jpeg ? detail::jpeg_precheck(bytes, size) : detail::png_precheck(bytes, size);
+  {  // before stb reads any of it
+    const std::string refused = info.format == ImageFormat::jpeg  ? detail::jpeg_precheck(bytes, size)
+                                : info.format == ImageFormat::png ? detail::png_precheck(bytes, size)
+                                                                  : detail::bmp_precheck(bytes, size);
     detail::check_file<FormatError>(refused.empty(), file, refused);
   }
   int w = 0, h = 0, comp = 0;
+  detail::stb_clear_failure_reason();
   detail::check_file<FormatError>(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &comp) == 1, file,
                                   "corrupt or truncated ", format_name(info.format),
-                                  " header: ", stbi_failure_reason());
+                                  " header: ", detail::stb_reason(info.format));
   info.width = w;
   info.height = h;
   info.channels = comp;
@@ -436,28 +488,11 @@ inline Image decode_image(const std::vector<std::uint8_t>& bytes, const std::str
   return decode_image(bytes.data(), bytes.size(), name, opts);
 }
 
-// The whole file, with IoError naming it when it is missing, a folder, unreadable or larger than max_bytes.
+// The whole file, with IoError naming it when it is missing, a folder, a FIFO or anything else that is not a
+// regular file (refused at once: a FIFO is never waited on), unreadable or larger than max_bytes.
 inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
                                                  std::int64_t max_bytes = std::int64_t{1} << 30) {
-  const std::string file = path.string();
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  detail::check_file<IoError>(std::filesystem::exists(st), file, "cannot read the file: it does not exist");
-  detail::check_file<IoError>(!ec, file, "cannot read the file: ", ec.message());
-  detail::check_file<IoError>(!std::filesystem::is_directory(st), file, "cannot read the file: it is a folder");
-  std::ifstream in(path, std::ios::binary);
-  detail::check_file<IoError>(static_cast<bool>(in), file, "cannot open the file for reading");
-  in.seekg(0, std::ios::end);
-  const std::streamoff n = in.tellg();
-  detail::check_file<IoError>(n >= 0, file, "cannot tell the file's size");
-  detail::check_file<IoError>(n <= max_bytes, file, "the file is too large (", static_cast<long long>(n),
-                              " bytes, limit ", max_bytes, ")");
-  in.seekg(0, std::ios::beg);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(n));
-  if (n > 0) in.read(reinterpret_cast<char*>(bytes.data()), n);
-  detail::check_file<IoError>(in.gcount() == n, file, "read ", static_cast<long long>(in.gcount()), " of ",
-                              static_cast<long long>(n), " bytes");
-  return bytes;
+  return io::read_regular_file(path, "image", max_bytes);
 }
 
 // Reads and decodes an image file (JPEG, PNG or BMP) into 8-bit RGB.

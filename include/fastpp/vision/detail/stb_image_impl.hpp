@@ -42,6 +42,11 @@ inline void stb_free(void* p) { std::free(p); }
 // Declarations only: the one TU that defines FASTPP_STB_IMPLEMENTATION holds the code.
 #define STBI_NO_STDIO
 #include <stb_image.h>
+// Defined in the one TU that holds stb's code (below), where stb's failure reason is visible.
+extern "C" void fastpp_stbi_clear_failure_reason(void);
+namespace fastpp::detail {
+inline void stb_clear_failure_reason() { fastpp_stbi_clear_failure_reason(); }
+}  // namespace fastpp::detail
 #else
 #define STBI_MALLOC(sz) ::fastpp::detail::stb_malloc(sz)
 #define STBI_REALLOC(p, newsz) ::fastpp::detail::stb_realloc(p, newsz)
@@ -69,4 +74,16 @@ inline void stb_free(void* p) { std::free(p); }
 #pragma GCC diagnostic pop
 #endif
 #undef STB_IMAGE_IMPLEMENTATION
+// Resets stb's (thread-local) failure reason before a decode, so a reason is never one left over from an
+// earlier file: stb has no public call for this, and its reason variable is visible only here.
+#if defined(FASTPP_STB_SEPARATE)
+extern "C" void fastpp_stbi_clear_failure_reason(void) { stbi__g_failure_reason = nullptr; }
+namespace fastpp::detail {
+inline void stb_clear_failure_reason() { fastpp_stbi_clear_failure_reason(); }
+}  // namespace fastpp::detail
+#else
+namespace fastpp::detail {
+inline void stb_clear_failure_reason() { stbi__g_failure_reason = nullptr; }
+}  // namespace fastpp::detail
+#endif
 #endif
