@@ -31,6 +31,7 @@
 #include <vector>
 
 #include <fastpp/core/error.hpp>
+#include <fastpp/io/regular_file.hpp>
 
 namespace fastpp {
 
@@ -159,6 +160,7 @@ inline std::unique_ptr<archive, ArchiveReadDeleter> open_archive(const ArchiveSo
   archive_read_support_filter_bzip2(a.get());
   archive_read_support_filter_xz(a.get());
   archive_read_support_filter_zstd(a.get());
+  if (!src.file.empty()) io::require_regular_file(src.file, "archive");
   const int r = src.file.empty() ? archive_read_open_memory(a.get(), src.memory.data(), src.memory.size())
                                  : archive_read_open_filename(a.get(), src.file.c_str(), std::size_t{1} << 16);
   if (r != ARCHIVE_OK) {
@@ -305,6 +307,23 @@ inline void extract_into(const ArchiveSource& src, const std::filesystem::path& 
   }
 }
 
+// Refuses (FormatError naming `archive_name` and the link, relative to `folder`) every symbolic link under
+// `folder` that resolves outside it, following chains of links on disk. `entry_prefix` turns a path under
+// `folder` back into the archive's entry name (the unwrapped root folder, "root/").
+inline void refuse_links_outside(const std::filesystem::path& folder, const std::string& archive_name,
+                                 const std::string& where, const std::string& entry_prefix = {}) {
+  namespace fs = std::filesystem;
+  for (auto it = fs::recursive_directory_iterator(folder); it != fs::recursive_directory_iterator(); ++it) {
+    if (!it->is_symlink()) continue;
+    const fs::path resolved = fs::weakly_canonical(it->path().parent_path() / fs::read_symlink(it->path()));
+    if (!is_inside(folder, resolved))
+      throw FormatError(archive_name, "archive entry " +
+                                          fastpp::detail::quoted(entry_prefix + it->path().lexically_relative(folder).string()) +
+                                          " is a symbolic link that resolves outside " + where +
+                                          ": the archive is refused");
+  }
+}
+
 inline void remove_all_quietly(const std::filesystem::path& p) noexcept {
   std::error_code ec;
   std::filesystem::remove_all(p, ec);
@@ -324,7 +343,7 @@ inline std::filesystem::path make_temp_dir(const std::filesystem::path& parent, 
 inline std::filesystem::path extract_archive(const std::filesystem::path& archive_file,
                                              const std::filesystem::path& dest, const ExtractLimits& limits = {}) {
   namespace fs = std::filesystem;
-  if (!fs::is_regular_file(archive_file)) throw IoError(archive_file.string(), "the archive does not exist");
+  io::require_regular_file(archive_file, "archive");  // a FIFO is refused at once, not waited on
   if (fs::exists(fs::symlink_status(dest))) throw IoError(dest.string(), "the destination already exists");
   const fs::path parent = fs::absolute(dest).parent_path();
   fs::create_directories(parent);

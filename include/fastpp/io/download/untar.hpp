@@ -121,9 +121,10 @@ inline std::filesystem::path untar_dir(const std::filesystem::path& archive_file
   const std::string stem = archive_stem(archive_file);
   const fs::path dest = data_dir / stem;
   if (!overwrite && fs::exists(fs::symlink_status(dest))) return dest;
-  if (!fs::is_regular_file(archive_file)) throw IoError(archive_file.string(), "the archive does not exist");
+  io::require_regular_file(archive_file, "archive");  // a FIFO is refused at once, not waited on
   fs::create_directories(data_dir);
   const fs::path tmp = detail::make_temp_dir(data_dir, "." + stem + ".partial-");
+  fs::path stage;
   try {
     const fs::path root = fs::canonical(tmp);
     detail::extract_into({.file = archive_file, .memory = {}, .name = archive_file.string()}, root, limits);
@@ -136,9 +137,21 @@ inline std::filesystem::path untar_dir(const std::filesystem::path& archive_file
     if (src == root)  // mkdtemp made it private; a dataset folder gets the usual mode
       fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                 fs::perms::others_read | fs::perms::others_exec);
+    // Symbolic links are checked where the dataset will live. extract_into checked them against the
+    // extraction folder, but once a single root folder is unwrapped, `root/up -> ..` points at data_dir
+    // itself (and `root/x -> ../root/f` at data_dir/root/f). So the result is first moved to
+    // stage/<stem>, a fresh folder beside the destination holding nothing else: what lies above it there
+    // mirrors data_dir/<stem>, and a link that resolves outside stage/<stem> would resolve outside the
+    // dataset folder after the final rename.
+    const std::string entry_prefix = src == root ? std::string{} : src.filename().string() + "/";
+    stage = fs::canonical(detail::make_temp_dir(data_dir, "." + stem + ".partial-"));
+    fs::rename(src, stage / stem);
+    src = stage / stem;
+    detail::refuse_links_outside(src, archive_file.string(), "the dataset folder once extracted", entry_prefix);
     if (fs::exists(fs::symlink_status(dest))) {
       if (!overwrite) {  // another process finished first
         detail::remove_all_quietly(tmp);
+        detail::remove_all_quietly(stage);
         return dest;
       }
       const fs::path old = detail::make_temp_dir(data_dir, "." + stem + ".old-");
@@ -148,9 +161,11 @@ inline std::filesystem::path untar_dir(const std::filesystem::path& archive_file
     } else {
       fs::rename(src, dest);
     }
-    if (src != root) detail::remove_all_quietly(tmp);
+    detail::remove_all_quietly(tmp);
+    detail::remove_all_quietly(stage);
   } catch (...) {
     detail::remove_all_quietly(tmp);
+    if (!stage.empty()) detail::remove_all_quietly(stage);
     throw;
   }
   return dest;
