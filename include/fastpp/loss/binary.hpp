@@ -2,7 +2,7 @@
 // sigmoid and binary_cross_entropy_with_logits (the multi-label loss). Any shape; weight and pos_weight,
 // when given, are per class along the last axis ([C]), as PyTorch broadcasts them. The loss uses the
 // stable form max(x, 0) - x y + log(1 + exp(-|x|)), so logits of any magnitude give finite values.
-#include "storage.hpp"
+#include "checks.hpp"
 
 namespace fastpp {
 
@@ -15,9 +15,7 @@ void sigmoid_out(const Tensor<T, D>& x, Tensor<T, D>& y) {
 template <FloatDType T, class D>
 Tensor<T, D> sigmoid(const Tensor<T, D>& x) {
   check<ShapeError>(x.defined(), "sigmoid: the input tensor is undefined");
-  auto y = Tensor<T, D>::empty(x.shape());
-  sigmoid_out(x, y);
-  return y;
+  return loss_detail::filled<T, D>(x.shape(), [&](auto& y) { sigmoid_out(x, y); });
 }
 // dx = dy * y * (1 - y), from the sigmoid output y.
 template <FloatDType T, class D>
@@ -32,9 +30,7 @@ void sigmoid_backward_out(const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<
 template <FloatDType T, class D>
 Tensor<T, D> sigmoid_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
   check<ShapeError>(y.defined(), "sigmoid_backward: the output tensor is undefined");
-  auto dx = Tensor<T, D>::empty(y.shape());
-  sigmoid_backward_out(y, dy, dx);
-  return dx;
+  return loss_detail::filled<T, D>(y.shape(), [&](auto& dx) { sigmoid_backward_out(y, dy, dx); });
 }
 
 namespace loss_detail {
@@ -73,9 +69,8 @@ template <FloatDType T, class D>
 Tensor<acc_t<T>, D> binary_cross_entropy_with_logits(const Tensor<T, D>& x, const Tensor<T, D>& y,
                                                      const BasicBceOptions<D>& o = {}) {
   check<ShapeError>(x.defined(), "binary_cross_entropy_with_logits: the logits tensor is undefined");
-  auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::bce_loss_shape(x, o.reduction));
-  binary_cross_entropy_with_logits_out(x, y, o, loss);
-  return loss;
+  return loss_detail::filled<acc_t<T>, D>(loss_detail::bce_loss_shape(x, o.reduction),
+                                         [&](auto& loss) { binary_cross_entropy_with_logits_out(x, y, o, loss); });
 }
 
 // dx = w_j ((1 - y) - (1 + (pw_j - 1) y) sigmoid(-x)) * grad (/ numel for the mean); grad has the loss's shape.
@@ -97,9 +92,8 @@ template <FloatDType T, class D>
 Tensor<T, D> binary_cross_entropy_with_logits_backward(const Tensor<T, D>& x, const Tensor<T, D>& y,
                                                        const BasicBceOptions<D>& o, const Tensor<acc_t<T>, D>& grad) {
   check<ShapeError>(x.defined(), "binary_cross_entropy_with_logits_backward: the logits tensor is undefined");
-  auto dx = Tensor<T, D>::empty(x.shape());
-  binary_cross_entropy_with_logits_backward_out(x, y, o, grad, dx);
-  return dx;
+  return loss_detail::filled<T, D>(x.shape(),
+                                  [&](auto& dx) { binary_cross_entropy_with_logits_backward_out(x, y, o, grad, dx); });
 }
 
 }  // namespace fastpp

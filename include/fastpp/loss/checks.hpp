@@ -1,14 +1,18 @@
 #pragma once
-// Run-time checks shared by the loss functions. They run before any output is written, so a bad target
-// leaves the caller's buffers untouched, and every message names the operation, the row and the value.
+// What the loss functions share: run-time checks, which run before any output is written (a bad target
+// leaves the caller's buffers untouched, and every message names the operation, the row and the value),
+// and the storage types beyond what the kernels compute in. The kernels take float and double: half and
+// bfloat16 logits are widened to float and results narrowed back (acc_t<T> is float for them, so losses
+// come back in float); class indices may be int64, int32 or uint8 (fastai's labels), the kernels read int64.
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
-#include "../core/error.hpp"
-#include "../core/tensor.hpp"
 #include "../backend/cpu/loss_kernels.hpp"  // the default device's table; loss/ calls loss_kernels<D>
 #include "../backend/kernels.hpp"
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
 #include "options.hpp"
 
 namespace fastpp::loss_detail {
@@ -58,24 +62,84 @@ const float* data_or_null(const Tensor<float, D>& w) {
   return w.defined() ? w.data() : nullptr;
 }
 
-// Targets are class indices [N]; each is in [0, C) or equals ignore_index. Returns the sum of the class
-// weights of the rows that count (their number when there are no weights): the divisor of the mean.
-template <class D>
-double check_targets_and_weigh(std::string_view op, const Tensor<std::int64_t, D>& target, std::int64_t rows,
-                               std::int64_t classes, std::int64_t ignore_index, const Tensor<float, D>& w) {
-  if (!(target.defined() && target.rank() == 1 && target.size(0) == rows))
-    throw ShapeError(detail::msg(op, ": targets must have shape [", rows, "] (one class index per row), got ",
-                                 shape_text(target)));
-  check_class_weight(op, w, classes);
-  std::int64_t bad_row = -1, bad_value = 0;
-  const double total = backend::loss_kernels<D>::scan_targets(target.data(), rows, classes, ignore_index,
-                                                               data_or_null(w), &bad_row, &bad_value);
-  check<IndexError>(bad_row < 0, op, ": target ", bad_value, " at row ", bad_row, " is not a class index in [0, ",
-                    classes, ") and not the ignore_index ", ignore_index);
-  return total;
+template <class I>
+inline constexpr bool is_class_index_v =
+    std::is_same_v<I, std::int64_t> || std::is_same_v<I, std::int32_t> || std::is_same_v<I, std::uint8_t>;
+
+// Class indices as int64 for the kernels (a handle when they are int64 already).
+template <class I, class D>
+Tensor<std::int64_t, D> class_indices(std::string_view op, const Tensor<I, D>& t) {
+  static_assert(is_class_index_v<I>, "class-index targets must be a tensor of int64, int32 or uint8");
+  if constexpr (std::is_same_v<I, std::int64_t>) {
+    return t;
+  } else {
+    check<ShapeError>(t.defined(), op, ": the targets tensor is undefined");
+    auto wide = Tensor<std::int64_t, D>::empty(t.shape());
+    backend::loss_kernels<D>::widen_targets(t.data(), t.numel(), wide.data());
+    return wide;
+  }
 }
 
-// The shape of a loss: [N] without reduction, [1] otherwise.
+// Logits [N, C] and their targets, checked: class indices [N] as int64, each in [0, C) or ignore_index,
+// and the divisor of the mean, the sum of the class weights of the rows that count (their number
+// without weights).
+template <class D>
+struct CheckedTargets {
+  Tensor<std::int64_t, D> t;
+  double total;
+};
+template <class T, class I, class D>
+CheckedTargets<D> checked_targets(std::string_view op, const Tensor<T, D>& x, const Tensor<I, D>& target,
+                                  std::int64_t ignore_index, const Tensor<float, D>& w) {
+  check_logits(op, x);
+  const std::int64_t rows = x.size(0), classes = x.size(1);
+  auto t = class_indices(op, target);
+  if (!(t.defined() && t.rank() == 1 && t.size(0) == rows))
+    throw ShapeError(detail::msg(op, ": targets must have shape [", rows, "] (one class index per row), got ",
+                                 shape_text(t)));
+  check_class_weight(op, w, classes);
+  std::int64_t bad_row = -1, bad_value = 0;
+  const double total = backend::loss_kernels<D>::scan_targets(t.data(), rows, classes, ignore_index, data_or_null(w),
+                                                               &bad_row, &bad_value);
+  check<IndexError>(bad_row < 0, op, ": target ", bad_value, " at row ", bad_row, " is not a class index in [0, ",
+                    classes, ") and not the ignore_index ", ignore_index);
+  return {t, total};
+}
+
+// The shape of a loss over rows: [N] without reduction, [1] otherwise; the divisor of its mean.
 inline Shape loss_shape(Reduction r, std::int64_t rows) { return r == Reduction::none ? Shape{rows} : Shape{1}; }
+inline double divisor_of(Reduction r, double total_weight) { return r == Reduction::mean ? total_weight : 1.0; }
+
+template <class T, class D>
+Tensor<acc_t<T>, D> widened(const Tensor<T, D>& x) {
+  if constexpr (std::is_same_v<T, acc_t<T>>) {
+    return x;
+  } else {
+    static_assert(HostDevice<D>, "half and bfloat16 losses are computed in float by widening on the host; on this "
+                                 "device, convert the logits to float first (tensor.cast<float>() on the host)");
+    return x.template cast<acc_t<T>>();
+  }
+}
+
+// Runs kernel(inputs' data..., output data) in the kernels' type: 16-bit inputs are widened, and a 16-bit
+// output is computed in a float buffer, then narrowed into `out`.
+template <class T, class D, class K, class... In>
+void run_kernel(K&& kernel, Tensor<T, D>& out, const In&... in) {
+  if constexpr (std::is_same_v<T, acc_t<T>>) {
+    kernel(in.data()..., out.data());
+  } else {
+    auto wide = Tensor<acc_t<T>, D>::empty(out.shape());
+    kernel(widened(in).data()..., wide.data());
+    for (std::int64_t i = 0; i < out.numel(); ++i) out.data()[i] = static_cast<T>(wide.data()[i]);
+  }
+}
+
+// The allocating form of an `_out` function: a fresh tensor of `shape`, filled by out(tensor).
+template <class T, class D, class F>
+Tensor<T, D> filled(const Shape& shape, F&& out) {
+  auto y = Tensor<T, D>::empty(shape);
+  out(y);
+  return y;
+}
 
 }  // namespace fastpp::loss_detail

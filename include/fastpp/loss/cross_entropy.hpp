@@ -1,12 +1,9 @@
 #pragma once
-// cross_entropy = nll_loss(log_softmax(x)), fused, and the kernel it shares with label smoothing
-// (label_smoothing.hpp): one pass over each row gives its loss, and its gradient when asked. The forward
-// keeps each row's logsumexp; cross_entropy_forward_backward_out gives loss and gradient in one pass
-// (the training step). Options and reductions are nll_loss's (PyTorch's CrossEntropyLoss).
-//
-// The two-pass backward takes the lse the forward saved, checks its shape and recomputes each row's
-// maximum and sum from x instead of reading it: far from zero a float lse has lost the bits the gradient
-// needs (at logits near 1e4 its rounding alone is 5e-4 relative), while x - max is exact.
+// cross_entropy = nll_loss(log_softmax(x)), fused, in the kernel it shares with label smoothing
+// (label_smoothing.hpp): one pass over each row gives its loss and logsumexp, and its gradient when asked
+// (cross_entropy_forward_backward_out: the training step). Options and reductions are nll_loss's.
+// The two-pass backward checks the shape of the lse the forward saved but recomputes each row's maximum
+// and sum from x: near 1e4 a float lse's rounding alone is 5e-4 relative, while x - max is exact.
 #include "nll.hpp"
 
 namespace fastpp {
@@ -28,10 +25,8 @@ template <class T, class D, class I>
 void softmax_loss(const char* op, const Tensor<T, D>& x, const Tensor<I, D>& target, const Tensor<float, D>& weight,
                   std::int64_t ignore_index, Reduction r, double eps, const SoftmaxLossIo<T, D>& io) {
   check<ValueError>(eps >= 0.0 && eps <= 1.0, op, ": eps must be in [0, 1], got ", eps);
-  check_logits(op, x);
+  const auto ct = checked_targets(op, x, target, ignore_index, weight);
   const std::int64_t n = x.size(0), c = x.size(1);
-  const auto t = class_indices(op, target);
-  const double total = check_targets_and_weigh(op, t, n, c, ignore_index, weight);
   if (io.loss) check_shape(op, "loss", *io.loss, loss_shape(r, n));
   if (io.lse) check_shape(op, "lse", *io.lse, Shape{n});
   if (io.saved_lse) check_shape(op, "lse", *io.saved_lse, Shape{n});
@@ -42,9 +37,10 @@ void softmax_loss(const char* op, const Tensor<T, D>& x, const Tensor<I, D>& tar
   }
   const auto ptr = [](auto* tensor) { return tensor ? tensor->data() : nullptr; };
   const auto call = [&](const acc_t<T>* xp, acc_t<T>* dxp) {
-    backend::loss_kernels<D>::softmax_cross_entropy(xp, n, c, t.data(), ignore_index, data_or_null(weight), eps,
-                                                    divisor_of(r, total), r == Reduction::mean ? static_cast<double>(n) : 1.0,
-                                                    r == Reduction::none, ptr(io.loss), ptr(io.lse), ptr(io.grad), dxp);
+    backend::loss_kernels<D>::softmax_cross_entropy(
+        xp, n, c, ct.t.data(), ignore_index, data_or_null(weight), eps, divisor_of(r, ct.total),
+        r == Reduction::mean ? static_cast<double>(n) : 1.0, r == Reduction::none, ptr(io.loss), ptr(io.lse),
+        ptr(io.grad), dxp);
   };
   if (io.dx) run_kernel(call, *io.dx, x);
   else call(widened(x).data(), nullptr);
@@ -80,9 +76,8 @@ template <FloatDType T, class D, class I>
 Tensor<T, D> cross_entropy_backward(const Tensor<T, D>& x, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
                                     const Tensor<acc_t<T>, D>& lse, const Tensor<acc_t<T>, D>& grad) {
   loss_detail::check_logits("cross_entropy_backward", x);
-  auto dx = Tensor<T, D>::empty(x.shape());
-  cross_entropy_backward_out(x, target, o, lse, grad, dx);
-  return dx;
+  return loss_detail::filled<T, D>(x.shape(),
+                                  [&](auto& dx) { cross_entropy_backward_out(x, target, o, lse, grad, dx); });
 }
 
 // Loss and gradient in one pass over the logits (each row is read once and its gradient written while

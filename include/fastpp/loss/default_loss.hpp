@@ -1,12 +1,9 @@
 #pragma once
-// default_loss<Target>: the loss a Learner picks when none is given, keyed on the target's type (fastai
-// looks it up on the target block's transform: Categorize -> CrossEntropyLossFlat, MultiCategorize ->
-// BCEWithLogitsLossFlat). A target type opts in by declaring the kind of its loss (core/loss_kind.hpp):
-//   struct CategoryBlock { static constexpr LossKind default_loss_kind = LossKind::cross_entropy; ... };
-// or with a specialization, which wins over the kind:
-//   template <> struct fastpp::default_loss<MyTarget> { using type = CrossEntropyLossFlat; };
-// default_loss_t<Target> of a type with neither does not compile, with a message saying what to do
-// (fastai raises "Could not infer loss function from the data, please pass a loss function").
+// default_loss<Target>: the loss a Learner picks when none is given, keyed on the target's type (fastai's
+// Categorize -> CrossEntropyLossFlat, MultiCategorize -> BCEWithLogitsLossFlat). A target declares
+// `static constexpr LossKind default_loss_kind` (core/loss_kind.hpp), or a specialization of
+// default_loss<Target> names the loss and wins over the kind; with neither, default_loss_t<Target> does
+// not compile and says what to do (fastai: "Could not infer loss function from the data").
 #include <concepts>
 #include <type_traits>
 

@@ -1,16 +1,11 @@
 #pragma once
-// fastai's loss objects, one template: FlatLoss<LossKind::cross_entropy> is CrossEntropyLossFlat, with
-// label smoothing LabelSmoothingCrossEntropy (eps = 0.1 by default; eps = 0 is plain cross-entropy), and
-// FlatLoss<LossKind::bce_with_logits> is BCEWithLogitsLossFlat. Like fastai's BaseLoss they flatten:
-// logits [..., C] become [M, C] rows of the last axis and class-index targets become [M]. Each carries its
-// activation (what get_preds applies) and its decodes (predictions from activations).
-//
-// Calling a loss returns its output: the loss value(s) plus what backward needs, so
+// fastai's loss objects, one template (docs/loss.md): CrossEntropyLossFlat, LabelSmoothingCrossEntropy
+// (eps = 0.1 by default, the same kernel) and BCEWithLogitsLossFlat. Like fastai's BaseLoss they flatten
+// logits [..., C] to [M, C] rows and class-index targets to [M], and carry their activation and decodes.
+// Calling one returns the loss plus what backward needs:
 //   auto out = loss(logits, targets);   out.item();   auto dlogits = out.backward();
 // forward_backward() does both in one pass into a gradient tensor the caller owns (the training step).
-//
-// The target type is checked at compile time: class indices go to the cross-entropies, one-hot or
-// multi-label floats to BCEWithLogitsLossFlat, and the wrong one is a static_assert naming the right loss.
+// Targets of the wrong kind are a static_assert naming the loss that takes them.
 #include <type_traits>
 
 #include "../core/loss_kind.hpp"

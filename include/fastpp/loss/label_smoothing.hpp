@@ -1,8 +1,7 @@
 #pragma once
 // fastai's LabelSmoothingCrossEntropy (fastai/losses.py), with lp = log_softmax(x) and C classes:
 //   loss = eps / C * reduce_i(-sum_j lp_ij) + (1 - eps) * nll_loss(lp, t, weight, reduction)
-// The smoothing term takes no class weights and ignores no row: under the mean it is averaged over all
-// N rows, while the NLL term uses nll_loss's weighted mean (and its default ignore_index -100), exactly
+// The smoothing term has no weights and ignores no row; the NLL term is nll_loss's (ignore_index -100),
 // as fastai composes them. The same kernel as cross_entropy (cross_entropy.hpp), with eps.
 #include "cross_entropy.hpp"
 

@@ -1,31 +1,19 @@
 #pragma once
 // nll_loss: the negative log-likelihood of the target class, given log-probabilities [N, C] and class
-// indices [N]. As in PyTorch:
-//   row loss  l_i = -w[t_i] * logp[i, t_i]   (0 when t_i == ignore_index)
-//   mean      sum_i l_i / sum_{i not ignored} w[t_i]   (NaN when every row is ignored, as PyTorch)
-//   sum       sum_i l_i
-// The loss is returned in acc_t<T> (float for half and bfloat16), with shape [N] or [1].
-#include "storage.hpp"
+// indices [N], as PyTorch's: row loss l_i = -w[t_i] logp[i, t_i] (0 when t_i == ignore_index), the mean
+// divided by the weight of the rows not ignored. The loss comes back in acc_t<T>, shape [N] or [1].
+#include "checks.hpp"
 
 namespace fastpp {
-
-namespace loss_detail {
-// The divisor of a reduced loss: the total weight for the mean, 1 for a sum or per-row losses.
-inline double divisor_of(Reduction r, double total_weight) { return r == Reduction::mean ? total_weight : 1.0; }
-}  // namespace loss_detail
 
 template <FloatDType T, class D, class I>
 void nll_loss_out(const Tensor<T, D>& logp, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
                   Tensor<acc_t<T>, D>& loss) {
-  const char* op = "nll_loss";
-  loss_detail::check_logits(op, logp);
-  const std::int64_t n = logp.size(0), c = logp.size(1);
-  const auto t = loss_detail::class_indices(op, target);
-  const double total = loss_detail::check_targets_and_weigh(op, t, n, c, o.ignore_index, o.weight);
-  loss_detail::check_shape(op, "loss", loss, loss_detail::loss_shape(o.reduction, n));
-  const auto x = loss_detail::widened(logp);
-  backend::loss_kernels<D>::nll_loss(x.data(), n, c, t.data(), o.ignore_index, loss_detail::data_or_null(o.weight),
-                                     loss_detail::divisor_of(o.reduction, total), o.reduction == Reduction::none,
+  const auto ct = loss_detail::checked_targets("nll_loss", logp, target, o.ignore_index, o.weight);
+  loss_detail::check_shape("nll_loss", "loss", loss, loss_detail::loss_shape(o.reduction, logp.size(0)));
+  backend::loss_kernels<D>::nll_loss(loss_detail::widened(logp).data(), logp.size(0), logp.size(1), ct.t.data(),
+                                     o.ignore_index, loss_detail::data_or_null(o.weight),
+                                     loss_detail::divisor_of(o.reduction, ct.total), o.reduction == Reduction::none,
                                      loss.data());
 }
 template <FloatDType T, class D, class I>
@@ -42,15 +30,13 @@ template <FloatDType T, class D, class I>
 void nll_loss_backward_out(const Tensor<T, D>& logp, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
                            const Tensor<acc_t<T>, D>& grad, Tensor<T, D>& dlogp) {
   const char* op = "nll_loss_backward";
-  loss_detail::check_logits(op, logp);
-  const std::int64_t n = logp.size(0), c = logp.size(1);
-  const auto t = loss_detail::class_indices(op, target);
-  const double total = loss_detail::check_targets_and_weigh(op, t, n, c, o.ignore_index, o.weight);
-  loss_detail::check_shape(op, "grad", grad, loss_detail::loss_shape(o.reduction, n));
+  const auto ct = loss_detail::checked_targets(op, logp, target, o.ignore_index, o.weight);
+  loss_detail::check_shape(op, "grad", grad, loss_detail::loss_shape(o.reduction, logp.size(0)));
   loss_detail::check_shape(op, "dlogp", dlogp, logp.shape());
   loss_detail::run_kernel([&](acc_t<T>* d) {
-    backend::loss_kernels<D>::nll_loss_backward(n, c, t.data(), o.ignore_index, loss_detail::data_or_null(o.weight),
-                                                loss_detail::divisor_of(o.reduction, total),
+    backend::loss_kernels<D>::nll_loss_backward(logp.size(0), logp.size(1), ct.t.data(), o.ignore_index,
+                                                loss_detail::data_or_null(o.weight),
+                                                loss_detail::divisor_of(o.reduction, ct.total),
                                                 o.reduction == Reduction::none, grad.data(), d);
   }, dlogp);
 }

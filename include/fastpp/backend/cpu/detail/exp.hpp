@@ -1,18 +1,15 @@
 #pragma once
-// The one float exp of the loss kernels, written once for a scalar float and for a vector of floats
-// (GCC/Clang vector extensions: the AVX2 kernels instantiate it with 8 lanes, the portable ones with 1).
-// Double rows use std::exp.
+// The one float exp of the loss kernels, one template for a scalar float and for a GCC/Clang vector of
+// floats (the AVX2 rows use 8 lanes, the portable ones 1); double rows use std::exp.
 //
-// exp_nonpos(x) for x <= 0 (the kernels only ever take exp of x - max, or of -|x|): x = n ln2 + r with
-// |r| <= ln2/2, exp(r) by a degree-6 polynomial, and 2^n put in the exponent bits. The polynomial is
-// 1 + r + c2 r^2 + ... + c6 r^6 with c2..c6 fitted here to the relative error of exp on [-ln2/2, ln2/2]
-// (Lawson's iteration on weighted least squares: 3.1e-9 relative, against 2.4e-7 for Taylor's degree 6).
-// Within 2 ulp of the rounded exp for normal results (tested); results below 2^-126 (x < -87.34) are
-// flushed to 0: next to the row's largest value, which gives exp(0) = 1, they change no sum. NaN stays.
-//
-// Values are passed by reference and bits moved with __builtin_bit_cast, never as by-value arguments of
-// a function call: a 32-byte vector argument of a function built without AVX is an ABI error in Clang
-// and a warning in GCC, and these templates are inlined into AVX2 functions.
+// exp_nonpos(x) for x <= 0 (the kernels only take exp of x - max, or of -|x|): x = n ln2 + r, |r| <= ln2/2,
+// exp(r) = 1 + r + c2 r^2 + ... + c6 r^6 with c2..c6 fitted to exp's relative error on [-ln2/2, ln2/2]
+// (Lawson's weighted least squares: 3.1e-9, against 2.4e-7 for Taylor's degree 6), and 2^n put in the
+// exponent bits. Within 2 ulp of the rounded exp for normal results (tested); results below 2^-126
+// (x < -87.34) flush to 0: next to the row maximum's exp(0) = 1 they change no sum. NaN stays NaN.
+// Vectors go by reference and bits move by __builtin_bit_cast: a 32-byte vector passed by value to a
+// function built without AVX is an ABI error in Clang (a warning in GCC), and these inline into AVX2 code.
+#include <cmath>
 #include <cstdint>
 
 namespace fastpp::backend::cpu_detail {
@@ -47,10 +44,11 @@ template <class V>
   x = __builtin_bit_cast(V, __builtin_bit_cast(I, p * scale) & keep);
 }
 
-// exp(x) for x <= 0 in the row type: the polynomial above for float, std::exp for double.
+// exp(x) for x <= 0 as a value in the row's type: the polynomial above for float, std::exp for double.
 inline float exp_nonpos_value(float x) {
   exp_nonpos(x);
   return x;
 }
+inline double exp_nonpos_value(double x) { return std::exp(x); }
 
 }  // namespace fastpp::backend::cpu_detail

@@ -1,13 +1,11 @@
 #pragma once
-// The row operations of loss_rows.hpp for float rows on AVX2 + FMA hosts: the same formulas, 8 values per
-// instruction (the portable backwards sum one value after another, 4x slower at 1000 classes). Built
-// with __attribute__((target)), so a binary compiled for baseline x86-64 carries them; loss_blocks.hpp
-// calls them only where the CPU has AVX2 and FMA.
-//
-// A row of n >= 8 values is walked in whole vectors; when n is not a multiple of 8 the last vector starts
-// at n - 8 and overlaps the one before: maxima and stores computed from the inputs do not mind, sums
-// leave the overlapping lanes out, and the in-place `affine` computes that last vector before the others
-// overwrite its first lanes. Rows shorter than 8 take the portable code.
+// loss_rows.hpp's row operations for float rows on AVX2 + FMA hosts: the same formulas, 8 values per
+// instruction (the portable backwards are 4x slower at 1000 classes). Built with __attribute__((target)),
+// so a binary for baseline x86-64 carries them; loss_blocks.hpp calls them only where the CPU has AVX2
+// and FMA. A row of n >= 8 is walked in whole vectors, the last one starting at n - 8 and overlapping the
+// one before: maxima and stores do not mind, sums leave the overlapping lanes out, and the in-place
+// `affine` computes that last vector before the others overwrite its first lanes. Rows shorter than 8
+// take the portable code.
 #if defined(__x86_64__) || defined(__i386__)
 #define FASTPP_LOSS_AVX2 1
 #include <immintrin.h>
@@ -58,13 +56,22 @@ FASTPP_AVX2 void exp_step(const float* x, std::int64_t j, __m256 vm, float* e, _
 FASTPP_AVX2 void log_softmax_step(const float* x, std::int64_t j, __m256 vm, __m256 vl, float* y) {
   _mm256_storeu_ps(y + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vm), vl));
 }
-FASTPP_AVX2 void softmax_backward_step(const float* y, const float* dy, std::int64_t j, __m256 dot, float* dx) {
-  _mm256_storeu_ps(dx + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), _mm256_sub_ps(_mm256_loadu_ps(dy + j), dot)));
+// One vector of a backward's row sum added to acc: dy * y (softmax, fused) or dy (log_softmax).
+template <bool Log>
+FASTPP_AVX2 __m256 backward_add(const float* y, const float* dy, std::int64_t j, __m256 acc) {
+  if constexpr (Log) return _mm256_add_ps(acc, _mm256_loadu_ps(dy + j));
+  else return _mm256_fmadd_ps(_mm256_loadu_ps(dy + j), _mm256_loadu_ps(y + j), acc);
 }
-FASTPP_AVX2 void log_softmax_backward_step(const float* y, const float* dy, std::int64_t j, __m256 sum, float* dx) {
-  v8f p = _mm256_loadu_ps(y + j);
-  exp_nonpos(p);
-  _mm256_storeu_ps(dx + j, _mm256_fnmadd_ps(p, sum, _mm256_loadu_ps(dy + j)));
+// dx[j..j+8) from the row sum s: y (dy - s), or dy - exp(y) s for log_softmax.
+template <bool Log>
+FASTPP_AVX2 void backward_step(const float* y, const float* dy, std::int64_t j, __m256 s, float* dx) {
+  if constexpr (Log) {
+    v8f p = _mm256_loadu_ps(y + j);
+    exp_nonpos(p);
+    _mm256_storeu_ps(dx + j, _mm256_fnmadd_ps(p, s, _mm256_loadu_ps(dy + j)));
+  } else {
+    _mm256_storeu_ps(dx + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), _mm256_sub_ps(_mm256_loadu_ps(dy + j), s)));
+  }
 }
 }  // namespace avx2
 
@@ -117,36 +124,24 @@ struct Avx2 {
     avx2::log_softmax_step(x, n - 8, vm, vl, y);
   }
 
-  __attribute__((target("avx2,fma"))) static void softmax_backward(const float* y, const float* dy, std::int64_t n,
-                                                                   float* dx) {
-    if (n < 8) return Portable::softmax_backward(y, dy, n, dx);
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    std::int64_t j = 0;
-    for (; j + 32 <= n; j += 32)  // four sums: one would wait on the FMA before it at every vector
-      for (int k = 0; k < 4; ++k)
-        acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(dy + j + 8 * k), _mm256_loadu_ps(y + j + 8 * k), acc[k]);
-    for (; j + 8 <= n; j += 8) acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(dy + j), _mm256_loadu_ps(y + j), acc[0]);
-    if (j < n) {
-      const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(dy + n - 8), _mm256_loadu_ps(y + n - 8));
-      acc[0] = _mm256_add_ps(acc[0], _mm256_andnot_ps(avx2::overlap_mask(n), p));
-    }
-    const __m256 dot = _mm256_set1_ps(avx2::hsum(avx2::add4(acc)));
-    for (j = 0; j + 8 <= n; j += 8) avx2::softmax_backward_step(y, dy, j, dot, dx);
-    avx2::softmax_backward_step(y, dy, n - 8, dot, dx);
-  }
-
-  __attribute__((target("avx2,fma"))) static void log_softmax_backward(const float* y, const float* dy,
-                                                                       std::int64_t n, float* dx) {
-    if (n < 8) return Portable::log_softmax_backward(y, dy, n, dx);
+  // Portable::backward's two formulas: the row sum in four vectors (one would wait on the instruction
+  // before it at every vector), then dx.
+  template <bool Log>
+  __attribute__((target("avx2,fma"))) static void backward(const float* y, const float* dy, std::int64_t n, float* dx) {
+    if (n < 8) return Portable::backward<Log>(y, dy, n, dx);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     std::int64_t j = 0;
     for (; j + 32 <= n; j += 32)
-      for (int k = 0; k < 4; ++k) acc[k] = _mm256_add_ps(acc[k], _mm256_loadu_ps(dy + j + 8 * k));
-    for (; j + 8 <= n; j += 8) acc[0] = _mm256_add_ps(acc[0], _mm256_loadu_ps(dy + j));
-    if (j < n) acc[0] = _mm256_add_ps(acc[0], _mm256_andnot_ps(avx2::overlap_mask(n), _mm256_loadu_ps(dy + n - 8)));
-    const __m256 sum = _mm256_set1_ps(avx2::hsum(avx2::add4(acc)));
-    for (j = 0; j + 8 <= n; j += 8) avx2::log_softmax_backward_step(y, dy, j, sum, dx);
-    avx2::log_softmax_backward_step(y, dy, n - 8, sum, dx);
+      for (int k = 0; k < 4; ++k) acc[k] = avx2::backward_add<Log>(y, dy, j + 8 * k, acc[k]);
+    for (; j + 8 <= n; j += 8) acc[0] = avx2::backward_add<Log>(y, dy, j, acc[0]);
+    if (j < n) {
+      __m256 last = _mm256_loadu_ps(dy + n - 8);
+      if constexpr (!Log) last = _mm256_mul_ps(last, _mm256_loadu_ps(y + n - 8));
+      acc[0] = _mm256_add_ps(acc[0], _mm256_andnot_ps(avx2::overlap_mask(n), last));
+    }
+    const __m256 s = _mm256_set1_ps(avx2::hsum(avx2::add4(acc)));
+    for (j = 0; j + 8 <= n; j += 8) avx2::backward_step<Log>(y, dy, j, s, dx);
+    avx2::backward_step<Log>(y, dy, n - 8, s, dx);
   }
 };
 
