@@ -52,19 +52,25 @@ inline std::size_t text_length(const std::string& s) {
 // Rough width in pixels of a sans-serif text: enough to keep labels from overlapping the plot.
 inline double text_width(const std::string& s, double font_px) { return 0.6 * font_px * static_cast<double>(text_length(s)); }
 
+// m * 10^e, rounded once (dividing by 10^-e for negative e keeps 0.1 * 3 from becoming 0.30000000000000004).
+inline double decimal(double m, int e) { return e >= 0 ? m * std::pow(10.0, e) : m / std::pow(10.0, -e); }
+
 // About `target` evenly spaced round ticks (steps of 1, 2, 2.5 or 5 times a power of ten) inside [lo, hi].
 inline std::vector<double> nice_ticks(double lo, double hi, int target = 6) {
   if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) return {lo};
   const double raw = (hi - lo) / std::max(1, target);
-  const double p = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = 10 * p;
-  for (double m : {1.0, 2.0, 2.5, 5.0})
-    if (m * p >= raw) {
-      step = m * p;
+  const int e = static_cast<int>(std::floor(std::log10(raw)));
+  double m = 10;
+  for (double cand : {1.0, 2.0, 2.5, 5.0})
+    if (decimal(cand, e) >= raw) {
+      m = cand;
       break;
     }
+  const double step = decimal(m, e);
   std::vector<double> t;
-  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) t.push_back(std::abs(v) < step * 1e-9 ? 0.0 : v);
+  // Each tick is (k * m) * 10^e computed afresh, so 0.6 is 6 / 10 and not 0.2 + 0.2 + 0.2.
+  for (auto k = static_cast<long long>(std::ceil(lo / step - 1e-9)); decimal(static_cast<double>(k) * m, e) <= hi + step * 1e-9; ++k)
+    t.push_back(decimal(static_cast<double>(k) * m, e));
   return t;
 }
 
@@ -78,7 +84,7 @@ inline std::vector<double> log_ticks(double lo, double hi) {
   for (int e = a; e <= b; ++e)
     for (double m : {1.0, 2.0, 5.0}) {
       if (m != 1.0 && !fine) continue;
-      const double v = m * std::pow(10.0, e);
+      const double v = decimal(m, e);
       if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) t.push_back(v);
     }
   return t;
