@@ -3,7 +3,10 @@
 // name, convolution weights converted between fastpp's OHWI and PyTorch's OIHW, num_batches_tracked as
 // an int64 scalar. Saved and loaded as .safetensors, so weights move between fastpp and PyTorch.
 // Works for a model on any device: values travel through host copies.
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <functional>
 #include <set>
 #include <string>
@@ -81,15 +84,30 @@ struct LoadOptions {
   bool strict = true;  // every model key must be in the file and every file key in the model
   // Maps a name in the file to a name in the model ("" drops it), e.g. torchvision names to fastai's.
   std::function<std::string(const std::string&)> rename;
+  // NaN or infinite values are refused (the error counts them and names their tensors) unless this is set:
+  // weights that diverged are almost never what a caller means to load.
+  bool allow_non_finite = false;
 };
 
 // What load_state_dict matched; in non-strict mode the caller may inspect what was left out.
 struct LoadReport {
   std::vector<std::string> loaded, missing, unexpected;
+  std::vector<std::string> non_finite{};  // tensors holding NaN or Inf (loaded only with allow_non_finite)
 };
 
-// Loads values by name. Shapes must match (a ShapeError names the key and both shapes); F16, BF16, F64
-// and F32 convert to float. Strict mode throws a ValueError listing missing and unexpected keys by name.
+namespace detail {
+inline bool st_is_float(io::StDtype d) { return d != io::StDtype::I64; }
+}  // namespace detail
+
+// Loads values by name, all or nothing: the whole file is checked against the model first (every name,
+// shape, dtype and byte count, strict mode's missing and unexpected keys, NaN and Inf), and only then is
+// anything copied, so a refused load leaves the model exactly as it was.
+//  * a shape mismatch is a ShapeError naming the key and both shapes;
+//  * F16, BF16, F64 and F32 convert to float; integer data (I64) for a float parameter or buffer is a
+//    ValueError naming the tensor and the dtype (only num_batches_tracked counters take integers);
+//  * strict mode: a ValueError listing missing and unexpected keys by name;
+//  * NaN or Inf values: a ValueError with their count and tensors, unless opt.allow_non_finite (then
+//    LoadReport::non_finite names the tensors).
 template <class M>
 LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOptions& opt = {}) {
   LoadReport r;
@@ -100,7 +118,11 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
     by_name[name] = &t;
   }
   std::set<std::string> used;
+  std::vector<std::pair<std::string, std::int64_t>> non_finite;  // tensor, count
+  std::int64_t non_finite_total = 0;
   using D = typename M::device_type;
+
+  // 1. Check everything; nothing in the model changes.
   detail::visit_state(model, [&](const std::string& name, ParamOn<D>* p, BufferRefOn<D> b) {
     auto it = by_name.find(name);
     if (it == by_name.end()) {
@@ -109,6 +131,10 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
     }
     used.insert(name);
     const io::StTensor& t = *it->second;
+    require<ValueError>(t.numel() >= 0 && t.bytes.size() == static_cast<std::size_t>(t.numel()) * io::st_dtype_size(t.dtype),
+                        "load_state_dict: \"", name, "\" holds ", t.bytes.size(), " bytes, but its shape ", t.shape_str(),
+                        " and dtype ", io::st_dtype_name(t.dtype), " need ",
+                        static_cast<std::size_t>(t.numel()) * io::st_dtype_size(t.dtype));
     std::vector<std::int64_t> want;
     if (p) want = detail::torch_shape(p->value.shape(), p->layout);
     else if (b.f32) want = detail::torch_shape(b.f32->shape(), ParamLayout::plain);
@@ -116,6 +142,44 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
     require<ShapeError>(b.count ? scalar_ok : t.shape == want, "load_state_dict: \"", name, "\" has shape ",
                       t.shape_str(), " in the file but ", b.count ? std::string("[]") : detail::shape_text(want),
                       " in the model");
+    if (b.count) return;
+    require<ValueError>(detail::st_is_float(t.dtype), "load_state_dict: \"", name, "\" holds integer data (",
+                        io::st_dtype_name(t.dtype), ") in the file, but it is a float32 ",
+                        p ? "parameter" : "buffer", " in the model: refused rather than converted (was the wrong tensor saved under this name?)");
+    std::int64_t bad = 0;
+    for (std::int64_t i = 0; i < t.numel(); ++i) bad += std::isfinite(t.at(i)) ? 0 : 1;
+    if (bad) non_finite.emplace_back(name, bad), non_finite_total += bad;
+  });
+  for (const auto& [name, t] : by_name)
+    if (!used.count(name)) r.unexpected.push_back(name);
+  if (opt.strict && (!r.missing.empty() || !r.unexpected.empty())) {
+    std::string m = "load_state_dict (strict):";
+    if (!r.missing.empty()) {
+      m += " missing keys:";
+      for (const auto& k : r.missing) m.append(" ").append(k);
+      m += ";";
+    }
+    if (!r.unexpected.empty()) {
+      m += " unexpected keys:";
+      for (const auto& k : r.unexpected) m.append(" ").append(k);
+    }
+    throw ValueError(m + " (nothing was loaded)");
+  }
+  std::sort(non_finite.begin(), non_finite.end());
+  for (const auto& [name, n] : non_finite) r.non_finite.push_back(name);
+  if (!non_finite.empty() && !opt.allow_non_finite) {
+    std::string m = "load_state_dict: " + std::to_string(non_finite_total) + " values are NaN or infinite, in " +
+                    std::to_string(non_finite.size()) + (non_finite.size() == 1 ? " tensor: " : " tensors: ");
+    for (std::size_t i = 0; i < non_finite.size(); ++i)
+      m += (i ? ", " : "") + non_finite[i].first + " (" + std::to_string(non_finite[i].second) + ")";
+    throw ValueError(m + "; nothing was loaded (set LoadOptions::allow_non_finite to load them anyway)");
+  }
+
+  // 2. Copy: every check passed.
+  detail::visit_state(model, [&](const std::string& name, ParamOn<D>* p, BufferRefOn<D> b) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) return;
+    const io::StTensor& t = *it->second;
     if (b.count) {
       *b.count = static_cast<std::int64_t>(t.at(0));
     } else {
@@ -136,21 +200,6 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
     }
     r.loaded.push_back(name);
   });
-  for (const auto& [name, t] : by_name)
-    if (!used.count(name)) r.unexpected.push_back(name);
-  if (opt.strict && (!r.missing.empty() || !r.unexpected.empty())) {
-    std::string m = "load_state_dict (strict):";
-    if (!r.missing.empty()) {
-      m += " missing keys:";
-      for (const auto& k : r.missing) m.append(" ").append(k);
-      m += ";";
-    }
-    if (!r.unexpected.empty()) {
-      m += " unexpected keys:";
-      for (const auto& k : r.unexpected) m.append(" ").append(k);
-    }
-    throw ValueError(m);
-  }
   return r;
 }
 
