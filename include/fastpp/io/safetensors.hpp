@@ -18,6 +18,7 @@
 
 #include "../core/error.hpp"
 #include "../core/half.hpp"
+#include "regular_file.hpp"
 #include "../core/tensor.hpp"
 
 namespace fastpp::io {
@@ -418,12 +419,10 @@ inline SafeTensors parse_safetensors(const std::vector<std::uint8_t>& bytes, con
   return parse_safetensors(bytes.data(), bytes.size(), origin);
 }
 
+// A folder, a FIFO or anything else that is not a regular file is an IoError naming the path (a FIFO is
+// refused at once, never waited on).
 inline SafeTensors read_safetensors(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path.string(), "cannot open the safetensors file for reading");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw IoError(path.string(), "read error");
-  return parse_safetensors(bytes, path.string());
+  return parse_safetensors(read_regular_file(path, "safetensors file"), path.string());
 }
 
 // The file's bytes: header keys in name order, data contiguous in the same order, header padded with

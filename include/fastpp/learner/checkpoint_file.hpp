@@ -190,22 +190,11 @@ inline CheckpointFile parse_checkpoint_bytes(const std::vector<std::uint8_t>& by
 inline CheckpointFile load_checkpoint_file(const std::filesystem::path& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (status.type() == fs::file_type::not_found)
+  if (fs::status(path, ec).type() == fs::file_type::not_found)
     throw IoError(path.string(), "no checkpoint here: the file does not exist");
-  if (ec) throw IoError(path.string(), "cannot read the checkpoint: " + ec.message());
-  if (status.type() == fs::file_type::directory)
-    throw IoError(path.string(), "cannot read the checkpoint: this is a directory, not a file");
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw IoError(path.string(), "cannot open the checkpoint for reading");
-  // One read of the whole size (a byte-wise istreambuf_iterator copy ran at a third of the disk's speed).
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw IoError(path.string(), "cannot find the checkpoint's size");
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), size);
-  if (in.gcount() != size) throw IoError(path.string(), "read error in the checkpoint (it changed while being read?)");
-  return parse_checkpoint_bytes(bytes, path);
+  // One read of the whole size; a folder, a FIFO (refused at once, never waited on) or any other file that
+  // is not a regular file is an IoError naming the path.
+  return parse_checkpoint_bytes(io::read_regular_file(path, "checkpoint"), path);
 }
 
 // The tensor `key`, checked to have the given dtype and shape; otherwise a FormatError naming the file,
