@@ -108,6 +108,8 @@ class DataBlock {
   auto dataloaders(const Source& source, const DataLoaderOptions& opts = {}) const {
     check(opts.bs >= 1, "dataloaders: bs must be at least 1, got ", opts.bs);
     check(opts.val_bs >= 0, "dataloaders: val_bs must be 0 (same as bs) or more, got ", opts.val_bs);
+    // A negative depth was silently replaced by the default; it is a mistake, so say so.
+    check(opts.prefetch >= 0, "dataloaders: prefetch must be 0 (default: 2 x num_workers) or more, got ", opts.prefetch);
     using Item = item_t<Source>;
     detail::LoaderThreads threads;
     threads.num_workers = detail::resolve_num_workers(opts.num_workers);
@@ -118,6 +120,12 @@ class DataBlock {
     ds.splits = split(ds.items);
     if (opts.on_bad_item == BadItems::skip) skip_bad_items(ds, *threads.pool, opts.report ? *opts.report : std::cerr);
     label_all(ds);
+    // With drop_last, a batch larger than the training split leaves the train loader without a batch:
+    // every epoch would do nothing, without a word.
+    const auto n_train = static_cast<std::int64_t>(ds.splits.train.size());
+    check(!(opts.drop_last && n_train > 0 && opts.bs > n_train), "dataloaders: bs = ", opts.bs,
+          " is larger than the training split (", n_train, " items): with drop_last the train loader would have no "
+          "batch and every epoch would do nothing; use bs <= ", n_train, " or drop_last = false");
 
     auto make = [&](const std::vector<std::int64_t>& idxs, Split which) {
       const bool train = which == Split::train;

@@ -317,9 +317,18 @@ struct LoaderThreads {
   int prefetch = 1;
 };
 
+}  // namespace detail
+
+// The most loader threads dataloaders() starts: 4 x the hardware threads. More only adds contention
+// (each worker decodes whole images), and a typo such as num_workers = 1000 would start 1000 threads.
+inline int max_num_workers() { return 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+namespace detail {
+
+// num_workers as given (-1: min(16, hardware threads)), capped at max_num_workers().
 inline int resolve_num_workers(int n) {
   check(n >= -1, "dataloaders: num_workers must be -1 (default), 0 (no threads) or more, got ", n);
-  if (n >= 0) return n;
+  if (n >= 0) return std::min(n, max_num_workers());
   return static_cast<int>(std::min(16u, std::max(1u, std::thread::hardware_concurrency())));
 }
 
