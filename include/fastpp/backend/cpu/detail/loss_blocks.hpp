@@ -27,12 +27,13 @@ inline bool& loss_use_avx2() {
 #endif
 }
 
-// The one place that picks the row code: f(Avx2{}) or f(Portable{}).
+// The one place that picks the row code for rows of n values: f(Avx2{}) or f(Portable{}) (double rows,
+// other CPUs, and rows shorter than one vector).
 template <class A, class F>
-void with_row_ops(F&& f) {
+void with_row_ops(std::int64_t n, F&& f) {
 #if defined(FASTPP_LOSS_AVX2)
   if constexpr (std::is_same_v<A, float>)
-    if (loss_use_avx2()) return f(Avx2{});
+    if (loss_use_avx2() && n >= 8) return f(Avx2{});
 #endif
   f(Portable{});
 }

@@ -5,7 +5,7 @@
 // and FMA. A row of n >= 8 is walked in whole vectors, the last one starting at n - 8 and overlapping the
 // one before: maxima and stores do not mind, sums leave the overlapping lanes out, and the in-place
 // `affine` computes that last vector before the others overwrite its first lanes. Rows shorter than 8
-// take the portable code.
+// take the portable code (loss_blocks.hpp's with_row_ops).
 #if defined(__x86_64__) || defined(__i386__)
 #define FASTPP_LOSS_AVX2 1
 #include <immintrin.h>
@@ -77,7 +77,6 @@ FASTPP_AVX2 void backward_step(const float* y, const float* dy, std::int64_t j, 
 
 struct Avx2 {
   __attribute__((target("avx2,fma"))) static float row_max(const float* x, std::int64_t n) {
-    if (n < 8) return Portable::row_max(x, n);
     // four independent maxima hide the instruction's latency on long rows
     __m256 m0 = _mm256_loadu_ps(x), m1 = m0, m2 = m0, m3 = m0;
     std::int64_t j = 8;
@@ -94,7 +93,6 @@ struct Avx2 {
 
   __attribute__((target("avx2,fma"))) static void exp_sums(const float* x, std::int64_t n, float* e,
                                                            bool want_shifted, RowStats<float>& st) {
-    if (n < 8) return Portable::exp_sums(x, n, e, want_shifted, st);
     const __m256 vm = _mm256_set1_ps(st.max), none = _mm256_setzero_ps();
     __m256 s0 = none, s1 = none, sd = none;  // two sums: consecutive vectors do not wait for each other
     std::int64_t j = 0;
@@ -109,7 +107,6 @@ struct Avx2 {
   }
 
   __attribute__((target("avx2,fma"))) static void affine(float* y, std::int64_t n, float scale, float offset) {
-    if (n < 8) return Portable::affine(y, n, scale, offset);
     const __m256 a = _mm256_set1_ps(scale), b = _mm256_set1_ps(offset);
     const __m256 last = _mm256_fmadd_ps(_mm256_loadu_ps(y + n - 8), a, b);  // before the loop changes its lanes
     for (std::int64_t j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(_mm256_loadu_ps(y + j), a, b));
@@ -118,7 +115,6 @@ struct Avx2 {
 
   __attribute__((target("avx2,fma"))) static void log_softmax(const float* x, std::int64_t n, float m, float log_s,
                                                               float* y) {
-    if (n < 8) return Portable::log_softmax(x, n, m, log_s, y);
     const __m256 vm = _mm256_set1_ps(m), vl = _mm256_set1_ps(log_s);
     for (std::int64_t j = 0; j + 8 <= n; j += 8) avx2::log_softmax_step(x, j, vm, vl, y);
     avx2::log_softmax_step(x, n - 8, vm, vl, y);
@@ -128,7 +124,6 @@ struct Avx2 {
   // before it at every vector), then dx.
   template <bool Log>
   __attribute__((target("avx2,fma"))) static void backward(const float* y, const float* dy, std::int64_t n, float* dx) {
-    if (n < 8) return Portable::backward<Log>(y, dy, n, dx);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     std::int64_t j = 0;
     for (; j + 32 <= n; j += 32)

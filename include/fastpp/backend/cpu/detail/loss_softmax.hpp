@@ -49,7 +49,7 @@ struct SoftmaxKernels {
     const bool smoothing = eps != 0.0;
     const double cls = static_cast<double>(n);
     BlockSums total;
-    with_row_ops<A>([&](auto ops) {
+    with_row_ops<A>(n, [&](auto ops) {
       using Ops = decltype(ops);
       total = for_row_groups(rows, n, [&](std::int64_t i0, int count, BlockSums& sums) {
         RowStats<A> st[max_group];
@@ -86,7 +86,7 @@ struct SoftmaxKernels {
   // writes (x - max) - log s.
   template <bool Log, class A>
   static void forward(const A* x, std::int64_t rows, std::int64_t n, A* y) {
-    with_row_ops<A>([&](auto ops) {
+    with_row_ops<A>(n, [&](auto ops) {
       using Ops = decltype(ops);
       for_row_groups(rows, n, [&](std::int64_t i, int count, BlockSums&) {
         RowStats<A> st[max_group];
@@ -99,7 +99,7 @@ struct SoftmaxKernels {
   }
   template <bool Log, class A>
   static void backward(const A* y, const A* dy, std::int64_t rows, std::int64_t n, A* dx) {
-    with_row_ops<A>([&](auto ops) {
+    with_row_ops<A>(n, [&](auto ops) {
       for_row_groups(rows, n, [&](std::int64_t i0, int count, BlockSums&) {
         for (std::int64_t i = i0; i < i0 + count; ++i)
           decltype(ops)::template backward<Log>(y + i * n, dy + i * n, n, dx + i * n);
