@@ -46,6 +46,9 @@ struct TrainState {
   std::vector<std::string> metric_names;
   std::vector<double> epoch_values;
   double epoch_seconds = 0.0;
+  // Time the training pass spent waiting for the loader's next batch (this epoch): what "the loop never
+  // waits for data" is measured by.
+  double data_wait_seconds = 0.0;
 };
 
 class LearnerBase;

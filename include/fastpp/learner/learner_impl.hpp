@@ -77,7 +77,15 @@ void Learner<Model, Loss, Opt, Dls>::train_pass() {
   state.n_iter = dl.n_batches();
   const double step = 1.0 / (static_cast<double>(state.n_iter) * state.n_epoch);
   state.iter = 0;
-  for (auto it = dl.begin(); it != dl.end(); ++it, ++state.iter) {
+  state.data_wait_seconds = 0.0;
+  using clock = std::chrono::steady_clock;
+  auto waited = [&](clock::time_point since) {
+    state.data_wait_seconds += std::chrono::duration<double>(clock::now() - since).count();
+  };
+  auto t0 = clock::now();
+  auto it = dl.begin();  // the first batch is taken here
+  waited(t0);
+  for (; it != dl.end(); t0 = clock::now(), ++it, waited(t0), ++state.iter) {
     const auto& b = *it;
     state.batch_size = b.x.size(0);
     try {

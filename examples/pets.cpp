@@ -1,0 +1,274 @@
+// The chapter, end to end: a DataBlock on real labelled images, summary, show_batch, lr_find, training
+// (fit_one_cycle or fine_tune), interpretation with its plots, the trained model exported.
+//
+//   pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs 5] [--bs 256]
+//        [--lr 1e-2|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]
+//        [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR] [--fashion-folder DIR]
+//
+// --data fashion (the default) reads data/fashion, the folders examples/export_fashion_mnist writes from
+// Debian's dataset-fashion-mnist (the official 60k/10k split); pets is the Oxford-IIIT Pets folder that
+// `untar_data` (examples/download) extracts, labelled from file names; any other value is a folder of
+// images labelled by their parent folder, split by train/ and valid/ when it has them, else 80/20.
+#include <fastpp/interpret.hpp>
+#include <fastpp/learner.hpp>
+#include <fastpp/vision.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+
+using namespace fastpp;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Options {
+  std::string data = "fashion";
+  std::string arch = "fashion_resnet";
+  int epochs = 5;
+  std::int64_t bs = 256;
+  std::string lr = "1e-2";
+  std::string recipe = "one_cycle";
+  fs::path pretrained;
+  std::string precision = "float";
+  int threads = 0;
+  int workers = -1;
+  std::int64_t limit = 0;
+  fs::path out = "pets-out";
+  fs::path fashion_folder = "data/fashion";
+};
+
+const char* usage =
+    "usage: pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs N] [--bs N]\n"
+    "            [--lr RATE|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]\n"
+    "            [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR]\n"
+    "            [--fashion-folder DIR]\n"
+    "  --data       fashion (data/fashion from export_fashion_mnist, default), pets (untar_data's folder) or a\n"
+    "               folder of images labelled by their parent folder\n"
+    "  --arch       fashion_resnet (a 0.3M-parameter ResNet for 28x28 images, default) or a torchvision ResNet\n"
+    "  --lr         the peak learning rate, or `find` to take lr_find's valley suggestion (default 1e-2)\n"
+    "  --recipe     one_cycle: fit_one_cycle from the weights as they are; fine_tune: fastai's fine_tune\n"
+    "  --pretrained torchvision weights for the ResNet body (scripts/export_torchvision_weights.py)\n"
+    "  --limit      use the first N training and N/5 validation images only (a quick run)\n"
+    "  --out        where the plots, the history, the report and the exported model go (default pets-out)\n"
+    "  --fashion-folder  where --data fashion reads (default data/fashion)\n";
+
+[[noreturn]] void bad_usage(const std::string& why) {
+  std::cerr << "pets: " << why << "\n" << usage;
+  std::exit(2);
+}
+
+template <class T>
+T number(const std::string& flag, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    if constexpr (std::is_integral_v<T>) {
+      if (d != static_cast<double>(static_cast<T>(d)) || d < 0) throw std::invalid_argument(v);
+    }
+    return static_cast<T>(d);
+  } catch (const std::exception&) {
+    bad_usage(flag + " needs a " + (std::is_integral_v<T> ? "whole non-negative number" : "number") + ", got \"" + v + "\"");
+  }
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    }
+    if (i + 1 >= argc) bad_usage("option " + a + " needs a value");
+    const std::string v = argv[++i];
+    if (a == "--data") o.data = v;
+    else if (a == "--arch") o.arch = v;
+    else if (a == "--epochs") o.epochs = number<int>(a, v);
+    else if (a == "--bs") o.bs = number<std::int64_t>(a, v);
+    else if (a == "--lr") o.lr = v;
+    else if (a == "--recipe") o.recipe = v;
+    else if (a == "--pretrained") o.pretrained = v;
+    else if (a == "--precision") o.precision = v;
+    else if (a == "--threads") o.threads = number<int>(a, v);
+    else if (a == "--workers") o.workers = number<int>(a, v);
+    else if (a == "--limit") o.limit = number<std::int64_t>(a, v);
+    else if (a == "--out") o.out = v;
+    else if (a == "--fashion-folder") o.fashion_folder = v;
+    else bad_usage("unknown option " + a);
+  }
+  if (o.recipe != "one_cycle" && o.recipe != "fine_tune") bad_usage("--recipe is one_cycle or fine_tune, got " + o.recipe);
+  if (o.precision != "float" && o.precision != "fp16") bad_usage("--precision is float or fp16, got " + o.precision);
+  if (o.lr != "find") number<double>("--lr", o.lr);
+  if (o.bs < 1) bad_usage("--bs must be at least 1");
+  if (o.epochs < 1) bad_usage("--epochs must be at least 1");
+  return o;
+}
+
+// The first n items of each split (a quick run): the train split keeps n, the valid split n / 5.
+struct LimitedSplit {
+  std::function<Splits(const L<fs::path>&)> inner;
+  std::int64_t n = 0;
+  Splits operator()(const L<fs::path>& items) const {
+    Splits s = inner(items);
+    if (n > 0) {
+      auto cut = [](auto& v, std::int64_t k) {
+        if (static_cast<std::int64_t>(v.size()) > k) {
+          // every k-th item rather than the first k, so every class keeps some items (files are sorted by class)
+          const double stride = static_cast<double>(v.size()) / static_cast<double>(k);
+          std::decay_t<decltype(v)> kept;
+          for (std::int64_t i = 0; i < k; ++i) kept.push_back(v[static_cast<std::size_t>(static_cast<double>(i) * stride)]);
+          v = std::move(kept);
+        }
+      };
+      cut(s.train, n);
+      cut(s.valid, std::max<std::int64_t>(1, n / 5));
+    }
+    return s;
+  }
+};
+
+DataLoaders make_dls(const Options& o, fs::path& folder) {
+  const DataLoaderOptions lo{.bs = o.bs, .num_workers = o.workers, .seed = 0};
+  if (o.data == "fashion") {
+    folder = o.fashion_folder;
+    if (!fs::exists(folder / "train"))
+      throw IoError(folder.string(), "no Fashion-MNIST folder: write it with examples/export_fashion_mnist "
+                                     "(scripts/main.sh does) or pass --data FOLDER");
+    auto block = DataBlock{blocks<ImageBlock, CategoryBlock>,
+                           get_image_files,
+                           LimitedSplit{GrandparentSplitter{}, o.limit},
+                           using_attr(RegexLabeller{R"((.+)_\d+\.png$)"}, file_name),
+                           batch_tfms(aug_transforms({.do_flip = true, .max_rotate = 0, .max_zoom = 1,
+                                                      .max_lighting = 0, .max_warp = 0}),
+                                      Normalize::from_stats({{0.286f, 0.286f, 0.286f}, {0.353f, 0.353f, 0.353f}}))};
+    block.summary(folder, std::cout);
+    return block.dataloaders(folder, lo);
+  }
+  if (o.data == "pets") {
+    folder = fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".fastpp/data/oxford-iiit-pet/images";
+    if (!fs::exists(folder))
+      throw IoError(folder.string(), "no Oxford-IIIT Pets folder: fetch it with build/main/examples/download/untar_data "
+                                     "pets (it needs the network), or pass --data FOLDER");
+    auto block = DataBlock{blocks<ImageBlock, CategoryBlock>,
+                           get_image_files,
+                           LimitedSplit{RandomSplitter{.valid_pct = 0.2, .seed = 42}, o.limit},
+                           using_attr(RegexLabeller{R"(^(.+)_\d+\.jpg$)"}, file_name),
+                           item_tfms(Resize{460}),
+                           batch_tfms(aug_transforms({.size = 224, .min_scale = 0.75}), Normalize::from_stats(imagenet_stats))};
+    block.summary(folder, std::cout);
+    return block.dataloaders(folder, lo);
+  }
+  folder = o.data;
+  if (!fs::is_directory(folder)) throw IoError(folder.string(), "--data: not fashion, pets or a folder");
+  const bool has_split = fs::is_directory(folder / "train") && fs::is_directory(folder / "valid");
+  std::function<Splits(const L<fs::path>&)> split;
+  if (has_split) split = GrandparentSplitter{};
+  else split = RandomSplitter{.valid_pct = 0.2, .seed = 42};
+  auto block = DataBlock{blocks<ImageBlock, CategoryBlock>,
+                         get_image_files,
+                         LimitedSplit{split, o.limit},
+                         parent_label,
+                         item_tfms(Resize{224}),
+                         batch_tfms(aug_transforms({.size = 224, .min_scale = 0.75}), Normalize::from_stats(imagenet_stats))};
+  block.summary(folder, std::cout);
+  return block.dataloaders(folder, lo);
+}
+
+// The 0.3M-parameter ResNet of the PyTorch baseline (docs/pytorch-baseline's SmallResNet): a 3x3 stem of 16
+// channels, three stride-2 residual stages of 32, 64 and 128 channels, average pooling, a linear layer.
+using FashionResNet = nn::Sequential<nn::Conv2d<3, 16, nn::ConvOpts{.kernel = 3, .padding = 1, .bias = false}>,
+                                     nn::BatchNorm2d<16>, nn::ReLU, nn::BasicBlock<16, 32, 2>, nn::BasicBlock<32, 64, 2>,
+                                     nn::BasicBlock<64, 128, 2>, nn::AdaptiveAvgPool2d<1>, nn::Flatten,
+                                     nn::Linear<128, nn::dyn>>;
+
+AnyLearner make_learn(const Options& o, DataLoaders dls) {
+  LearnerOptions lo;
+  lo.path = o.out;
+  VisionLearnerOptions vo;
+  vo.weights = o.pretrained;
+  vo.learner = lo;
+  if (o.arch == "fashion_resnet") {
+    if (!o.pretrained.empty()) bad_usage("--pretrained needs a ResNet --arch (resnet18 or resnet34)");
+    FashionResNet net(nn::Build{Rng(0), dls.c});
+    // two groups: the body and the classifier, so fine_tune has something to freeze
+    net.for_each_param([](const std::string& n, nn::Param& p) { p.group = n.rfind("8.", 0) == 0 ? 1 : 0; });
+    return AnyLearner(std::move(dls), models::AnyModel(std::move(net), "fashion_resnet"), {},
+                      metrics(error_rate, accuracy), lo, AdamOptions{}, "fashion_resnet");
+  }
+  return any_vision_learner<models::archs<models::resnet18, models::resnet34>>(std::move(dls), o.arch,
+                                                                               metrics(error_rate, accuracy), vo);
+}
+
+// Prints the seconds the training pass waited for the loader in each epoch (the loop should never wait).
+struct DataWait final : Callback {
+  std::string name() const override { return "DataWait"; }
+  int order() const override { return 70; }
+  void after_epoch(LearnerBase& l) override {
+    const double share = l.state.epoch_seconds > 0 ? 100.0 * l.state.data_wait_seconds / l.state.epoch_seconds : 0.0;
+    std::cout << "  epoch " << l.state.epoch << ": waited " << l.state.data_wait_seconds << " s for data ("
+              << share << "% of the epoch)\n";
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  try {
+    if (o.threads > 0) set_num_threads(o.threads);
+    fs::create_directories(o.out);
+    fs::path folder;
+    auto dls = make_dls(o, folder);
+    std::cout << "\n" << dls.train.n_items() << " training and " << dls.valid.n_items() << " validation images, "
+              << dls.c << " classes; " << get_num_threads() << " threads\n";
+    show_batch(dls, o.out / "show_batch.svg", {.max_n = 16});
+    auto learn = make_learn(o, std::move(dls));
+    if (o.precision == "fp16") learn.to_fp16();
+    learn.add_cb(std::make_shared<DataWait>());
+    learn.add_cb(std::make_shared<CSVLogger>(o.out / "history.csv"));
+
+    double lr = 0;
+    if (o.lr == "find") {
+      const auto r = learn.lr_find({.plot = o.out / "lr_find.svg"});
+      plot_lr_find(r, o.out / "lr_find.svg");
+      lr = r.valley.lr;
+      std::cout << "lr_find: valley " << r.valley.lr << ", minimum " << r.minimum.lr << ", steep " << r.steep.lr
+                << ", slide " << r.slide.lr << " (plot: " << (o.out / "lr_find.svg").string() << ")\n";
+    } else {
+      lr = std::stod(o.lr);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    if (o.recipe == "fine_tune") learn.fine_tune(o.epochs, lr);
+    else learn.fit_one_cycle(o.epochs, lr);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto v = learn.validate();
+    std::cout << "\nvalid_loss " << v[0] << ", error_rate " << v[1] << ", accuracy " << v[2] << " after " << secs
+              << " s of training\n";
+
+    auto interp = ClassificationInterpretation::from_learner(learn);
+    interp.print_classification_report(std::cout);
+    std::cout << "most confused:\n";
+    int shown = 0;
+    for (const auto& c : interp.most_confused(1)) {
+      if (shown++ == 8) break;
+      std::cout << "  " << c.actual << " taken for " << c.predicted << ": " << c.count << "\n";
+    }
+    interp.plot_confusion_matrix(o.out / "confusion_matrix.svg");
+    interp.plot_top_losses(9, o.out / "top_losses.svg");
+    plot_loss(learn.recorder(), o.out / "loss.svg");
+    plot_sched(learn.recorder(), o.out / "sched.svg");
+    if (learn.arch() != "fashion_resnet") export_learner(learn, o.out / "model.fpp");
+    learn.save("final");
+    std::cout << "\nwrote " << (o.out / "show_batch.svg").string() << ", confusion_matrix.svg, top_losses.svg, loss.svg, "
+              << "sched.svg, history.csv" << (o.lr == "find" ? ", lr_find.svg" : "")
+              << (learn.arch() != "fashion_resnet" ? ", model.fpp" : "") << " and models/final.safetensors in "
+              << o.out.string() << "\n";
+  } catch (const Error& e) {
+    std::cerr << "pets: " << e.what() << "\n";
+    return 1;
+  }
+}
