@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <limits>
@@ -91,6 +92,16 @@ TEST_CASE("NaN and Inf weights are reported by count and name, and refused unles
   };
   expect_refused_unchanged("NaN/Inf", spoil, "3 values are NaN or infinite");
   expect_refused_unchanged("NaN/Inf names", spoil, "0.weight (1), 5.bias (2)");
+  // F64 beyond float's range would load as infinity.
+  expect_refused_unchanged("F64 overflow", [](io::SafeTensors& st) {
+    io::StTensor t;
+    t.dtype = io::StDtype::F64;
+    t.shape = {4};
+    const double v[4] = {0.5, 1e300, 0.25, 0.125};
+    t.bytes.resize(sizeof v);
+    std::memcpy(t.bytes.data(), v, sizeof v);
+    st.tensors["5.bias"] = t;
+  }, "1 value is NaN or infinite (as float32), in 1 tensor: 5.bias (1)");
 
   Small net(Build{Rng(1), dyn});
   io::SafeTensors st = state_dict(net);

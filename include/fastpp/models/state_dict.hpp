@@ -147,7 +147,8 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
                         io::st_dtype_name(t.dtype), ") in the file, but it is a float32 ",
                         p ? "parameter" : "buffer", " in the model: refused rather than converted (was the wrong tensor saved under this name?)");
     std::int64_t bad = 0;
-    for (std::int64_t i = 0; i < t.numel(); ++i) bad += std::isfinite(t.at(i)) ? 0 : 1;
+    // As float: an F64 value beyond float's range would load as infinity.
+    for (std::int64_t i = 0; i < t.numel(); ++i) bad += std::isfinite(static_cast<float>(t.at(i))) ? 0 : 1;
     if (bad) non_finite.emplace_back(name, bad), non_finite_total += bad;
   });
   for (const auto& [name, t] : by_name)
@@ -168,7 +169,8 @@ LoadReport load_state_dict(M& model, const io::SafeTensors& st, const LoadOption
   std::sort(non_finite.begin(), non_finite.end());
   for (const auto& [name, n] : non_finite) r.non_finite.push_back(name);
   if (!non_finite.empty() && !opt.allow_non_finite) {
-    std::string m = "load_state_dict: " + std::to_string(non_finite_total) + " values are NaN or infinite, in " +
+    std::string m = "load_state_dict: " + std::to_string(non_finite_total) +
+                    (non_finite_total == 1 ? " value is" : " values are") + " NaN or infinite (as float32), in " +
                     std::to_string(non_finite.size()) + (non_finite.size() == 1 ? " tensor: " : " tensors: ");
     for (std::size_t i = 0; i < non_finite.size(); ++i)
       m += (i ? ", " : "") + non_finite[i].first + " (" + std::to_string(non_finite[i].second) + ")";

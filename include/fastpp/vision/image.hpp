@@ -311,7 +311,9 @@ inline std::string bmp_precheck(const std::uint8_t* b, std::size_t n) {
     return "";
   }
   if (w <= 0 || h <= 0 || (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)) return "";
-  // w and h passed check_limits (at most 2^15 per side), so these products fit in 64 bits.
+  // Larger sides are stb's "too large"; below 2^24 per side the products below fit in 64 bits, whatever
+  // DecodeLimits the caller set.
+  if (w > (std::int64_t{1} << 24) || h > (std::int64_t{1} << 24)) return "";
   const std::int64_t stride = (w * bpp + 31) / 32 * 4, last_row = (w * bpp + 7) / 8;
   const std::int64_t needed = std::int64_t{offset} + stride * (h - 1) + last_row;
   if (needed <= static_cast<std::int64_t>(n)) return "";
