@@ -1,4 +1,4 @@
-// Issue 18: every file fastpp reads whole (images, weights, checkpoints) goes through io::read_regular_file,
+// Issue 18: every file fastpp reads whole (images, weights, checkpoints) goes through read_regular_file,
 // which refuses a folder, a FIFO or a device at once with an IoError naming the path; before, a FIFO made
 // the reader wait forever for a writer and a folder escaped as std::ios_base::failure.
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <future>
 #include <string>
 
-#include <fastpp/io/regular_file.hpp>
+#include <fastpp/core/regular_file.hpp>
 #include <fastpp/io/safetensors.hpp>
 #include <fastpp/learner/checkpoint_file.hpp>
 
@@ -58,13 +58,13 @@ TEST_CASE("read_regular_file reads a file and refuses what is not one, naming th
   Scratch s;
   const fs::path f = s.dir / "data.bin";
   std::ofstream(f, std::ios::binary) << std::string("abc\0def", 7);
-  CHECK(io::read_regular_file(f) == std::vector<std::uint8_t>{'a', 'b', 'c', 0, 'd', 'e', 'f'});
-  CHECK_THROWS_WITH(io::read_regular_file(f, "image", 6), Catch::Contains("too large (7 bytes, limit 6)"));
-  CHECK_THROWS_WITH(io::read_regular_file(s.dir / "nope"), Catch::Contains("does not exist") && Catch::Contains("nope"));
-  CHECK_THROWS_WITH(io::read_regular_file(s.dir), Catch::Contains("folder") && Catch::Contains(s.dir.string()));
-  CHECK_THROWS_WITH(io::read_regular_file("/dev/null"), Catch::Contains("character device"));
-  CHECK_THROWS_AS(io::require_regular_file(s.dir), IoError);
-  CHECK_NOTHROW(io::require_regular_file(f));
+  CHECK(read_regular_file(f) == std::vector<std::uint8_t>{'a', 'b', 'c', 0, 'd', 'e', 'f'});
+  CHECK_THROWS_WITH(read_regular_file(f, "image", 6), Catch::Contains("too large (7 bytes, limit 6)"));
+  CHECK_THROWS_WITH(read_regular_file(s.dir / "nope"), Catch::Contains("does not exist") && Catch::Contains("nope"));
+  CHECK_THROWS_WITH(read_regular_file(s.dir), Catch::Contains("folder") && Catch::Contains(s.dir.string()));
+  CHECK_THROWS_WITH(read_regular_file("/dev/null"), Catch::Contains("character device"));
+  CHECK_THROWS_AS(require_regular_file(s.dir), IoError);
+  CHECK_NOTHROW(require_regular_file(f));
 }
 
 TEST_CASE("a folder given as the weights path is an IoError naming it, not std::ios_base::failure", "[io][bad_files]") {

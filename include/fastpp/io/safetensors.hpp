@@ -18,7 +18,7 @@
 
 #include "../core/error.hpp"
 #include "../core/half.hpp"
-#include "regular_file.hpp"
+#include "../core/regular_file.hpp"
 #include "../core/tensor.hpp"
 
 namespace fastpp::io {

@@ -194,7 +194,7 @@ inline CheckpointFile load_checkpoint_file(const std::filesystem::path& path) {
     throw IoError(path.string(), "no checkpoint here: the file does not exist");
   // One read of the whole size; a folder, a FIFO (refused at once, never waited on) or any other file that
   // is not a regular file is an IoError naming the path.
-  return parse_checkpoint_bytes(io::read_regular_file(path, "checkpoint"), path);
+  return parse_checkpoint_bytes(read_regular_file(path, "checkpoint"), path);
 }
 
 // The tensor `key`, checked to have the given dtype and shape; otherwise a FormatError naming the file,

@@ -27,7 +27,7 @@
 
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
-#include "../io/regular_file.hpp"
+#include "../core/regular_file.hpp"
 #include "transform.hpp"
 #include "detail/stb_image_impl.hpp"
 #include "detail/stb_image_write_impl.hpp"
@@ -494,7 +494,7 @@ inline Image decode_image(const std::vector<std::uint8_t>& bytes, const std::str
 // regular file (refused at once: a FIFO is never waited on), unreadable or larger than max_bytes.
 inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
                                                  std::int64_t max_bytes = std::int64_t{1} << 30) {
-  return io::read_regular_file(path, "image", max_bytes);
+  return read_regular_file(path, "image", max_bytes);
 }
 
 // Reads and decodes an image file (JPEG, PNG or BMP) into 8-bit RGB.

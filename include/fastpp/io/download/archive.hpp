@@ -31,7 +31,7 @@
 #include <vector>
 
 #include <fastpp/core/error.hpp>
-#include <fastpp/io/regular_file.hpp>
+#include <fastpp/core/regular_file.hpp>
 
 namespace fastpp {
 
@@ -160,7 +160,7 @@ inline std::unique_ptr<archive, ArchiveReadDeleter> open_archive(const ArchiveSo
   archive_read_support_filter_bzip2(a.get());
   archive_read_support_filter_xz(a.get());
   archive_read_support_filter_zstd(a.get());
-  if (!src.file.empty()) io::require_regular_file(src.file, "archive");
+  if (!src.file.empty()) require_regular_file(src.file, "archive");
   const int r = src.file.empty() ? archive_read_open_memory(a.get(), src.memory.data(), src.memory.size())
                                  : archive_read_open_filename(a.get(), src.file.c_str(), std::size_t{1} << 16);
   if (r != ARCHIVE_OK) {
@@ -343,7 +343,7 @@ inline std::filesystem::path make_temp_dir(const std::filesystem::path& parent, 
 inline std::filesystem::path extract_archive(const std::filesystem::path& archive_file,
                                              const std::filesystem::path& dest, const ExtractLimits& limits = {}) {
   namespace fs = std::filesystem;
-  io::require_regular_file(archive_file, "archive");  // a FIFO is refused at once, not waited on
+  require_regular_file(archive_file, "archive");  // a FIFO is refused at once, not waited on
   if (fs::exists(fs::symlink_status(dest))) throw IoError(dest.string(), "the destination already exists");
   const fs::path parent = fs::absolute(dest).parent_path();
   fs::create_directories(parent);

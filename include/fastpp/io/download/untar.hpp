@@ -121,7 +121,7 @@ inline std::filesystem::path untar_dir(const std::filesystem::path& archive_file
   const std::string stem = archive_stem(archive_file);
   const fs::path dest = data_dir / stem;
   if (!overwrite && fs::exists(fs::symlink_status(dest))) return dest;
-  io::require_regular_file(archive_file, "archive");  // a FIFO is refused at once, not waited on
+  require_regular_file(archive_file, "archive");  // a FIFO is refused at once, not waited on
   fs::create_directories(data_dir);
   const fs::path tmp = detail::make_temp_dir(data_dir, "." + stem + ".partial-");
   fs::path stage;

@@ -18,9 +18,9 @@
 #include <string_view>
 #include <vector>
 
-#include "../core/error.hpp"
+#include "error.hpp"
 
-namespace fastpp::io {
+namespace fastpp {
 
 namespace detail {
 // What a non-regular st_mode is, in words a user recognises.
@@ -91,4 +91,4 @@ inline std::vector<std::uint8_t> read_regular_file(const std::filesystem::path& 
   return bytes;
 }
 
-}  // namespace fastpp::io
+}  // namespace fastpp
