@@ -34,6 +34,11 @@ TEST_CASE("metrics: accuracy, error_rate and top_k_accuracy on hand-made predict
   const auto list = metrics(error_rate, top_k_accuracy(2));
   CHECK(list[0].name == "error_rate");
   CHECK(list[1].name == "top_k_accuracy");
+  // named without a call, top_k_accuracy takes fastai's default k = 5: the sixth-ranked class misses
+  const auto by_name = metrics(top_k_accuracy);
+  const auto six = Tensor<float, cpu>::from({2, 6}, {0.6f, 0.5f, 0.4f, 0.3f, 0.2f, 0.1f, 0.6f, 0.5f, 0.4f, 0.3f, 0.2f, 0.1f});
+  CHECK(by_name[0].name == "top_k_accuracy");
+  CHECK(by_name[0].fn(six, Tensor<std::int64_t, cpu>::from({2}, {4, 5})) == Approx(0.5));
 }
 
 TEST_CASE("get_preds, predict and validate agree with each other", "[learner]") {

@@ -194,8 +194,10 @@ class Learner final : public LearnerBase {
     std::vector<float> values;
     std::vector<std::int64_t> counts;
   };
-  BufferSnapshot snapshot_buffers();
+  // Fills buffer_snapshot_ (reused from batch to batch, so a training step allocates nothing for it).
+  void snapshot_buffers();
   void restore_buffers(const BufferSnapshot& saved);
+  BufferSnapshot buffer_snapshot_;
 
   Dls dls_;
   Model model_;

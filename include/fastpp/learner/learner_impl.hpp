@@ -22,8 +22,6 @@ void Learner<Model, Loss, Opt, Dls>::fit(int n_epoch, const LrSpec& lr, const Fi
   state.train_iter = static_cast<std::int64_t>(fo.start_epoch) * dls_.train.n_batches();
   // after_fit runs however the fit ends; a Cancel ends it quietly, anything else is rethrown after it.
   auto finish = [&] {
-    auto cbs = std::move(running_);
-    running_ = cbs;
     event(&Callback::after_fit);
     running_.clear();
   };
@@ -101,7 +99,7 @@ void Learner<Model, Loss, Opt, Dls>::train_pass() {
 
 template <class Model, class Loss, class Opt, class Dls>
 void Learner<Model, Loss, Opt, Dls>::train_batch(const typename loader_type::batch_type& b, std::uint64_t loader_epoch) {
-  const BufferSnapshot buffers = snapshot_buffers();
+  snapshot_buffers();
   try {
     // Dropout's masks: one stream per (seed, loader epoch, batch), so a resumed run draws the same ones.
     nn::Ctx ctx{true, true, Rng(opts_.seed ^ 0xD50FF0Cull, (loader_epoch << 32) ^ static_cast<std::uint64_t>(state.iter)), 0};
@@ -140,7 +138,7 @@ void Learner<Model, Loss, Opt, Dls>::train_batch(const typename loader_type::bat
     throw;
   } catch (...) {
     if (half_) half_->restore_masters(model_);
-    restore_buffers(buffers);
+    restore_buffers(buffer_snapshot_);
     opt_->zero_grad();
     throw;
   }
@@ -290,8 +288,10 @@ Prediction Learner<Model, Loss, Opt, Dls>::predict(const item_type& item) {
 }
 
 template <class Model, class Loss, class Opt, class Dls>
-auto Learner<Model, Loss, Opt, Dls>::snapshot_buffers() -> BufferSnapshot {
-  BufferSnapshot saved;
+void Learner<Model, Loss, Opt, Dls>::snapshot_buffers() {
+  BufferSnapshot& saved = buffer_snapshot_;
+  saved.values.clear();
+  saved.counts.clear();
   nn::visit_buffers(model_, [&](const std::string&, nn::BufferRefOn<device_type> b) {
     if (b.f32) {
       const std::size_t at = saved.values.size();
@@ -300,7 +300,6 @@ auto Learner<Model, Loss, Opt, Dls>::snapshot_buffers() -> BufferSnapshot {
     }
     if (b.count) saved.counts.push_back(*b.count);
   }, std::string{});
-  return saved;
 }
 
 template <class Model, class Loss, class Opt, class Dls>

@@ -61,17 +61,21 @@ inline Metric error_rate() {
           }};
 }
 // The fraction of rows whose target is among the k largest predictions (fastai's default k is 5).
-inline Metric top_k_accuracy(int k = 5) {
+inline constexpr int top_k_default = 5;
+inline Metric top_k_accuracy(int k = top_k_default) {
   check<ValueError>(k >= 1, "top_k_accuracy: k must be at least 1, got ", k);
   return {"top_k_accuracy", [k](const Tensor<float, cpu>& p, const Tensor<std::int64_t, cpu>& t) {
             return metric_detail::top_k("top_k_accuracy", p, t, k);
           }};
 }
 
-// metrics(error_rate, accuracy) or metrics(error_rate(), top_k_accuracy(3)): the list a Learner takes.
+// metrics(error_rate, accuracy, top_k_accuracy) or metrics(error_rate(), top_k_accuracy(3)): the list a Learner
+// takes.
 namespace metric_detail {
 inline Metric as_metric(Metric m) { return m; }
 inline Metric as_metric(Metric (*make)()) { return make(); }
+// top_k_accuracy named without a call: a pointer does not carry the default argument, so it is given here.
+inline Metric as_metric(Metric (*make)(int)) { return make(top_k_default); }
 }  // namespace metric_detail
 template <class... M>
 std::vector<Metric> metrics(M&&... m) {
