@@ -6,7 +6,6 @@
 #include "loss/cross_entropy.hpp"
 #include "loss/default_loss.hpp"
 #include "loss/flat_losses.hpp"
-#include "loss/label_smoothing.hpp"
 #include "loss/nll.hpp"
 #include "loss/options.hpp"
 #include "loss/softmax.hpp"

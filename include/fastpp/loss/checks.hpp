@@ -1,9 +1,11 @@
 #pragma once
 // What the loss functions share: run-time checks, which run before any output is written (a bad target
 // leaves the caller's buffers untouched, and every message names the operation, the row and the value),
-// and the storage types beyond what the kernels compute in. The kernels take float and double: half and
-// bfloat16 logits are widened to float and results narrowed back (acc_t<T> is float for them, so losses
-// come back in float); class indices may be int64, int32 or uint8 (fastai's labels), the kernels read int64.
+// the targets they take, and the storage types beyond what the kernels compute in. The kernels take float
+// and double: half and bfloat16 logits are widened to float and results narrowed back (acc_t<T> is float
+// for them, so losses come back in float); class indices may be int64, int32 or uint8 (fastai's labels),
+// the kernels read int64.
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,12 +17,28 @@
 #include "../core/tensor.hpp"
 #include "options.hpp"
 
+namespace fastpp {
+// Class indices: a tensor of int64, int32 or uint8 (widened to int64, as fastai does), on any device.
+template <class Targets>
+inline constexpr bool is_class_index_tensor_v = false;
+template <class I, class D>
+inline constexpr bool is_class_index_tensor_v<Tensor<I, D>> =
+    std::is_same_v<I, std::int64_t> || std::is_same_v<I, std::int32_t> || std::is_same_v<I, std::uint8_t>;
+}  // namespace fastpp
+
 namespace fastpp::loss_detail {
+
+// x's shape, once x is known to be defined (`what` names it in the message).
+template <class T, class D>
+const Shape& defined_shape(std::string_view op, std::string_view what, const Tensor<T, D>& x) {
+  check<ShapeError>(x.defined(), op, ": the ", what, " tensor is undefined");
+  return x.shape();
+}
 
 // Logits must be [N, C]: the class axis is axis 1 (flatten other layouts first, as the *Flat losses do).
 template <class T, class D>
 void check_logits(std::string_view op, const Tensor<T, D>& x) {
-  check<ShapeError>(x.defined(), op, ": the logits tensor is undefined");
+  defined_shape(op, "logits", x);
   check<ShapeError>(x.rank() == 2, op, ": expected logits of shape [N, C] (rank 2), got shape ", x.shape(),
                     "; reshape to [-1, C] first or use the *Flat loss types");
 }
@@ -62,18 +80,24 @@ const float* data_or_null(const Tensor<float, D>& w) {
   return w.defined() ? w.data() : nullptr;
 }
 
-template <class I>
-inline constexpr bool is_class_index_v =
-    std::is_same_v<I, std::int64_t> || std::is_same_v<I, std::int32_t> || std::is_same_v<I, std::uint8_t>;
+template <class Targets, class D>
+concept ClassIndicesOn = is_class_index_tensor_v<Targets> && std::same_as<typename Targets::device_type, D>;
 
-// Class indices as int64 for the kernels (a handle when they are int64 already).
-template <class I, class D>
-Tensor<std::int64_t, D> class_indices(std::string_view op, const Tensor<I, D>& t) {
-  static_assert(is_class_index_v<I>, "class-index targets must be a tensor of int64, int32 or uint8");
-  if constexpr (std::is_same_v<I, std::int64_t>) {
+// Class indices as int64 for the kernels (a handle when they are int64 already). The functions take
+// targets of any type, so that other types stop the build here with a sentence naming the fix, not with
+// "no matching function" at the call.
+template <class D, class Targets>
+Tensor<std::int64_t, D> class_indices(std::string_view op, const Targets& t) {
+  static_assert(ClassIndicesOn<Targets, D>,
+                "class-index targets are a tensor of int64, int32 or uint8 on the logits' device (move them there "
+                "with .to<Device>()); for one-hot or multi-label float targets use BCEWithLogitsLossFlat or "
+                "binary_cross_entropy_with_logits");
+  if constexpr (!ClassIndicesOn<Targets, D>) {
+    return {};
+  } else if constexpr (std::is_same_v<Targets, Tensor<std::int64_t, D>>) {
     return t;
   } else {
-    check<ShapeError>(t.defined(), op, ": the targets tensor is undefined");
+    defined_shape(op, "targets", t);
     auto wide = Tensor<std::int64_t, D>::empty(t.shape());
     backend::loss_kernels<D>::widen_targets(t.data(), t.numel(), wide.data());
     return wide;
@@ -88,12 +112,12 @@ struct CheckedTargets {
   Tensor<std::int64_t, D> t;
   double total;
 };
-template <class T, class I, class D>
-CheckedTargets<D> checked_targets(std::string_view op, const Tensor<T, D>& x, const Tensor<I, D>& target,
+template <class T, class D, class Targets>
+CheckedTargets<D> checked_targets(std::string_view op, const Tensor<T, D>& x, const Targets& target,
                                   std::int64_t ignore_index, const Tensor<float, D>& w) {
   check_logits(op, x);
   const std::int64_t rows = x.size(0), classes = x.size(1);
-  auto t = class_indices(op, target);
+  auto t = class_indices<D>(op, target);
   if (!(t.defined() && t.rank() == 1 && t.size(0) == rows))
     throw ShapeError(detail::msg(op, ": targets must have shape [", rows, "] (one class index per row), got ",
                                  shape_text(t)));
@@ -106,8 +130,14 @@ CheckedTargets<D> checked_targets(std::string_view op, const Tensor<T, D>& x, co
   return {t, total};
 }
 
-// The shape of a loss over rows: [N] without reduction, [1] otherwise; the divisor of its mean.
+// The shape of a loss over rows: [N] without reduction, [1] otherwise (of the rows of logits x, checked);
+// the divisor of its mean.
 inline Shape loss_shape(Reduction r, std::int64_t rows) { return r == Reduction::none ? Shape{rows} : Shape{1}; }
+template <class T, class D>
+Shape loss_shape(std::string_view op, const Tensor<T, D>& x, Reduction r) {
+  check_logits(op, x);
+  return loss_shape(r, x.size(0));
+}
 inline double divisor_of(Reduction r, double total_weight) { return r == Reduction::mean ? total_weight : 1.0; }
 
 template <class T, class D>
@@ -134,7 +164,8 @@ void run_kernel(K&& kernel, Tensor<T, D>& out, const In&... in) {
   }
 }
 
-// The allocating form of an `_out` function: a fresh tensor of `shape`, filled by out(tensor).
+// The allocating form of an `_out` function: a fresh tensor of `shape` (computed after the checks it
+// needs), filled by out(tensor).
 template <class T, class D, class F>
 Tensor<T, D> filled(const Shape& shape, F&& out) {
   auto y = Tensor<T, D>::empty(shape);

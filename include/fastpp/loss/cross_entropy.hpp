@@ -1,9 +1,12 @@
 #pragma once
-// cross_entropy = nll_loss(log_softmax(x)), fused, in the kernel it shares with label smoothing
-// (label_smoothing.hpp): one pass over each row gives its loss and logsumexp, and its gradient when asked
-// (cross_entropy_forward_backward_out: the training step). Options and reductions are nll_loss's.
-// The two-pass backward checks the shape of the lse the forward saved but recomputes each row's maximum
-// and sum from x: near 1e4 a float lse's rounding alone is 5e-4 relative, while x - max is exact.
+// cross_entropy = nll_loss(log_softmax(x)), fused, and fastai's LabelSmoothingCrossEntropy
+// (fastai/losses.py): one kernel, where eps = 0 is plain cross-entropy. With lp = log_softmax(x), C classes:
+//   loss = eps / C * reduce_i(-sum_j lp_ij) + (1 - eps) * nll_loss(lp, t, weight, reduction)
+// The smoothing term has no weights and ignores no row; the NLL term is nll_loss's (ignore_index -100 for
+// label smoothing), as fastai composes them. One pass over each row gives its loss and logsumexp, and its
+// gradient when asked (the *_forward_backward_out functions: the training step). The two-pass backwards
+// check the shape of the lse the forward saved but recompute each row's maximum and sum from x: near 1e4 a
+// float lse's rounding alone is 5e-4 relative, while x - max is exact.
 #include "nll.hpp"
 
 namespace fastpp {
@@ -20,12 +23,18 @@ struct SoftmaxLossIo {
 };
 
 // Cross-entropy with label smoothing eps (0: plain cross-entropy), fastai's formula: see
-// backend/cpu/detail/loss_softmax.hpp. Every check runs before any output is written.
-template <class T, class D, class I>
-void softmax_loss(const char* op, const Tensor<T, D>& x, const Tensor<I, D>& target, const Tensor<float, D>& weight,
-                  std::int64_t ignore_index, Reduction r, double eps, const SoftmaxLossIo<T, D>& io) {
+// backend/cpu/loss_kernels.hpp. Options without eps (NllOptions) are plain cross-entropy, without
+// ignore_index (LabelSmoothingOptions) keep fastai's -100. Every check runs before any output is written.
+template <class T, class D, class Targets, class O>
+void softmax_loss(const char* op, const Tensor<T, D>& x, const Targets& target, const O& o,
+                  const SoftmaxLossIo<T, D>& io) {
+  double eps = 0.0;
+  std::int64_t ignore_index = -100;
+  if constexpr (requires { o.eps; }) eps = o.eps;
+  if constexpr (requires { o.ignore_index; }) ignore_index = o.ignore_index;
+  const Reduction r = o.reduction;
   check<ValueError>(eps >= 0.0 && eps <= 1.0, op, ": eps must be in [0, 1], got ", eps);
-  const auto ct = checked_targets(op, x, target, ignore_index, weight);
+  const auto ct = checked_targets(op, x, target, ignore_index, o.weight);
   const std::int64_t n = x.size(0), c = x.size(1);
   if (io.loss) check_shape(op, "loss", *io.loss, loss_shape(r, n));
   if (io.lse) check_shape(op, "lse", *io.lse, Shape{n});
@@ -38,7 +47,7 @@ void softmax_loss(const char* op, const Tensor<T, D>& x, const Tensor<I, D>& tar
   const auto ptr = [](auto* tensor) { return tensor ? tensor->data() : nullptr; };
   const auto call = [&](const acc_t<T>* xp, acc_t<T>* dxp) {
     backend::loss_kernels<D>::softmax_cross_entropy(
-        xp, n, c, ct.t.data(), ignore_index, data_or_null(weight), eps, divisor_of(r, ct.total),
+        xp, n, c, ct.t.data(), ignore_index, data_or_null(o.weight), eps, divisor_of(r, ct.total),
         r == Reduction::mean ? static_cast<double>(n) : 1.0, r == Reduction::none, ptr(io.loss), ptr(io.lse),
         ptr(io.grad), dxp);
   };
@@ -48,45 +57,72 @@ void softmax_loss(const char* op, const Tensor<T, D>& x, const Tensor<I, D>& tar
 }  // namespace loss_detail
 
 // Forward into caller-owned tensors: loss ([N] for Reduction::none, else [1]) and lse ([N]).
-template <FloatDType T, class D, class I>
-void cross_entropy_out(const Tensor<T, D>& x, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
+template <FloatDType T, class D, class Targets>
+void cross_entropy_out(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o,
                        Tensor<acc_t<T>, D>& loss, Tensor<acc_t<T>, D>& lse) {
-  loss_detail::softmax_loss("cross_entropy", x, target, o.weight, o.ignore_index, o.reduction, 0.0,
-                            {.loss = &loss, .lse = &lse});
+  loss_detail::softmax_loss("cross_entropy", x, target, o, {.loss = &loss, .lse = &lse});
 }
 
 // The loss alone ([N] or [1]).
-template <FloatDType T, class D, class I>
-Tensor<acc_t<T>, D> cross_entropy(const Tensor<T, D>& x, const Tensor<I, D>& target, const BasicNllOptions<D>& o = {}) {
-  loss_detail::check_logits("cross_entropy", x);
-  auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(o.reduction, x.size(0)));
-  loss_detail::softmax_loss("cross_entropy", x, target, o.weight, o.ignore_index, o.reduction, 0.0, {.loss = &loss});
-  return loss;
+template <FloatDType T, class D, class Targets>
+Tensor<acc_t<T>, D> cross_entropy(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o = {}) {
+  return loss_detail::filled<acc_t<T>, D>(loss_detail::loss_shape("cross_entropy", x, o.reduction), [&](auto& loss) {
+    loss_detail::softmax_loss("cross_entropy", x, target, o, {.loss = &loss});
+  });
 }
 
 // dx = (softmax(x) - onehot(t)) * w_t * grad (/ total weight for the mean). grad has the loss's shape;
 // dx must not share memory with x.
-template <FloatDType T, class D, class I>
-void cross_entropy_backward_out(const Tensor<T, D>& x, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
+template <FloatDType T, class D, class Targets>
+void cross_entropy_backward_out(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o,
                                 const Tensor<acc_t<T>, D>& lse, const Tensor<acc_t<T>, D>& grad, Tensor<T, D>& dx) {
-  loss_detail::softmax_loss("cross_entropy_backward", x, target, o.weight, o.ignore_index, o.reduction, 0.0,
-                            {.saved_lse = &lse, .grad = &grad, .dx = &dx});
+  loss_detail::softmax_loss("cross_entropy_backward", x, target, o, {.saved_lse = &lse, .grad = &grad, .dx = &dx});
 }
-template <FloatDType T, class D, class I>
-Tensor<T, D> cross_entropy_backward(const Tensor<T, D>& x, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
+template <FloatDType T, class D, class Targets>
+Tensor<T, D> cross_entropy_backward(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o,
                                     const Tensor<acc_t<T>, D>& lse, const Tensor<acc_t<T>, D>& grad) {
   loss_detail::check_logits("cross_entropy_backward", x);
   return loss_detail::filled<T, D>(x.shape(),
-                                  [&](auto& dx) { cross_entropy_backward_out(x, target, o, lse, grad, dx); });
+                                   [&](auto& dx) { cross_entropy_backward_out(x, target, o, lse, grad, dx); });
 }
 
 // Loss and gradient in one pass over the logits (each row is read once and its gradient written while
 // the row is in the L1 cache). grad, the upstream gradient, has the loss's shape.
-template <FloatDType T, class D, class I>
-void cross_entropy_forward_backward_out(const Tensor<T, D>& x, const Tensor<I, D>& target,
-                                        const BasicNllOptions<D>& o, const Tensor<acc_t<T>, D>& grad,
-                                        Tensor<acc_t<T>, D>& loss, Tensor<T, D>& dx) {
-  loss_detail::softmax_loss("cross_entropy_forward_backward", x, target, o.weight, o.ignore_index, o.reduction, 0.0,
+template <FloatDType T, class D, class Targets>
+void cross_entropy_forward_backward_out(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o,
+                                        const Tensor<acc_t<T>, D>& grad, Tensor<acc_t<T>, D>& loss, Tensor<T, D>& dx) {
+  loss_detail::softmax_loss("cross_entropy_forward_backward", x, target, o, {.loss = &loss, .grad = &grad, .dx = &dx});
+}
+
+// fastai's LabelSmoothingCrossEntropy, the same outputs as cross_entropy's.
+template <FloatDType T, class D, class Targets>
+void label_smoothing_cross_entropy_out(const Tensor<T, D>& x, const Targets& target,
+                                       const BasicLabelSmoothingOptions<D>& o, Tensor<acc_t<T>, D>& loss,
+                                       Tensor<acc_t<T>, D>& lse) {
+  loss_detail::softmax_loss("label_smoothing_cross_entropy", x, target, o, {.loss = &loss, .lse = &lse});
+}
+template <FloatDType T, class D, class Targets>
+Tensor<acc_t<T>, D> label_smoothing_cross_entropy(const Tensor<T, D>& x, const Targets& target,
+                                                  const BasicLabelSmoothingOptions<D>& o = {}) {
+  const char* op = "label_smoothing_cross_entropy";
+  return loss_detail::filled<acc_t<T>, D>(loss_detail::loss_shape(op, x, o.reduction), [&](auto& loss) {
+    loss_detail::softmax_loss(op, x, target, o, {.loss = &loss});
+  });
+}
+
+template <FloatDType T, class D, class Targets>
+void label_smoothing_cross_entropy_backward_out(const Tensor<T, D>& x, const Targets& target,
+                                                const BasicLabelSmoothingOptions<D>& o, const Tensor<acc_t<T>, D>& lse,
+                                                const Tensor<acc_t<T>, D>& grad, Tensor<T, D>& dx) {
+  loss_detail::softmax_loss("label_smoothing_cross_entropy_backward", x, target, o,
+                            {.saved_lse = &lse, .grad = &grad, .dx = &dx});
+}
+template <FloatDType T, class D, class Targets>
+void label_smoothing_cross_entropy_forward_backward_out(const Tensor<T, D>& x, const Targets& target,
+                                                        const BasicLabelSmoothingOptions<D>& o,
+                                                        const Tensor<acc_t<T>, D>& grad, Tensor<acc_t<T>, D>& loss,
+                                                        Tensor<T, D>& dx) {
+  loss_detail::softmax_loss("label_smoothing_cross_entropy_forward_backward", x, target, o,
                             {.loss = &loss, .grad = &grad, .dx = &dx});
 }
 

@@ -27,37 +27,25 @@ struct default_loss<Target> {
 template <class Target>
 concept HasDefaultLoss = requires { typename default_loss<Target>::type; };
 
-// default_loss_t: the static_assert below is the one error a target without a default loss gets.
 namespace loss_detail {
-template <class Target>
-struct checked_default_loss {
+// default_loss<Target>'s loss rebuilt for logits on device D (a specialization naming a loss without on<D>
+// is used as it is, and then holds only for its own device). The static_assert is the one error a target
+// without a default loss gets.
+template <class Target, class D>
+auto default_loss_on() {
   static_assert(HasDefaultLoss<Target>,
                 "no default loss for this target type: pass a loss to the Learner explicitly, or declare "
                 "`static constexpr fastpp::LossKind default_loss_kind = fastpp::LossKind::cross_entropy;` in it, or "
                 "specialize fastpp::default_loss<Target> with `using type = CrossEntropyLossFlat;` (or another loss)");
-  using type = void;
-};
-template <HasDefaultLoss Target>
-struct checked_default_loss<Target> {
-  using type = typename default_loss<Target>::type;
-};
-
-// The loss rebuilt for logits on device D; a specialization naming a loss without `on<D>` is used as it
-// is (and then holds only for its own device).
-template <class Loss, class D>
-struct loss_on_device {
-  using type = Loss;
-};
-template <class Loss, class D>
-  requires requires { typename Loss::template on<D>; }
-struct loss_on_device<Loss, D> {
-  using type = typename Loss::template on<D>;
-};
+  if constexpr (!HasDefaultLoss<Target>) return std::type_identity<void>{};
+  else if constexpr (requires { typename default_loss<Target>::type::template on<D>; })
+    return std::type_identity<typename default_loss<Target>::type::template on<D>>{};
+  else return std::type_identity<typename default_loss<Target>::type>{};
+}
 }  // namespace loss_detail
 
 // The loss a Learner picks for Target when its logits live on device D.
 template <class Target, class D = cpu>
-using default_loss_t =
-    typename loss_detail::loss_on_device<typename loss_detail::checked_default_loss<Target>::type, D>::type;
+using default_loss_t = typename decltype(loss_detail::default_loss_on<Target, D>())::type;
 
 }  // namespace fastpp

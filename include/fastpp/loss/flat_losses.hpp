@@ -5,21 +5,15 @@
 // Calling one returns the loss plus what backward needs:
 //   auto out = loss(logits, targets);   out.item();   auto dlogits = out.backward();
 // forward_backward() does both in one pass into a gradient tensor the caller owns (the training step).
-// Targets of the wrong kind are a static_assert naming the loss that takes them.
+// Targets of the wrong kind stop the build with a sentence naming the loss that takes them.
 #include <type_traits>
 
 #include "../core/loss_kind.hpp"
 #include "binary.hpp"
-#include "label_smoothing.hpp"
+#include "cross_entropy.hpp"
 #include "softmax.hpp"
 
 namespace fastpp {
-
-// Class indices: a tensor of int64, int32 or uint8 (widened to int64, as fastai does), on any device.
-template <class Targets>
-inline constexpr bool is_class_index_tensor_v = false;
-template <class I, class D>
-inline constexpr bool is_class_index_tensor_v<Tensor<I, D>> = loss_detail::is_class_index_v<I>;
 
 // Multi-label or one-hot targets for logits of dtype T: a tensor of T, or uint8 0/1 flags.
 template <class Targets, class T>
@@ -41,11 +35,12 @@ Tensor<T, D> flatten_rows(const char* op, const Tensor<T, D>& x) {
   return x.reshape({c == 0 ? 0 : x.numel() / c, c});
 }
 // Class indices of any index type -> int64 [M], checked against the number of rows.
-template <class I, class D>
-Tensor<std::int64_t, D> flatten_targets(const char* op, const Tensor<I, D>& t, std::int64_t rows) {
+template <class D, class Targets>
+Tensor<std::int64_t, D> flatten_targets(const char* op, const Targets& targets, std::int64_t rows) {
+  const auto t = class_indices<D>(op, targets);
   check<ShapeError>(t.defined() && t.numel() == rows, op, ": ", rows, " rows of logits need ", rows,
                     " targets, got shape ", shape_text(t));
-  return class_indices(op, t).reshape({rows});
+  return t.reshape({rows});
 }
 }  // namespace loss_detail
 
@@ -87,8 +82,7 @@ struct FlatLoss {
     void backward_out(Tensor<T, D>& dlogits, const Tensor<acc_t<T>, D>& grad) const {
       auto d = dlogits.reshape(logits.shape());
       if constexpr (softmax_kind)
-        loss_detail::softmax_loss("backward", logits, targets, spec.weight, spec.ignore_index, spec.reduction, spec.eps,
-                                  {.saved_lse = &lse, .grad = &grad, .dx = &d});
+        loss_detail::softmax_loss("backward", logits, targets, spec, {.saved_lse = &lse, .grad = &grad, .dx = &d});
       else
         binary_cross_entropy_with_logits_backward_out(logits, targets, spec.bce_options(), grad, d);
     }
@@ -107,10 +101,10 @@ struct FlatLoss {
     out.spec = *this;
     if constexpr (softmax_kind) {
       out.logits = loss_detail::flatten_rows("CrossEntropyLossFlat", logits);
-      out.targets = loss_detail::flatten_targets("CrossEntropyLossFlat", targets, out.logits.size(0));
+      out.targets = loss_detail::flatten_targets<D>("CrossEntropyLossFlat", targets, out.logits.size(0));
       out.loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(reduction, out.logits.size(0)));
       out.lse = Tensor<acc_t<T>, D>::empty({out.logits.size(0)});
-      loss_detail::softmax_loss("CrossEntropyLossFlat", out.logits, out.targets, weight, ignore_index, reduction, eps,
+      loss_detail::softmax_loss("CrossEntropyLossFlat", out.logits, out.targets, *this,
                                 {.loss = &out.loss, .lse = &out.lse});
     } else {
       out.logits = logits;
@@ -128,13 +122,12 @@ struct FlatLoss {
                                 "BCEWithLogitsLossFlat call the loss, then .backward_out()");
     check_call<T, Targets>();
     const auto x = loss_detail::flatten_rows("CrossEntropyLossFlat", logits);
-    const auto t = loss_detail::flatten_targets("CrossEntropyLossFlat", targets, x.size(0));
+    const auto t = loss_detail::flatten_targets<D>("CrossEntropyLossFlat", targets, x.size(0));
     loss_detail::check_shape("CrossEntropyLossFlat", "dlogits", dlogits, logits.shape());
     auto d = dlogits.reshape(x.shape());
     auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(reduction, x.size(0)));
     const auto grad = Tensor<acc_t<T>, D>::full(loss.shape(), acc_t<T>(1));
-    loss_detail::softmax_loss("CrossEntropyLossFlat", x, t, weight, ignore_index, reduction, eps,
-                              {.loss = &loss, .grad = &grad, .dx = &d});
+    loss_detail::softmax_loss("CrossEntropyLossFlat", x, t, *this, {.loss = &loss, .grad = &grad, .dx = &d});
     return loss;
   }
 
@@ -160,11 +153,9 @@ struct FlatLoss {
   BasicBceOptions<D> bce_options() const { return {.weight = weight, .pos_weight = pos_weight, .reduction = reduction}; }
 
  private:
+  // (Cross-entropy targets are checked where they are widened, by loss_detail::class_indices.)
   template <class T, class Targets>
   void check_call() const {
-    static_assert(!softmax_kind || accepts<Targets, T>,
-                  "CrossEntropyLossFlat and LabelSmoothingCrossEntropy take class indices (fastpp::Tensor<std::int64_t>, "
-                  "int32 or uint8); for one-hot or multi-label float targets use BCEWithLogitsLossFlat");
     static_assert(softmax_kind || accepts<Targets, T>,
                   "BCEWithLogitsLossFlat takes one-hot or multi-label targets shaped like the logits (a tensor of "
                   "the logits' float type, or uint8 flags); for class indices use CrossEntropyLossFlat");

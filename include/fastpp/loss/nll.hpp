@@ -6,8 +6,8 @@
 
 namespace fastpp {
 
-template <FloatDType T, class D, class I>
-void nll_loss_out(const Tensor<T, D>& logp, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
+template <FloatDType T, class D, class Targets>
+void nll_loss_out(const Tensor<T, D>& logp, const Targets& target, const BasicNllOptions<D>& o,
                   Tensor<acc_t<T>, D>& loss) {
   const auto ct = loss_detail::checked_targets("nll_loss", logp, target, o.ignore_index, o.weight);
   loss_detail::check_shape("nll_loss", "loss", loss, loss_detail::loss_shape(o.reduction, logp.size(0)));
@@ -16,18 +16,16 @@ void nll_loss_out(const Tensor<T, D>& logp, const Tensor<I, D>& target, const Ba
                                      loss_detail::divisor_of(o.reduction, ct.total), o.reduction == Reduction::none,
                                      loss.data());
 }
-template <FloatDType T, class D, class I>
-Tensor<acc_t<T>, D> nll_loss(const Tensor<T, D>& logp, const Tensor<I, D>& target, const BasicNllOptions<D>& o = {}) {
-  loss_detail::check_logits("nll_loss", logp);
-  auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(o.reduction, logp.size(0)));
-  nll_loss_out(logp, target, o, loss);
-  return loss;
+template <FloatDType T, class D, class Targets>
+Tensor<acc_t<T>, D> nll_loss(const Tensor<T, D>& logp, const Targets& target, const BasicNllOptions<D>& o = {}) {
+  return loss_detail::filled<acc_t<T>, D>(loss_detail::loss_shape("nll_loss", logp, o.reduction),
+                                          [&](auto& loss) { nll_loss_out(logp, target, o, loss); });
 }
 
 // dlogp: zero except dlogp[i, t_i] = -w[t_i] * (upstream gradient of row i's share of the loss).
 // grad has the loss's shape ([N] or [1]).
-template <FloatDType T, class D, class I>
-void nll_loss_backward_out(const Tensor<T, D>& logp, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
+template <FloatDType T, class D, class Targets>
+void nll_loss_backward_out(const Tensor<T, D>& logp, const Targets& target, const BasicNllOptions<D>& o,
                            const Tensor<acc_t<T>, D>& grad, Tensor<T, D>& dlogp) {
   const char* op = "nll_loss_backward";
   const auto ct = loss_detail::checked_targets(op, logp, target, o.ignore_index, o.weight);
@@ -40,13 +38,11 @@ void nll_loss_backward_out(const Tensor<T, D>& logp, const Tensor<I, D>& target,
                                                 o.reduction == Reduction::none, grad.data(), d);
   }, dlogp);
 }
-template <FloatDType T, class D, class I>
-Tensor<T, D> nll_loss_backward(const Tensor<T, D>& logp, const Tensor<I, D>& target, const BasicNllOptions<D>& o,
+template <FloatDType T, class D, class Targets>
+Tensor<T, D> nll_loss_backward(const Tensor<T, D>& logp, const Targets& target, const BasicNllOptions<D>& o,
                                const Tensor<acc_t<T>, D>& grad) {
   loss_detail::check_logits("nll_loss_backward", logp);
-  auto d = Tensor<T, D>::empty(logp.shape());
-  nll_loss_backward_out(logp, target, o, grad, d);
-  return d;
+  return loss_detail::filled<T, D>(logp.shape(), [&](auto& d) { nll_loss_backward_out(logp, target, o, grad, d); });
 }
 
 }  // namespace fastpp

@@ -11,25 +11,14 @@
 // function built without AVX is an ABI error in Clang (a warning in GCC), and these inline into AVX2 code.
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 namespace fastpp::backend::cpu_detail {
 
-// The integer type with V's shape (std::int32_t for float; the AVX2 file adds its 8-lane vector).
-template <class V>
-struct lanes_int {
-  using type = std::int32_t;
-};
-
-// All-ones in the lanes where x is not below `bound` (NaN included), zero elsewhere.
-inline void not_below(float x, float bound, std::int32_t& m) { m = -static_cast<std::int32_t>(!(x < bound)); }
-template <class V, class I>
-[[gnu::always_inline]] inline void not_below(const V& x, float bound, I& m) {
-  m = ~(x < bound);  // a vector comparison gives -1 (all ones) per lane where it holds
-}
-
 template <class V>
 [[gnu::always_inline]] inline void exp_nonpos(V& x) {
-  using I = typename lanes_int<V>::type;
+  // integers of V's shape: what comparing two V gives (a vector of int32), int32 for a scalar float
+  using I = std::conditional_t<std::is_same_v<V, float>, std::int32_t, decltype(x < x)>;
   const V magic = V{} + 0x1.8p23f;           // adding it rounds to an integer, kept in the low mantissa bits
   const V t = x * 1.44269504088896341f + magic;
   const V n = t - magic;                      // round(x / ln2), exact
@@ -39,8 +28,9 @@ template <class V>
                                                                                               r * 0.0013814613f)))));
   const I k = __builtin_bit_cast(I, t) - __builtin_bit_cast(I, magic);  // n as an integer
   const V scale = __builtin_bit_cast(V, (k + 127) << 23);                // 2^n, for n >= -126
-  I keep;
-  not_below(x, -87.336544f, keep);  // results below 2^-126 become 0
+  I keep;  // all ones where x is not below the bound (NaN included): results below 2^-126 become 0
+  if constexpr (std::is_same_v<V, float>) keep = -static_cast<I>(!(x < -87.336544f));
+  else keep = ~(x < -87.336544f);  // a vector comparison gives -1 (all ones) per lane where it holds
   x = __builtin_bit_cast(V, __builtin_bit_cast(I, p * scale) & keep);
 }
 

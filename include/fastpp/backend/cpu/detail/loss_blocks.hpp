@@ -19,12 +19,11 @@ namespace fastpp::backend::cpu_detail {
 // the portable kernels on an AVX2 host (and must set it back).
 inline bool& loss_use_avx2() {
 #if defined(FASTPP_LOSS_AVX2)
-  static bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
+  static bool use = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
-  static bool no = false;
-  return no;
+  static bool use = false;
 #endif
+  return use;
 }
 
 // The one place that picks the row code for rows of n values: f(Avx2{}) or f(Portable{}) (double rows,

@@ -16,11 +16,6 @@ namespace fastpp::backend::cpu_detail {
 
 // exp.hpp's exp takes GCC/Clang vectors (__m256 is one, with an attribute a template argument drops).
 typedef float v8f __attribute__((vector_size(32)));
-typedef std::int32_t v8i __attribute__((vector_size(32)));
-template <>
-struct lanes_int<v8f> {
-  using type = v8i;
-};
 
 #define FASTPP_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
 
@@ -35,7 +30,6 @@ FASTPP_AVX2 float hmax(__m256 v) {
   h = _mm_max_ps(h, _mm_movehl_ps(h, h));
   return _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
 }
-FASTPP_AVX2 __m256 add4(const __m256 (&v)[4]) { return _mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3])); }
 // Pairwise, in a fixed order: the same bits on every run.
 FASTPP_AVX2 float hsum(__m256 v) {
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -134,7 +128,8 @@ struct Avx2 {
       if constexpr (!Log) last = _mm256_mul_ps(last, _mm256_loadu_ps(y + n - 8));
       acc[0] = _mm256_add_ps(acc[0], _mm256_andnot_ps(avx2::overlap_mask(n), last));
     }
-    const __m256 s = _mm256_set1_ps(avx2::hsum(avx2::add4(acc)));
+    const __m256 sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    const __m256 s = _mm256_set1_ps(avx2::hsum(sum));
     for (j = 0; j + 8 <= n; j += 8) avx2::backward_step<Log>(y, dy, j, s, dx);
     avx2::backward_step<Log>(y, dy, n - 8, s, dx);
   }
