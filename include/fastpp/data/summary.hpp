@@ -5,10 +5,12 @@
 // that prints each step as the loader takes it, on the first bs training items, with the item and batch
 // contexts of a train loader with seed 0 in its first epoch: what summary shows is what the loader makes.
 // datablock.hpp includes this header and befriends print_summary; this header does not include it.
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <type_traits>
@@ -124,6 +126,42 @@ class SummaryTrace {
   const Data& data_;
 };
 
+// Checks the header of every item in the splits, when the input block can judge its items so
+// (ImageBlock::header_problem with fastpp's decoder: std::optional<std::string>, "" for a good header,
+// nullopt when it cannot tell), and lists the files that will fail to load and why, before any training
+// starts. Reading headers costs little; summary's sample and batch decode only the first items.
+template <class XBlock, class DS>
+void print_header_check(std::ostream& os, const XBlock& block, const DS& ds) {
+  if constexpr (requires {
+                  { block.header_problem(ds.items[0]) } -> std::convertible_to<std::optional<std::string>>;
+                }) {
+    std::vector<std::int64_t> used;
+    for (const auto* part : {&ds.splits.train, &ds.splits.valid}) used.insert(used.end(), part->begin(), part->end());
+    std::sort(used.begin(), used.end());
+    if (used.empty() || !block.header_problem(ds.items[used.front()])) return;  // the block cannot judge
+    std::vector<std::string> problem(used.size());
+    parallel_for(0, static_cast<std::int64_t>(used.size()), 64, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t k = b; k < e; ++k)
+        problem[static_cast<std::size_t>(k)] =
+            block.header_problem(ds.items[used[static_cast<std::size_t>(k)]]).value_or(std::string());
+    });
+    const auto bad = static_cast<std::size_t>(std::count_if(problem.begin(), problem.end(),
+                                                            [](const std::string& p) { return !p.empty(); }));
+    os << "Checking the headers of " << used.size() << " files\n";
+    if (bad == 0) {
+      os << "  every header is readable and within the decode limits (damage after a header shows only when "
+            "the file is decoded)\n";
+      return;
+    }
+    os << "  " << bad << " of " << used.size() << " files will fail to load:\n";
+    for (std::size_t k = 0; k < used.size(); ++k)
+      if (!problem[k].empty()) os << "    " << item_repr(ds.items[used[k]]) << ": " << problem[k] << '\n';
+    os << "  To train without them: dataloaders(path, {.on_bad_item = BadItems::skip}). For images above the "
+          "size limit, raise it instead: Blocks{ImageBlock{.decode = {.limits = {.max_pixels = N, .max_side = S}}}, "
+          "...} (DecodeLimits: max_pixels 2^26, max_side 2^15 by default)\n";
+  }
+}
+
 // DataBlock::summary's body (a friend of DataBlock: it reads the blocks, getters and steps).
 template <class DB, class Source>
 void print_summary(const DB& db, const Source& source, std::ostream& os, std::int64_t bs) {
@@ -166,6 +204,7 @@ void print_summary(const DB& db, const Source& source, std::ostream& os, std::in
     throw;
   }
   os << "Vocabulary (" << ds.vocab.size() << " classes): " << ds.vocab.vocab() << '\n';
+  print_header_check(os, db.x_block_, ds);
 
   // ---- one sample ----
   const auto first = ds.splits.train[0];

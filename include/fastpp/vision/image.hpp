@@ -7,8 +7,11 @@
 // JPEG, PNG and BMP are decoded with stb_image (see detail/stb_image_impl.hpp for how it is compiled);
 // JPEG goes through libjpeg-turbo instead when the program links fastpp::turbojpeg (it defines
 // FASTPP_HAVE_TURBOJPEG; cmake/FastppTurbojpeg.cmake finds it). Whatever the file holds (grey, grey+alpha,
-// palette, RGBA, 16 bits per channel), the result is 8-bit RGB, as PIL's convert("RGB") gives: grey is
-// replicated, alpha is dropped (not composited), 16-bit samples keep their high byte.
+// palette, RGBA, 16 bits per channel), the result is 8-bit RGB: grey is replicated, 16-bit samples keep their
+// high byte, and alpha (an alpha channel, or a palette's or colour key's tRNS chunk) follows
+// DecodeOptions::alpha: dropped by default, as PIL's convert("RGB") does (black artwork on a transparent
+// background then decodes to solid black), or composited onto a colour you name, as PIL's
+// Image.new("RGB", size, colour).paste(im, mask=alpha) does, to the same rounding.
 //
 // Untrusted input: every failure is a fastpp::FormatError (or IoError for the file system) that names the
 // file and the reason (empty, not an image, unsupported format, truncated, corrupt, too large). The header
@@ -44,6 +47,7 @@ struct DecodeLimits {
   std::int64_t max_pixels = std::int64_t{1} << 26;
   std::int64_t max_side = std::int64_t{1} << 15;
   std::int64_t max_file_bytes = std::int64_t{1} << 30;
+  bool operator==(const DecodeLimits&) const = default;
 };
 
 enum class JpegDecoder {
@@ -51,9 +55,33 @@ enum class JpegDecoder {
   stb,        // always stb_image
 };
 
+// An 8-bit RGB colour, e.g. the background transparent pixels are composited onto.
+struct Rgb8 {
+  std::uint8_t r = 0, g = 0, b = 0;
+  bool operator==(const Rgb8&) const = default;
+};
+
+// What happens to transparency (an alpha channel, or a palette's or colour key's tRNS chunk):
+//   AlphaPolicy::drop()                         alpha ignored, as PIL's convert("RGB"): the default, for parity
+//                                               with fastai (whose PILImage.create converts so)
+//   AlphaPolicy::composite_onto({255, 255, 255}) each pixel blended onto that colour by its alpha:
+//                                               round((c * a + bg * (255 - a)) / 255), as PIL's paste with a mask
+// Images without transparency (and every JPEG) decode the same under both.
+struct AlphaPolicy {
+  enum class Mode { drop, composite };
+  Mode mode = Mode::drop;
+  Rgb8 background{};  // used by composite only
+
+  static constexpr AlphaPolicy drop() { return {}; }
+  static constexpr AlphaPolicy composite_onto(Rgb8 colour) { return {Mode::composite, colour}; }
+  bool operator==(const AlphaPolicy&) const = default;
+};
+
 struct DecodeOptions {
   DecodeLimits limits{};
   JpegDecoder jpeg = JpegDecoder::automatic;
+  AlphaPolicy alpha{};
+  bool operator==(const DecodeOptions&) const = default;
 };
 
 enum class ImageFormat { jpeg, png, bmp, gif, unknown };
@@ -338,15 +366,38 @@ inline std::string stb_reason(ImageFormat f) {
   return std::string("the ") + format_name(f) + " decoder stopped without giving a reason";
 }
 
-inline void check_limits(const ImageInfo& info, const DecodeLimits& lim, const std::string& name) {
+// What a user can do about an image above the limits, appended to the refusal: it names both ways out
+// with the exact spelling (the limit field, and the DataBlock options).
+inline std::string too_large_advice(const char* field, std::int64_t needed) {
+  return msg(". To decode it, raise the limit to at least ", needed, ": load_image(path, {.limits = {.", field,
+             " = ", needed, "}}), or in a DataBlock Blocks{ImageBlock{.decode = {.limits = {.", field, " = ", needed,
+             "}}}, CategoryBlock{}}; to leave such files out of training, dataloaders(path, {.on_bad_item = "
+             "BadItems::skip}) (summary() lists them first)");
+}
+
+// The format of a file's first bytes, or FormatError naming `file` when it is not one fastpp decodes.
+inline ImageFormat supported_format(const std::uint8_t* bytes, std::size_t size, const std::string& file) {
+  const ImageFormat f = sniff_format(bytes, size);
+  check_file<FormatError>(f != ImageFormat::gif, file,
+                          "GIF images are not supported (JPEG, PNG and BMP are): convert the file to PNG");
+  check_file<FormatError>(f != ImageFormat::unknown, file, "not an image: it starts with ", describe_start(bytes, size),
+                          ", not a JPEG, PNG or BMP signature");
+  return f;
+}
+
+// `advise`: append what to do about an image above the limits (header_problem leaves it to its caller,
+// which says it once for every file it lists).
+inline void check_limits(const ImageInfo& info, const DecodeLimits& lim, const std::string& name, bool advise = true) {
   detail::check_file<FormatError>(info.width > 0 && info.height > 0, name, "the ", format_name(info.format),
                                   " header gives an empty image (", info.width, " x ", info.height, ")");
-  detail::check_file<FormatError>(
-      info.width <= lim.max_side && info.height <= lim.max_side, name, "the image is too large: ", info.width, " x ",
-      info.height, " pixels, above the limit of ", lim.max_side, " pixels per side (DecodeLimits::max_side)");
-  detail::check_file<FormatError>(
-      info.width * info.height <= lim.max_pixels, name, "the image is too large: ", info.width, " x ", info.height,
-      " = ", info.width * info.height, " pixels, above the limit of ", lim.max_pixels, " (DecodeLimits::max_pixels)");
+  detail::check_file<FormatError>(info.width <= lim.max_side && info.height <= lim.max_side, name,
+                                  "the image is too large: ", info.width, " x ", info.height, " pixels, above the limit of ",
+                                  lim.max_side, " pixels per side (DecodeLimits::max_side)",
+                                  advise ? too_large_advice("max_side", std::max(info.width, info.height)) : "");
+  detail::check_file<FormatError>(info.width * info.height <= lim.max_pixels, name, "the image is too large: ",
+                                  info.width, " x ", info.height, " = ", info.width * info.height,
+                                  " pixels, above the limit of ", lim.max_pixels, " (DecodeLimits::max_pixels)",
+                                  advise ? too_large_advice("max_pixels", info.width * info.height) : "");
 }
 
 struct StbFree {
@@ -365,8 +416,18 @@ class StbAllocationLimit {
   std::size_t saved_;
 };
 
+// RGBA pixels [n][4] blended onto `bg` into RGB, as PIL's paste(im, mask=alpha): the exact rounding of
+// (c * a + bg * (255 - a)) / 255 (the sum is never a half-integer multiple of 255, so no tie arises).
+inline void composite_rgba(const std::uint8_t* rgba, std::size_t n, Rgb8 bg, std::uint8_t* rgb) {
+  const unsigned back[3] = {bg.r, bg.g, bg.b};
+  for (std::size_t i = 0; i < n; ++i, rgba += 4, rgb += 3) {
+    const unsigned a = rgba[3];
+    for (int c = 0; c < 3; ++c) rgb[c] = static_cast<std::uint8_t>((rgba[c] * a + back[c] * (255 - a) + 127) / 255);
+  }
+}
+
 inline Image decode_with_stb(const std::uint8_t* bytes, std::size_t size, const ImageInfo& info,
-                             const std::string& name) {
+                             const std::string& name, const AlphaPolicy& alpha = {}) {
   // The largest buffer stb needs is the decoded image at 16 bits x 4 channels, or PNG's inflated rows (one
   // filter byte per row), grown by doubling: 2 x that, plus slack for tables.
   const auto npix = static_cast<std::size_t>(info.width) * static_cast<std::size_t>(info.height);
@@ -379,14 +440,18 @@ inline Image decode_with_stb(const std::uint8_t* bytes, std::size_t size, const 
   if (info.format == ImageFormat::png) cleaned = png_without_empty_idat(bytes, size);
   if (!cleaned.empty()) bytes = cleaned.data(), size = cleaned.size();
   int w = 0, h = 0, comp = 0;
+  // Compositing asks stb for 4 channels: it then applies a palette's or colour key's tRNS chunk as alpha
+  // (opaque images get alpha 255, which composites to the same pixels).
+  const int want = alpha.mode == AlphaPolicy::Mode::composite ? 4 : 3;
   stb_clear_failure_reason();  // so a reason left by an earlier decode on this thread is not reported
-  std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &comp, 3));
+  std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &comp, want));
   detail::check_file<FormatError>(pixels != nullptr, name, "could not decode the ", format_name(info.format),
                                   " data (corrupt or truncated file): ", stb_reason(info.format));
   detail::check_file<FormatError>(w == info.width && h == info.height, name, "the decoded size ", w, " x ", h,
                                   " differs from the header's ", info.width, " x ", info.height);
   Image img = Image::empty(Shape{h, w, 3});
-  std::memcpy(img.data(), pixels.get(), img.nbytes());
+  if (want == 4) composite_rgba(pixels.get(), npix, alpha.background, img.data());
+  else std::memcpy(img.data(), pixels.get(), img.nbytes());
   return img;
 }
 
@@ -435,11 +500,7 @@ inline ImageInfo image_info(const std::uint8_t* bytes, std::size_t size, const s
   detail::check_file<FormatError>(size <= static_cast<std::size_t>(INT_MAX), file, "the file is too large to decode (",
                                   size, " bytes)");
   ImageInfo info;
-  info.format = sniff_format(bytes, size);
-  detail::check_file<FormatError>(info.format != ImageFormat::gif, file,
-                                  "GIF images are not supported (JPEG, PNG and BMP are): convert the file to PNG");
-  detail::check_file<FormatError>(info.format != ImageFormat::unknown, file, "not an image: it starts with ",
-                                  detail::describe_start(bytes, size), ", not a JPEG, PNG or BMP signature");
+  info.format = detail::supported_format(bytes, size, file);
   std::int64_t hw = 0, hh = 0;
   if (detail::header_dimensions(bytes, size, info.format, hw, hh))
     detail::check_limits(ImageInfo{hw, hh, 0, false, info.format}, limits, file);
@@ -474,7 +535,7 @@ inline Image decode_image(const std::uint8_t* bytes, std::size_t size, const std
       Image img = detail::decode_with_turbojpeg(bytes, size, opts.limits, file, why);
       if (img.defined()) return img;
       try {
-        return detail::decode_with_stb(bytes, size, info, file);
+        return detail::decode_with_stb(bytes, size, info, file, opts.alpha);
       } catch (const FormatError& e) {
         throw FormatError(file, "could not decode the JPEG data (corrupt or truncated file): libjpeg-turbo: " + why +
                                     "; then stb_image: " + e.what());
@@ -482,7 +543,7 @@ inline Image decode_image(const std::uint8_t* bytes, std::size_t size, const std
     }
 #endif
   }
-  return detail::decode_with_stb(bytes, size, info, file);
+  return detail::decode_with_stb(bytes, size, info, file, opts.alpha);
 }
 
 inline Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name = {},
@@ -501,6 +562,39 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& pa
 inline Image load_image(const std::filesystem::path& path, const DecodeOptions& opts = {}) {
   const auto bytes = read_file_bytes(path, opts.limits.max_file_bytes);
   return decode_image(bytes.data(), bytes.size(), path.string(), opts);
+}
+
+// Why `path` will fail to load, judged from its header alone, or "" when the header is fine: a missing or
+// non-regular file, an empty one, one that is not a JPEG, PNG or BMP (a GIF, a text file), a file or image
+// size above `limits`. Only the first 256 KiB are read and no pixel is decoded, so checking every file of a
+// dataset costs little (DataBlock::summary() does); damage after the header (a truncated or corrupt pixel
+// stream) shows only when the file is decoded. The reason does not repeat the path.
+inline std::string header_problem(const std::filesystem::path& path, const DecodeLimits& limits = {}) {
+  const std::string file = path.string();
+  try {
+    require_regular_file(path, "image");  // never opens a FIFO, so never blocks
+    const std::uintmax_t size = std::filesystem::file_size(path);
+    detail::check_file<IoError>(size <= static_cast<std::uintmax_t>(limits.max_file_bytes), file,
+                                "the file is too large (", size, " bytes, above DecodeLimits::max_file_bytes = ",
+                                limits.max_file_bytes, ")");
+    detail::check_file<FormatError>(size > 0, file, "the file is empty (0 bytes)");
+    std::vector<std::uint8_t> head(static_cast<std::size_t>(std::min<std::uintmax_t>(size, std::uintmax_t{1} << 18)));
+    std::ifstream in(path, std::ios::binary);
+    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+    detail::check_file<IoError>(in.gcount() == static_cast<std::streamsize>(head.size()), file,
+                                "cannot read the image's first ", head.size(), " bytes");
+    const ImageFormat f = detail::supported_format(head.data(), head.size(), file);
+    std::int64_t w = 0, h = 0;
+    if (detail::header_dimensions(head.data(), head.size(), f, w, h))
+      detail::check_limits(ImageInfo{w, h, 0, false, f}, limits, file, false);
+  } catch (const IoError& e) {  // FormatError too: the reason without its " [file: ...]" suffix
+    const std::string what = e.what(), suffix = " [file: " + e.path() + "]";
+    const bool ends = what.size() >= suffix.size() && what.compare(what.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return ends ? what.substr(0, what.size() - suffix.size()) : what;
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
 }
 
 // PNG bytes of an RGB image [H, W, 3] (or a grey image [H, W] / [H, W, 1]).
