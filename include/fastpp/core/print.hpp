@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "tensor.hpp"
+#include "tensor.hpp"  // which includes this header at its end, so printing comes with Tensor
 
 namespace fastpp {
 

@@ -189,3 +189,7 @@ template <class T>
 concept CpuTensor = requires { typename T::value_type; } && std::is_same_v<T, Tensor<typename T::value_type, cpu>>;
 
 }  // namespace fastpp
+
+// Printing comes with Tensor wherever it is visible (std::cout << t after including any fastpp header that
+// brings Tensor, not core.hpp only). Included last: print.hpp needs the complete class above.
+#include "print.hpp"
