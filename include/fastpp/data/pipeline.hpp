@@ -94,6 +94,19 @@ inline constexpr bool item_transform_for = requires(const T& t, Item x, ItemCont
   { t.name() } -> std::convertible_to<std::string>;
 };
 
+// True when T looks like the other kind of transform than the pipeline it was given to: a batch transform
+// (it takes an image pipeline's float batch and a BatchContext, as Normalize or aug_transforms) in
+// item_tfms, or an item transform (an Image and an ItemContext, as Resize) in batch_tfms. Each then gets a
+// message that says where it belongs, instead of the general one about signatures.
+template <class T>
+inline constexpr bool takes_image_batches = requires(const T& t, Tensor<float, cpu> b, BatchContext& ctx) {
+  t(std::move(b), ctx);
+};
+template <class T>
+inline constexpr bool takes_images = requires(const T& t, Image x, ItemContext& ctx) {
+  { t(std::move(x), ctx) } -> std::same_as<Image>;
+};
+
 template <class Item, class T>
 void append_item_steps(std::vector<PipelineStep<Item, ItemContext>>& out, const T& t) {
   if constexpr (is_std_tuple<T>::value) {
@@ -101,7 +114,10 @@ void append_item_steps(std::vector<PipelineStep<Item, ItemContext>>& out, const 
   } else if constexpr (is_std_vector<T>::value) {
     for (const auto& e : t) append_item_steps<Item>(out, e);
   } else {
-    static_assert(item_transform_for<T, Item>,
+    static_assert(item_transform_for<T, Item> || !takes_image_batches<T>,
+                  "item_tfms: this is a batch transform (it takes a batch Tensor<float>[N,H,W,C] and a BatchContext, "
+                  "as Normalize and aug_transforms do): move it to batch_tfms(...)");
+    static_assert(item_transform_for<T, Item> || takes_image_batches<T>,
                   "item_tfms: this transform cannot take the item type of the DataBlock's input block (for an "
                   "ImageBlock, Image = Tensor<uint8_t>[H,W,3]): give it `Image operator()(Image, ItemContext&) "
                   "const`, `static constexpr int order` and `std::string name() const` (see vision/transform.hpp)");
@@ -130,7 +146,11 @@ void append_batch_steps(std::vector<PipelineStep<XBatch, BatchContext>>& out, co
   } else if constexpr (is_std_vector<T>::value) {
     for (const auto& e : t) append_batch_steps<XBatch>(out, e);
   } else {
-    static_assert(batch_transform_for<T, XBatch>,
+    static_assert(batch_transform_for<T, XBatch> || !takes_images<T>,
+                  "batch_tfms: this is an item transform (it takes one Image and an ItemContext, as Resize and "
+                  "RandomResizedCrop do: images are resized one by one, before they are collated): move it to "
+                  "item_tfms(...)");
+    static_assert(batch_transform_for<T, XBatch> || takes_images<T>,
                   "batch_tfms: this transform cannot take a batch of the DataBlock's input block (for an ImageBlock, "
                   "NHWC Tensor<float>[N,H,W,3] in [0,1]): give it `Tensor<float> operator()(Tensor<float>, "
                   "BatchContext&) const`, `static constexpr int order` and `std::string name() const` (see "

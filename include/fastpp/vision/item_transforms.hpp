@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
@@ -21,6 +22,9 @@
 namespace fastpp {
 
 namespace detail {
+template <class T>
+inline constexpr bool not_an_image = false;  // a dependent false, for the static_asserts below
+
 inline void check_image(const Image& img, const char* who) {
   check<ShapeError>(img.defined() && img.rank() == 3 && img.size(2) == 3 && img.size(0) > 0 && img.size(1) > 0, who,
                     " needs an RGB image [H, W, 3], got ", img.defined() ? img.shape().str() : std::string("none"));
@@ -68,6 +72,18 @@ struct Resize {
       py = ctx.rng.uniform_double();
     }
     return apply(img, px, py);
+  }
+
+  // Anything but an Image (a label such as a Category or a string, a float batch) gets this sentence
+  // instead of "no match for call".
+  template <class T>
+    requires(!std::is_same_v<std::remove_cvref_t<T>, Image>)
+  Image operator()(T&&, ItemContext&) const {
+    static_assert(detail::not_an_image<T>,
+                  "Resize is an item transform for images: it takes an Image (Tensor<uint8_t>[H,W,3]), not a label "
+                  "or a batch. In a DataBlock, item_tfms(...) transform the input block's images and leave labels "
+                  "as they are, so give it the image");
+    return {};
   }
 
   std::string name() const {
@@ -150,6 +166,17 @@ struct RandomResizedCrop {
     check(!size.empty(), "RandomResizedCrop: the target size must be positive, got ", size.h, " x ", size.w);
     if (ctx.split != Split::train) return valid(img);
     return apply(img, train_box(img.size(1), img.size(0), ctx.rng));
+  }
+
+  // As Resize: anything but an Image gets a sentence instead of "no match for call".
+  template <class T>
+    requires(!std::is_same_v<std::remove_cvref_t<T>, Image>)
+  Image operator()(T&&, ItemContext&) const {
+    static_assert(detail::not_an_image<T>,
+                  "RandomResizedCrop is an item transform for images: it takes an Image (Tensor<uint8_t>[H,W,3]), "
+                  "not a label or a batch. In a DataBlock, item_tfms(...) transform the input block's images and "
+                  "leave labels as they are, so give it the image");
+    return {};
   }
 
   std::string name() const {
