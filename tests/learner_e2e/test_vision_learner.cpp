@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <map>
 
 #include "fashion.hpp"
 
@@ -117,4 +119,63 @@ TEST_CASE("vision_learner<resnet18> and any_vision_learner(\"resnet18\") train a
 
   CHECK_THROWS_WITH(any_vision_learner<models::archs<models::resnet18>>(light_dark_dls(t.path()), "resnet19"),
                     Catch::Contains("resnet19") && Catch::Contains("resnet18"));
+}
+
+TEST_CASE("vision_learner takes a fastpp checkpoint of the same architecture as pretrained weights", "[learner_e2e]") {
+  TempDir t;
+  write_light_dark(t.path() / "data");
+  VisionLearnerOptions o = options();
+  o.learner.path = t.path();
+  auto first = vision_learner<models::resnet18>(light_dark_dls(t.path() / "data"), metrics(error_rate), o);
+  FitOptions fo;
+  fo.cbs = {std::make_shared<StopAfter>(1)};
+  first.fit(1, 1e-3, fo);
+  const fs::path saved = first.save("first");
+
+  // A second learner from that checkpoint: body bit-equal to the first's trained body, head freshly
+  // initialised (the seed differs from the first's, so its head differs too), and frozen as fastai does.
+  VisionLearnerOptions p = options();
+  p.seed = 12;
+  p.weights = saved;
+  auto second = vision_learner<models::resnet18>(light_dark_dls(t.path() / "data"), metrics(error_rate), p);
+  auto fresh = vision_learner<models::resnet18>(light_dark_dls(t.path() / "data"), metrics(error_rate), [] {
+    VisionLearnerOptions q = options();
+    q.seed = 12;
+    return q;
+  }());
+  std::size_t body = 0, head = 0;
+  std::map<std::string, std::vector<float>> trained;
+  first.model().for_each_param([&](const std::string& n, nn::Param& prm) { trained[n] = prm.to_host(); });
+  std::map<std::string, std::vector<float>> untrained;
+  fresh.model().for_each_param([&](const std::string& n, nn::Param& prm) { untrained[n] = prm.to_host(); });
+  second.model().for_each_param([&](const std::string& n, nn::Param& prm) {
+    if (n.rfind("0.", 0) == 0) {
+      CHECK(prm.to_host() == trained[n]);
+      CHECK(prm.frozen);
+      ++body;
+    } else {
+      CHECK(prm.to_host() == untrained[n]);
+      CHECK(prm.to_host() != trained[n]);
+      ++head;
+    }
+  });
+  CHECK(body > 0);
+  CHECK(head > 0);
+
+  // A checkpoint of another architecture is refused by name (its arch entry rewritten, the checksum redone).
+  CheckpointFile f = load_checkpoint_file(saved);
+  f.meta["arch"] = "resnet34";
+  const fs::path other = t / "other.safetensors";
+  save_checkpoint_file(other, f);
+  p.weights = other;
+  CHECK_THROWS_WITH(vision_learner<models::resnet18>(light_dark_dls(t.path() / "data"), metrics(error_rate), p),
+                    Catch::Contains("a checkpoint of resnet34, not of resnet18"));
+  // A damaged checkpoint is refused by its checksum before any weight is copied.
+  auto bytes = read_regular_file(saved, "test");
+  bytes[bytes.size() - 5] ^= 0x10;
+  const fs::path damaged = t / "damaged.safetensors";
+  std::ofstream(damaged, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  p.weights = damaged;
+  CHECK_THROWS_WITH(vision_learner<models::resnet18>(light_dark_dls(t.path() / "data"), metrics(error_rate), p),
+                    Catch::Contains("checksum"));
 }

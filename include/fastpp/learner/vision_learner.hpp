@@ -2,8 +2,8 @@
 // vision_learner<resnet34>(dls, metrics(error_rate)): fastai's vision_learner. The model is the ResNet
 // body with fastai's head for dls.c classes (models/resnet.hpp), split into fastai's three parameter
 // groups; the loss is the target block's default; with pretrained weights (a torchvision state dict in
-// .safetensors, scripts/export_torchvision_weights.py) the body is loaded and the learner frozen, as
-// fastai does when pretrained=True.
+// .safetensors, scripts/export_torchvision_weights.py, or a checkpoint that learn.save wrote for the same
+// architecture) the body is loaded and the learner frozen, as fastai does when pretrained=True.
 //
 // any_vision_learner(dls, "resnet34", ...) picks the architecture at run time: the model is type-erased
 // at its boundary (models::AnyModel), the learner type is the same for every architecture.
@@ -12,21 +12,44 @@
 
 #include "../models/any_model.hpp"
 #include "../models/resnet.hpp"
+#include "checkpoint_file.hpp"
 #include "learner.hpp"
 
 namespace fastpp {
 
 struct VisionLearnerOptions {
-  std::filesystem::path weights;  // torchvision weights for the body; empty: random initialisation, not frozen
+  // The body's weights: a torchvision state dict, or a fastpp checkpoint of the same architecture (its head is
+  // left out: the classes may differ). Empty: random initialisation, not frozen.
+  std::filesystem::path weights;
   std::uint64_t seed = 0;         // the model's initialisation
   LearnerOptions learner{};
 };
 
 namespace learner_detail {
+// A checkpoint (learn.save's file) is told from a torchvision export by its metadata; it is then read through
+// load_checkpoint_file, so its checksum is verified before any weight is copied.
+template <class L>
+void load_body_weights(L& learn, const std::filesystem::path& weights) {
+  const io::SafeTensors st = io::read_safetensors(weights);
+  const auto format = st.metadata.find("format");
+  if (format == st.metadata.end() || format->second != checkpoint_format) {
+    models::load_torchvision_body(learn.model(), st);
+    return;
+  }
+  const CheckpointFile f = load_checkpoint_file(weights);
+  const std::string& arch = require_meta(f, weights, "arch");
+  check<ValueError>(arch == learn.arch(), weights.string(), ": a checkpoint of ", arch, ", not of ", learn.arch(),
+                    ": pretrained weights must come from the same architecture");
+  io::SafeTensors model;
+  for (const auto& [k, t] : f.tensors)
+    if (k.rfind("model/", 0) == 0) model.tensors.emplace(k.substr(6), t);
+  models::load_fastai_body(learn.model(), model);
+}
+
 template <class L>
 L&& pretrained(L&& learn, const std::filesystem::path& weights) {
   if (!weights.empty()) {
-    models::load_torchvision_body(learn.model(), io::read_safetensors(weights));
+    load_body_weights(learn, weights);
     learn.freeze();
   }
   return std::forward<L>(learn);

@@ -4,6 +4,7 @@
 // fastai's three parameter groups.
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -156,19 +157,34 @@ inline std::string torchvision_to_fastai_name(const std::string& name) {
   return {};
 }
 
-// Loads a torchvision state dict (e.g. from scripts/export_torchvision_weights.py) into a fastai model's
-// body: every body key must be present; the head keeps its initialisation.
+// Loads a state dict into a fastai model's body (names "0.*" once `rename` has mapped them): every body key
+// must be present; the head keeps its initialisation. `what` names the caller in the error.
 template <class Model>
-LoadReport load_torchvision_body(Model& model, const io::SafeTensors& st) {
+LoadReport load_body(Model& model, const io::SafeTensors& st, std::function<std::string(const std::string&)> rename,
+                     const char* what) {
   LoadOptions opt;
   opt.strict = false;
-  opt.rename = torchvision_to_fastai_name;
+  opt.rename = std::move(rename);
   auto r = load_state_dict(model, st, opt);
   std::string missing;
   for (const auto& k : r.missing)
     if (k.rfind("0.", 0) == 0) missing.append(" ").append(k);
-  nn::require<ValueError>(missing.empty(), "load_torchvision_body: the file lacks body keys:", missing);
+  nn::require<ValueError>(missing.empty(), what, ": the file lacks body keys:", missing);
   return r;
+}
+
+// A torchvision state dict (e.g. from scripts/export_torchvision_weights.py) into a fastai model's body.
+template <class Model>
+LoadReport load_torchvision_body(Model& model, const io::SafeTensors& st) {
+  return load_body(model, st, torchvision_to_fastai_name, "load_torchvision_body");
+}
+
+// A fastai model's own state dict (fastai names) into another's body: the head ("1.*"), sized for other
+// classes, is left out.
+template <class Model>
+LoadReport load_fastai_body(Model& model, const io::SafeTensors& st) {
+  return load_body(model, st, [](const std::string& n) { return n.rfind("0.", 0) == 0 ? n : std::string(); },
+                   "load_fastai_body");
 }
 
 }  // namespace fastpp::models
