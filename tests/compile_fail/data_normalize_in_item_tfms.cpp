@@ -1,6 +1,7 @@
 // Normalize is a batch transform: given to item_tfms it must not compile, and the message must say where it
 // belongs (the general message only described the signature).
 // expect: item_tfms: this is a batch transform (it takes a batch Tensor<float>[N,H,W,C] and a BatchContext, as Normalize and aug_transforms do): move it to batch_tfms(...)
+// expect-errors: 1
 #include <fastpp/data.hpp>
 #include <fastpp/vision.hpp>
 

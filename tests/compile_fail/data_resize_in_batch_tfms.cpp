@@ -1,6 +1,7 @@
 // Resize is an item transform: given to batch_tfms it must not compile, and the message must say where it
 // belongs (the general message only described the signature).
 // expect: batch_tfms: this is an item transform (it takes one Image and an ItemContext, as Resize and RandomResizedCrop do: images are resized one by one, before they are collated): move it to item_tfms(...)
+// expect-errors: 1
 #include <fastpp/data.hpp>
 #include <fastpp/vision.hpp>
 

@@ -1,6 +1,7 @@
 // An item transform called on a label (here Resize on a CategoryBlock's Category) must not compile, and
 // must say that it takes the image and labels stay as they are (it said "no match for call").
 // expect: Resize is an item transform for images: it takes an Image
+// expect-errors: 1
 #include <fastpp/data.hpp>
 #include <fastpp/vision.hpp>
 
