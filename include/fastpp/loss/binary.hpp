@@ -33,9 +33,8 @@ Tensor<T, D> sigmoid_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
 }
 
 namespace loss_detail {
-// The targets, checked: shaped like the logits, of their dtype and on their device. The functions take
-// targets of any type, so that others stop the build here with a sentence naming the fix, not with "no
-// matching function" at the call.
+// The targets, checked: shaped like the logits, of their dtype and on their device (any other type stops
+// the build here, as in class_indices).
 template <class T, class D, class Y>
 Tensor<T, D> checked_bce_targets(const char* op, const Tensor<T, D>& x, const Y& y, const BasicBceOptions<D>& o) {
   static_assert(std::is_same_v<Y, Tensor<T, D>>,

@@ -1,10 +1,7 @@
 #pragma once
 // What the loss functions share: run-time checks, which run before any output is written (a bad target
 // leaves the caller's buffers untouched, and every message names the operation, the row and the value),
-// the targets they take, and the storage types beyond what the kernels compute in. The kernels take float
-// and double: half and bfloat16 logits are widened to float and results narrowed back (acc_t<T> is float
-// for them, so losses come back in float); class indices may be int64, int32 or uint8 (fastai's labels),
-// the kernels read int64.
+// the targets they take, and the widening of half and bfloat16 to the float the kernels compute in.
 #include <concepts>
 #include <cstdint>
 #include <string>

@@ -22,9 +22,8 @@ struct SoftmaxLossIo {
   Tensor<T, D>* dx = nullptr;                      // [N, C]
 };
 
-// Cross-entropy with label smoothing eps (0: plain cross-entropy), fastai's formula: see
-// backend/cpu/loss_kernels.hpp. Options without eps (NllOptions) are plain cross-entropy, without
-// ignore_index (LabelSmoothingOptions) keep fastai's -100. Every check runs before any output is written.
+// The kernel's call (backend/cpu/loss_kernels.hpp has the formulas): options without eps (NllOptions) are
+// plain cross-entropy, without ignore_index (LabelSmoothingOptions) keep fastai's -100.
 template <class T, class D, class Targets, class O>
 void softmax_loss(const char* op, const Tensor<T, D>& x, const Targets& target, const O& o,
                   const SoftmaxLossIo<T, D>& io) {

@@ -2,9 +2,8 @@
 // The cpu loss kernels: every loop over data that loss/ runs, for float and double (half and bfloat16
 // are computed in float by loss/). Plain static functions over raw pointers and sizes, so a device
 // written for a test can forward each one and count its calls. Arrays are row-major [rows, n], class
-// indices int64 ([rows]), class weights float ([n] or null). Float rows run AVX2 + FMA code where the
-// CPU has it (checked once at run time, detail/loss_blocks.hpp), portable code elsewhere; reductions are
-// summed in double in blocks fixed by the row length, so results do not depend on the thread count.
+// indices int64 ([rows]), class weights float ([n] or null). detail/loss_blocks.hpp splits the rows over
+// threads and picks their AVX2 or portable code.
 #include <cmath>
 #include <concepts>
 #include <cstdint>

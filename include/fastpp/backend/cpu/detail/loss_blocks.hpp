@@ -37,20 +37,17 @@ void with_row_ops(std::int64_t n, F&& f) {
   f(Portable{});
 }
 
-// About 64 KiB of float logits per block: enough work to be worth handing to another thread.
-inline std::int64_t rows_per_block(std::int64_t row_length) {
-  return std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(row_length, 1));
-}
-
 struct BlockSums {
   double a = 0, b = 0;
 };
 
 // Calls body(row_begin, row_end) -> BlockSums for each block, in parallel; returns the sums in block order.
+// A block holds about 64 KiB of float logits: enough work to be worth handing to another thread.
 template <class Body>
 BlockSums for_row_blocks(std::int64_t rows, std::int64_t row_length, Body&& body) {
   if (rows <= 0) return {};
-  const std::int64_t per = rows_per_block(row_length), blocks = (rows + per - 1) / per;
+  const std::int64_t per = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(row_length, 1));
+  const std::int64_t blocks = (rows + per - 1) / per;
   if (blocks == 1) return body(std::int64_t{0}, rows);
   std::vector<BlockSums> sums(static_cast<std::size_t>(blocks));
   // balanced rather than equal shares: on a shared machine one core can be much slower for a while
@@ -66,13 +63,12 @@ BlockSums for_row_blocks(std::int64_t rows, std::int64_t row_length, Body&& body
 // of one row wait on each other (a horizontal maximum, a sum, a log), the same step of 8 rows does not, so
 // the CPU overlaps them (3x faster at 37 classes). Long rows go one at a time and stay in L1.
 inline constexpr int max_group = 8;
-inline int row_group(std::int64_t row_length) { return row_length > 128 ? 1 : max_group; }
 
 // f(first_row, count, sums) for groups of rows within the blocks; returns the sums in block order.
 // (Kernels without sums ignore the last argument.)
 template <class F>
 BlockSums for_row_groups(std::int64_t rows, std::int64_t row_length, F&& f) {
-  const std::int64_t g = row_group(row_length);
+  const std::int64_t g = row_length > 128 ? 1 : max_group;
   return for_row_blocks(rows, row_length, [&](std::int64_t r0, std::int64_t r1) {
     BlockSums sums;
     for (std::int64_t i = r0; i < r1; i += g) f(i, static_cast<int>(std::min(g, r1 - i)), sums);
