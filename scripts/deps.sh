@@ -2,7 +2,9 @@
 # Installs what fastpp needs from Debian's packages. Idempotent: packages already present are skipped,
 # and `apt-get update` runs only when something is missing.
 #
-#   scripts/deps.sh            build + test dependencies (what scripts/test.sh needs)
+#   scripts/deps.sh            build + test dependencies (what scripts/test.sh needs; chromium and its
+#                              fonts for the gcc stage's interpret:report_in_chromium, which opens the
+#                              training report in headless Chromium)
 #   scripts/deps.sh --torch    also PyTorch: Debian's (float64 fixture references) and current PyTorch from
 #                              PyPI in a virtual environment outside the working tree (the speed comparison,
 #                              benchmarks/compare/loss_compare.sh), at ${FASTPP_TORCH_VENV:-$HOME/.cache/fastpp/torch-venv}
@@ -14,6 +16,7 @@ want=(
   clang-14 libclang-rt-14-dev
   libcurl4-openssl-dev libarchive-dev libturbojpeg0-dev
   dataset-fashion-mnist python3
+  chromium fonts-liberation
 )
 if [[ "${1:-}" == "--torch" ]]; then
   want+=(python3-torch python3-torchvision python3-numpy libopenblas0-pthread)

@@ -55,8 +55,10 @@ inline std::string svg_unescape(const std::string& s) {
   return out;
 }
 
-// Parses the document; throws std::runtime_error naming the fault when it is not well formed.
-inline std::vector<SvgElement> parse_svg(const std::string& doc) {
+// Parses the document, whose root element must be <root>; throws std::runtime_error naming the fault
+// when it is not well formed. The report's HTML is written to be read by it too (every element closed,
+// attributes quoted), after a <!DOCTYPE html>.
+inline std::vector<SvgElement> parse_xml(const std::string& doc, const std::string& root) {
   std::vector<SvgElement> all;
   std::vector<std::size_t> open;  // indices into all
   std::size_t i = 0;
@@ -78,6 +80,12 @@ inline std::vector<SvgElement> parse_svg(const std::string& doc) {
       const auto e = doc.find("?>", i);
       if (e == std::string::npos || i != 0) fail("bad XML declaration");
       i = e + 2;
+      continue;
+    }
+    if (doc.compare(i, 9, "<!DOCTYPE") == 0) {
+      const auto e = doc.find('>', i);
+      if (e == std::string::npos || root_seen) fail("bad DOCTYPE");
+      i = e + 1;
       continue;
     }
     if (doc.compare(i, 2, "</") == 0) {
@@ -121,7 +129,7 @@ inline std::vector<SvgElement> parse_svg(const std::string& doc) {
     }
     if (open.empty()) {
       if (root_seen) fail("a second root element <" + el.name + ">");
-      if (el.name != "svg") fail("the root element is <" + el.name + ">, not <svg>");
+      if (el.name != root) fail("the root element is <" + el.name + ">, not <" + root + ">");
       root_seen = true;
     }
     for (std::size_t k : open) el.ancestors_classes.push_back(all[k].attr("class"));
@@ -130,9 +138,10 @@ inline std::vector<SvgElement> parse_svg(const std::string& doc) {
     i = j;
   }
   if (!open.empty()) throw std::runtime_error("svg: <" + all[open.back()].name + "> is never closed");
-  if (!root_seen) throw std::runtime_error("svg: no <svg> element");
+  if (!root_seen) throw std::runtime_error("svg: no <" + root + "> element");
   return all;
 }
+inline std::vector<SvgElement> parse_svg(const std::string& doc) { return parse_xml(doc, "svg"); }
 
 inline std::vector<SvgElement> with_class(const std::vector<SvgElement>& els, const std::string& c) {
   std::vector<SvgElement> out;

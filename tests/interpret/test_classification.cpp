@@ -307,3 +307,45 @@ TEST_CASE("plot_top_losses: the k worst items' images, captioned as fastai does"
   // Made from raw predictions without images: a clear refusal.
   CHECK_THROWS_WITH(make_interp().top_losses_svg(3), Catch::Contains("has no images"));
 }
+
+TEST_CASE("plot_top_losses with ranks: a list or range of positions in the loss order, as fastai's k", "[interpret]") {
+  auto loader = [](std::int64_t i) {
+    auto img = Tensor<std::uint8_t>::empty({3, 3, 3});
+    for (std::int64_t k = 0; k < img.numel(); ++k) img.data()[k] = static_cast<std::uint8_t>(i);
+    return img;
+  };
+  const auto interp = make_interp({}, loader);
+  const auto all = interp.top_losses();
+  CHECK(rank_range(2, 5) == std::vector<std::int64_t>{2, 3, 4});
+  CHECK(rank_range(3, 3).empty());
+  CHECK_THROWS_WITH(rank_range(4, 2), Catch::Contains("0 <= first <= last"));
+
+  // Ranks in the order given, each the row top_losses puts at that position.
+  const std::vector<std::int64_t> ranks{4, 0, 7};
+  const auto picked = interp.top_losses_at(ranks);
+  REQUIRE(picked.size() == 3);
+  for (std::size_t k = 0; k < 3; ++k) {
+    CHECK(picked[k].row == all[static_cast<std::size_t>(ranks[k])].row);
+    CHECK(picked[k].loss == all[static_cast<std::size_t>(ranks[k])].loss);
+  }
+  // largest = false counts ranks from the smallest loss.
+  CHECK(interp.top_losses_at({0}, false)[0].row == interp.top_losses(-1, false)[0].row);
+
+  const auto els = parse_svg(interp.top_losses_svg(rank_range(2, 5)));
+  const auto items = with_class(els, "item");
+  const auto captions = with_class(els, "caption");
+  REQUIRE(items.size() == 3);
+  for (std::size_t k = 0; k < 3; ++k) {
+    CHECK(std::stoll(items[k].attr("data-rank")) == static_cast<std::int64_t>(k + 2));
+    CHECK(std::stoll(items[k].attr("data-index")) == all[k + 2].index);
+    CHECK(captions[k].text == ClassificationInterpretation::caption(all[k + 2]));
+  }
+  // plot_top_losses(k) is ranks 0..k-1.
+  const auto first = with_class(parse_svg(interp.top_losses_svg(2)), "item");
+  REQUIRE(first.size() == 2);
+  CHECK(first[1].attr("data-rank") == "1");
+  CHECK(first[1].attr("data-index") == std::to_string(all[1].index));
+
+  CHECK_THROWS_WITH(interp.top_losses_at({13}), Catch::Contains("rank 13 is outside 0..12"));
+  CHECK_THROWS_WITH(interp.top_losses_svg(std::vector<std::int64_t>{}), Catch::Contains("no rank to show"));
+}

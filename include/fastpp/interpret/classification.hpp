@@ -68,6 +68,14 @@ struct TopLossesPlotOptions {
   int font_px = 12;
 };
 
+// The ranks first, first + 1, ..., last - 1 (Python's range(first, last)), for plot_top_losses.
+inline std::vector<std::int64_t> rank_range(std::int64_t first, std::int64_t last) {
+  check<ValueError>(first >= 0 && last >= first, "rank_range: need 0 <= first <= last, got ", first, " and ", last);
+  std::vector<std::int64_t> r(static_cast<std::size_t>(last - first));
+  std::iota(r.begin(), r.end(), first);
+  return r;
+}
+
 class ClassificationInterpretation {
  public:
   // The image of the item at dataset position i, HWC uint8 (as show_batch draws it).
@@ -335,17 +343,37 @@ class ClassificationInterpretation {
     io::write_file_atomic(file, confusion_matrix_svg(o));
   }
 
+  // The rows at the given ranks of the loss order (rank 0: the largest loss, or the smallest with
+  // largest = false), in the order given: fastai's plot_top_losses(k) with k a list or range of ranks.
+  std::vector<TopLoss> top_losses_at(const std::vector<std::int64_t>& ranks, bool largest = true) const {
+    const auto all = top_losses(-1, largest);
+    std::vector<TopLoss> out;
+    for (std::int64_t r : ranks) {
+      check<IndexError>(r >= 0 && r < n_rows(), "top_losses_at: rank ", r, " is outside 0..", n_rows() - 1,
+                        " (the interpretation holds ", n_rows(), " rows)");
+      out.push_back(all[static_cast<std::size_t>(r)]);
+    }
+    return out;
+  }
+
   // fastai's plot_top_losses: the k items with the largest losses, each image captioned
   // "predicted/actual / loss / probability" (two decimals; the probability of the predicted class), under
-  // the title "Prediction/Actual/Loss/Probability". Each item is a <g class="item"> holding its caption and
-  // its image (an embedded PNG).
+  // the title "Prediction/Actual/Loss/Probability". Each item is a <g class="item" data-index= data-rank=>
+  // holding its caption and its image (an embedded PNG).
   std::string top_losses_svg(std::int64_t k, const TopLossesPlotOptions& o = {}) const {
+    check<ValueError>(k > 0, "plot_top_losses: k must be positive, got ", k);
+    if (k > n_rows()) k = n_rows();
+    return top_losses_svg(rank_range(0, k), o);
+  }
+  // The same for chosen ranks (fastai's plot_top_losses with a list or range): rank_range(9, 18) shows the
+  // tenth to eighteenth largest losses, {0, 5, 10} three of them. A braced {9} is k = 9, not rank 9.
+  std::string top_losses_svg(const std::vector<std::int64_t>& ranks, const TopLossesPlotOptions& o = {}) const {
     check<ValueError>(has_images(), "plot_top_losses: this interpretation has no images (it was made from raw "
                       "predictions without an image loader, or the learner's inputs are not images)");
-    check<ValueError>(k > 0, "plot_top_losses: k must be positive, got ", k);
+    check<ValueError>(!ranks.empty(), "plot_top_losses: no rank to show (an empty list of ranks)");
     check<ValueError>(o.cell_px > 0 && o.font_px > 0 && o.ncols >= 0, "plot_top_losses: cell_px and font_px must be "
                       "positive and ncols 0 or more, got ", o.cell_px, ", ", o.font_px, ", ", o.ncols);
-    const auto top = top_losses(k, o.largest);
+    const auto top = top_losses_at(ranks, o.largest);
     const int n = static_cast<int>(top.size());
     const auto [nrows, ncols] = grid_shape(n, o.ncols > 0 ? (n + o.ncols - 1) / o.ncols : 0, o.ncols);
     const double cell = o.cell_px, pad = 10, cap = o.font_px + 8, title_h = 34;
@@ -358,7 +386,8 @@ class ClassificationInterpretation {
       check<ShapeError>(img.defined() && img.rank() == 3 && img.size(0) > 0 && img.size(1) > 0, "plot_top_losses: "
                         "the image of item ", t.index, " is not [H, W, C]");
       const double x = pad + (i % ncols) * (cell + pad), y = title_h + (i / ncols) * (cap + cell + pad);
-      d.open_group("item", " data-index=\"" + std::to_string(t.index) + "\"");
+      d.open_group("item", " data-index=\"" + std::to_string(t.index) + "\" data-rank=\"" +
+                               std::to_string(ranks[static_cast<std::size_t>(i)]) + "\"");
       d.text(x + cell / 2, y + o.font_px, caption(t), {static_cast<double>(o.font_px), "middle", 0, "black", "caption"});
       // The image is fitted into the square cell, keeping its aspect ratio.
       const double h = static_cast<double>(img.size(0)), w = static_cast<double>(img.size(1));
@@ -373,6 +402,10 @@ class ClassificationInterpretation {
   }
   void plot_top_losses(std::int64_t k, const std::filesystem::path& file, const TopLossesPlotOptions& o = {}) const {
     io::write_file_atomic(file, top_losses_svg(k, o));
+  }
+  void plot_top_losses(const std::vector<std::int64_t>& ranks, const std::filesystem::path& file,
+                       const TopLossesPlotOptions& o = {}) const {
+    io::write_file_atomic(file, top_losses_svg(ranks, o));
   }
 
   // fastai's caption of one top loss: f"{predicted}/{actual} / {loss:.2f} / {prob:.2f}".
