@@ -4,6 +4,7 @@
 //   pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs 5] [--bs 256]
 //        [--lr 1e-2|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]
 //        [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR] [--fashion-folder DIR]
+//        [--report FILE.html]
 //
 // --data fashion (the default) reads data/fashion, the folders examples/export_fashion_mnist writes from
 // Debian's dataset-fashion-mnist (the official 60k/10k split); pets is the Oxford-IIIT Pets folder that
@@ -38,13 +39,14 @@ struct Options {
   std::int64_t limit = 0;
   fs::path out = "pets-out";
   fs::path fashion_folder = "data/fashion";
+  fs::path report;  // the training report (HTML), rewritten after every epoch; empty: none
 };
 
 const char* usage =
     "usage: pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs N] [--bs N]\n"
     "            [--lr RATE|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]\n"
     "            [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR]\n"
-    "            [--fashion-folder DIR]\n"
+    "            [--fashion-folder DIR] [--report FILE.html]\n"
     "  --data       fashion (data/fashion from export_fashion_mnist, default), pets (untar_data's folder) or a\n"
     "               folder of images labelled by their parent folder\n"
     "  --arch       fashion_resnet (a 0.3M-parameter ResNet for 28x28 images, default) or a torchvision ResNet\n"
@@ -53,7 +55,9 @@ const char* usage =
     "  --pretrained torchvision weights for the ResNet body (scripts/export_torchvision_weights.py)\n"
     "  --limit      use the first N training and N/5 validation images only (a quick run)\n"
     "  --out        where the plots, the history, the report and the exported model go (default pets-out)\n"
-    "  --fashion-folder  where --data fashion reads (default data/fashion)\n";
+    "  --fashion-folder  where --data fashion reads (default data/fashion)\n"
+    "  --report     write the training report there (one HTML file, rewritten after every epoch: open it in a\n"
+    "               browser to watch the run)\n";
 
 [[noreturn]] void bad_usage(const std::string& why) {
   std::cerr << "pets: " << why << "\n" << usage;
@@ -98,6 +102,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--limit") o.limit = number<std::int64_t>(a, v);
     else if (a == "--out") o.out = v;
     else if (a == "--fashion-folder") o.fashion_folder = v;
+    else if (a == "--report") o.report = v;
     else bad_usage("unknown option " + a);
   }
   if (o.recipe != "one_cycle" && o.recipe != "fine_tune") bad_usage("--recipe is one_cycle or fine_tune, got " + o.recipe);
@@ -230,12 +235,15 @@ int main(int argc, char** argv) {
     if (o.precision == "fp16") learn.to_fp16();
     learn.add_cb(std::make_shared<DataWait>());
     learn.add_cb(std::make_shared<CSVLogger>(o.out / "history.csv"));
+    std::shared_ptr<HtmlReport> report;
+    if (!o.report.empty()) report = add_html_report(learn, o.report, {.title = "pets: " + o.arch + " on " + o.data});
 
     double lr = 0;
     if (o.lr == "find") {
       const auto r = learn.lr_find({.plot = o.out / "lr_find.svg"});
       plot_lr_find(r, o.out / "lr_find.svg");
       lr = r.valley.lr;
+      if (report) report->lr_find(r, lr);
       std::cout << "lr_find: valley " << r.valley.lr << ", minimum " << r.minimum.lr << ", steep " << r.steep.lr
                 << ", slide " << r.slide.lr << " (plot: " << (o.out / "lr_find.svg").string() << ")\n";
     } else {
@@ -263,6 +271,10 @@ int main(int argc, char** argv) {
     plot_sched(learn.recorder(), o.out / "sched.svg");
     if (learn.arch() != "fashion_resnet") export_learner(learn, o.out / "model.fpp");
     learn.save("final");
+    if (report) {
+      report->finish();
+      std::cout << "report: " << o.report.string() << "\n";
+    }
     std::cout << "\nwrote " << (o.out / "show_batch.svg").string() << ", confusion_matrix.svg, top_losses.svg, loss.svg, "
               << "sched.svg, history.csv" << (o.lr == "find" ? ", lr_find.svg" : "")
               << (learn.arch() != "fashion_resnet" ? ", model.fpp" : "") << " and models/final.safetensors in "

@@ -10,7 +10,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "export_fashion_mnist failed (${rc}):\n${log}")
 endif()
 execute_process(COMMAND "${PETS}" --fashion-folder "${WORK}/fashion" --epochs 1 --bs 32 --lr find --threads 2
-                        --out "${WORK}/out"
+                        --out "${WORK}/out" --report "${WORK}/out/report.html"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "pets failed (${rc}):\n${out}\n${err}")
@@ -27,6 +27,21 @@ foreach(f show_batch.svg lr_find.svg confusion_matrix.svg top_losses.svg loss.sv
     message(FATAL_ERROR "pets did not write ${f}")
   endif()
 endforeach()
+# The training report: written, finished, with its epoch table (one epoch: one row) and its figures.
+file(READ "${WORK}/out/report.html" report)
+foreach(needle "<table id=\"epoch-table\">" "<th>train_loss</th><th>valid_loss</th><th>error_rate</th><th>accuracy</th>"
+               "<tr class=\"epoch\">" "<dd id=\"status\">finished</dd>" "class=\"figure lr-find\"" "class=\"figure confusion-matrix\""
+               "class=\"figure top-losses\"" "<section id=\"machine\">")
+  string(FIND "${report}" "${needle}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "pets' report.html lacks ${needle}")
+  endif()
+endforeach()
+string(REGEX MATCHALL "<tr class=\"epoch\">" rows "${report}")
+list(LENGTH rows n_rows)
+if(NOT n_rows EQUAL 1)
+  message(FATAL_ERROR "pets' report.html holds ${n_rows} epoch rows, not 1")
+endif()
 # A wrong option and a folder without images exit non-zero with a message.
 execute_process(COMMAND "${PETS}" --epochs two RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 if(rc EQUAL 0 OR NOT err MATCHES "--epochs needs a whole non-negative number")
