@@ -59,14 +59,19 @@ LearnerOptions quiet(const fs::path& dir) {
 }
 
 template <class... Tfms>
-auto resnet18_learner(const fs::path& root, Tfms... tfms) {
-  auto dls = DataBlock{Blocks{ImageBlock{}, CategoryBlock{}}, get_image_files, GrandparentSplitter{}, parent_label,
-                       tfms...}
+auto resnet18_learner_decoding(const fs::path& root, DecodeOptions decode, Tfms... tfms) {
+  auto dls = DataBlock{Blocks{ImageBlock{.decode = decode}, CategoryBlock{}}, get_image_files, GrandparentSplitter{},
+                       parent_label, tfms...}
                  .dataloaders(root / "data", {.bs = 4, .num_workers = 0});
   VisionLearnerOptions o;
   o.seed = 3;
   o.learner = quiet(root);
   return vision_learner<models::resnet18>(std::move(dls), {}, o);
+}
+
+template <class... Tfms>
+auto resnet18_learner(const fs::path& root, Tfms... tfms) {
+  return resnet18_learner_decoding(root, DecodeOptions{}, tfms...);
 }
 
 auto presizing() {
@@ -230,6 +235,27 @@ TEST_CASE("an exported resnet18 learner predicts what the learner predicts", "[e
         INFO(i << " vs " << j);
         CHECK(inputs[i] != inputs[j]);
       }
+  }
+
+  SECTION("the ImageBlock's decode options travel: a transparent PNG decodes in the predictor as in training") {
+    const fs::path rgba = fs::path(FASTPP_TEST_DATA_DIR) / "fixtures" / "vision" / "alpha_rgba.png";
+    const DecodeOptions magenta{.limits = {.max_pixels = 1 << 20}, .alpha = AlphaPolicy::composite_onto({255, 0, 255})};
+    auto learn = resnet18_learner_decoding(t.path(), magenta, item_tfms(Resize{24}));
+    const fs::path file = t / "alpha.fpp";
+    export_learner(learn, file);
+    const CheckpointFile f = load_checkpoint_file(file);
+    CHECK(f.meta.at("decode.alpha") == "composite 255,0,255");
+    CHECK(f.meta.at("decode.max_pixels") == "1048576");
+    auto loaded = load_learner<models::archs<models::resnet18>>(file);
+    check_same_predictions(learn, loaded, rgba);
+    // dropping alpha gives other pixels, so the check above saw the compositing
+    auto plain = resnet18_learner(t.path(), item_tfms(Resize{24}));
+    const auto a = plain.dls().valid.inputs({rgba}), b = loaded.inputs(rgba);
+    CHECK_FALSE(std::equal(a.data(), a.data() + a.numel(), b.data()));
+    // a damaged entry is refused by name
+    edit_export(file, t / "bad_alpha.fpp", [](CheckpointFile& g) { g.meta["decode.alpha"] = "composite 255,0"; });
+    CHECK_THROWS_WITH(load_learner<models::archs<models::resnet18>>(t / "bad_alpha.fpp"),
+                      Catch::Contains("decode.alpha") && Catch::Contains("composite 255,0"));
   }
 }
 

@@ -14,6 +14,9 @@
 //                            given to a Learner by hand, cannot be exported)
 //   n_classes, vocab.*       the classes, in the model's output order
 //   load                     the image decoder: "load_image" (ImageBlock's default) or "load_netpbm"
+//   decode.*                 with load_image, the ImageBlock's DecodeOptions: alpha ("drop" or
+//                            "composite R,G,B"), jpeg ("automatic" or "stb"), max_pixels, max_side,
+//                            max_file_bytes (an export without them decodes with the defaults)
 //   item_tfms.*, batch_tfms.*  the validation pipeline, one TransformSpec line per step
 //                            (vision/transform_spec.hpp), in the order the valid loader runs them
 //   activation (+ thresh)    "softmax" (single label) or "sigmoid" with the threshold (multi-label)
@@ -99,6 +102,45 @@ inline std::int64_t count_of(const CheckpointFile& f, const std::filesystem::pat
     refuse(file, "metadata \"" + key + "\" is \"" + text + "\", not a count");
   return n;
 }
+// The DecodeOptions a learner's ImageBlock used, so the predictor decodes (alpha above all) as training did.
+inline void put_decode(CheckpointFile& f, const DecodeOptions& d) {
+  f.meta["decode.alpha"] = d.alpha.mode == AlphaPolicy::Mode::drop
+                               ? std::string("drop")
+                               : "composite " + std::to_string(d.alpha.background.r) + "," +
+                                     std::to_string(d.alpha.background.g) + "," + std::to_string(d.alpha.background.b);
+  f.meta["decode.jpeg"] = d.jpeg == JpegDecoder::stb ? "stb" : "automatic";
+  f.meta["decode.max_pixels"] = std::to_string(d.limits.max_pixels);
+  f.meta["decode.max_side"] = std::to_string(d.limits.max_side);
+  f.meta["decode.max_file_bytes"] = std::to_string(d.limits.max_file_bytes);
+}
+inline DecodeOptions decode_of(const CheckpointFile& f, const std::filesystem::path& file) {
+  DecodeOptions d;
+  if (!f.meta.contains("decode.alpha")) return d;  // written before decode options were exported
+  const std::string& alpha = require_meta(f, file, "decode.alpha");
+  if (alpha.rfind("composite ", 0) == 0) {
+    int rgb[3] = {-1, -1, -1};
+    const char* p = alpha.data() + 10;
+    const char* const end = alpha.data() + alpha.size();
+    for (int i = 0; i < 3; ++i) {
+      const auto r = std::from_chars(p, end, rgb[i]);
+      p = r.ptr;
+      if (r.ec != std::errc{} || rgb[i] < 0 || rgb[i] > 255 || (i < 2 ? (p == end || *p++ != ',') : p != end))
+        refuse(file, "metadata \"decode.alpha\" is \"" + alpha + "\", not \"composite R,G,B\" with 0-255 values");
+    }
+    d.alpha = AlphaPolicy::composite_onto(
+        {static_cast<std::uint8_t>(rgb[0]), static_cast<std::uint8_t>(rgb[1]), static_cast<std::uint8_t>(rgb[2])});
+  } else if (alpha != "drop") {
+    refuse(file, "metadata \"decode.alpha\" is \"" + alpha + "\", neither \"drop\" nor \"composite R,G,B\"");
+  }
+  const std::string& jpeg = require_meta(f, file, "decode.jpeg");
+  if (jpeg != "automatic" && jpeg != "stb") refuse(file, "metadata \"decode.jpeg\" is \"" + jpeg + "\"");
+  d.jpeg = jpeg == "stb" ? JpegDecoder::stb : JpegDecoder::automatic;
+  d.limits.max_pixels = count_of(f, file, "decode.max_pixels");
+  d.limits.max_side = count_of(f, file, "decode.max_side");
+  d.limits.max_file_bytes = count_of(f, file, "decode.max_file_bytes");
+  return d;
+}
+
 inline std::vector<std::string> get_list(const CheckpointFile& f, const std::filesystem::path& file,
                                          const std::string& key) {
   const std::int64_t n = count_of(f, file, key + ".count");
@@ -165,6 +207,7 @@ void export_learner(Learn& learn, const std::filesystem::path& file) {
   for (std::int64_t i = 0; i < dls.vocab.size(); ++i) vocab.push_back(dls.vocab[i]);
   export_detail::put_list(f, "vocab", vocab);
   f.meta["load"] = load;
+  if (std::string_view(load) == "load_image") export_detail::put_decode(f, valid.x_block().decode);
   export_detail::put_list(f, "item_tfms", export_detail::specs_of(valid.item_steps(), "item", where));
   export_detail::put_list(f, "batch_tfms", export_detail::specs_of(valid.batch_steps(), "batch", where));
   if constexpr (loss_type::softmax_kind) {
@@ -284,6 +327,10 @@ Predictor load_learner(const std::filesystem::path& file) {
   const std::string& load_name = require_meta(f, file, "load");
   ImageLoader load = export_detail::loader_of(load_name);
   if (!load) refuse(file, "unknown image decoder \"" + load_name + "\" (this build has load_image and load_netpbm)");
+  if (load_name == "load_image") {
+    const DecodeOptions decode = export_detail::decode_of(f, file);
+    if (!(decode == DecodeOptions{})) load = [decode](const std::filesystem::path& p) { return load_image(p, decode); };
+  }
   std::vector<ItemStep> item_steps;
   std::vector<BatchStep> batch_steps;
   const auto item_specs = export_detail::get_list(f, file, "item_tfms");
