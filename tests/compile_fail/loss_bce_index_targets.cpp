@@ -1,6 +1,7 @@
 // binary_cross_entropy_with_logits (the free function) given class indices must not compile, and the
 // message says what it takes and names the loss for class indices (it used to be "no matching function").
 // expect: binary_cross_entropy_with_logits takes targets of the logits' dtype on their device
+// expect-errors: 1
 #include <fastpp/loss.hpp>
 
 int main() {

@@ -1,6 +1,7 @@
 // binary_cross_entropy_with_logits_backward given targets on another device than the logits must not
 // compile, and the message says how to convert them (it used to be "no matching function").
 // expect: convert them first (targets.cast<float>(), .to<Device>())
+// expect-errors: 1
 #include <fastpp/loss.hpp>
 
 int main() {

@@ -2,6 +2,7 @@
 // losses that take one-hot or multi-label targets (it used to be "class-index targets must be a tensor of
 // int64, int32 or uint8", without the fix).
 // expect: for one-hot or multi-label float targets use BCEWithLogitsLossFlat or binary_cross_entropy_with_logits
+// expect-errors: 1
 #include <fastpp/loss.hpp>
 
 int main() {

@@ -1,6 +1,7 @@
 // cross_entropy given targets on another device than the logits must not compile, and the message says to
 // move them (it used to be "no matching function for call to cross_entropy").
 // expect: class-index targets are a tensor of int64, int32 or uint8 on the logits' device (move them there with .to<Device>())
+// expect-errors: 1
 #include <fastpp/loss.hpp>
 
 int main() {

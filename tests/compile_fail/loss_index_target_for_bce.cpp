@@ -1,5 +1,6 @@
 // BCEWithLogitsLossFlat given class indices must not compile, and the message names the loss that takes them.
 // expect: for class indices use CrossEntropyLossFlat
+// expect-errors: 1
 #include <fastpp/loss/flat_losses.hpp>
 
 int main() {

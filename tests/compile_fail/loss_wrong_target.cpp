@@ -1,6 +1,7 @@
 // CrossEntropyLossFlat given float targets (one-hot or multi-label) must not compile, and the message
 // names the loss that takes them.
 // expect: for one-hot or multi-label float targets use BCEWithLogitsLossFlat
+// expect-errors: 1
 #include <fastpp/loss/flat_losses.hpp>
 
 int main() {
