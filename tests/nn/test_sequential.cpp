@@ -132,8 +132,46 @@ TEST_CASE("convolution results do not depend on the thread count", "[nn][threads
   CHECK(max_abs_diff(g1, g2) == 0.0);
 }
 
+// The backward's two ways of summing the weight gradient over chunks of images (backend/cpu/detail/conv.hpp):
+// fixed groups of chunks with partials (small weights), and chunks one after another with the products split
+// across the pool (weights above the partials budget). Both give the same bits with 1, 2 and 3 threads.
+template <class Conv>
+void check_conv_threads(const Shape& in, std::int64_t expect_groups) {
+  Conv conv;
+  const auto g = conv.geometry(in);
+  const std::int64_t chunk = backend::cpu_detail::conv_chunk_images(g), chunks = (g.n + chunk - 1) / chunk;
+  const std::int64_t groups = std::min(chunks, std::clamp<std::int64_t>(backend::cpu_detail::conv_partials_budget /
+                                                                            (g.cout * g.k()),
+                                                                        1, backend::cpu_detail::conv_weight_groups));
+  REQUIRE(groups == expect_groups);
+  const auto x = ramp(in, 0.007f);
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    auto ctx = Ctx::train();
+    auto y = conv.forward(ctx, x);
+    conv.weight.zero_grad();
+    auto dx = conv.backward(ctx, y);
+    return std::make_tuple(y, dx, conv.weight.grad.clone());
+  };
+  const auto [y1, dx1, g1] = run(1);
+  for (int threads : {2, 3}) {
+    const auto [y2, dx2, g2] = run(threads);
+    CHECK(max_abs_diff(y1, y2) == 0.0);
+    CHECK(max_abs_diff(dx1, dx2) == 0.0);
+    CHECK(max_abs_diff(g1, g2) == 0.0);
+  }
+  set_num_threads(2);
+}
+
+TEST_CASE("convolution chunks: the weight gradient's sum does not depend on the thread count", "[nn][threads]") {
+  // 40 images of 12x12x16 -> 3 images (432 rows) a chunk, 14 chunks in 8 groups with partials
+  check_conv_threads<Conv2d<16, 32, ConvOpts{.kernel = 3, .padding = 1, .bias = false}>>(Shape{40, 12, 12, 16}, 8);
+  // a 1024x3x3x256 weight (2.4 M floats, above the budget): no partials, each product split across the pool
+  check_conv_threads<Conv2d<256, 1024, ConvOpts{.kernel = 3, .padding = 1, .bias = false}>>(Shape{8, 3, 3, 256}, 1);
+}
+
 TEST_CASE("a batch too large for one im2col buffer is processed in chunks with the same result", "[nn]") {
-  // 64x64 outputs with K = 3*3*256: one image's columns exceed the 16 M-float buffer, so each image is a chunk.
+  // 64x64 outputs with K = 3*3*256: one image's columns exceed a chunk's 64 K floats, so each image is a chunk.
   Conv2d<256, 4, ConvOpts{.kernel = 3, .padding = 1}> conv;
   REQUIRE(backend::cpu_detail::conv_chunk_images(conv.geometry(Shape{2, 64, 64, 256})) == 1);
   const auto x = ramp(Shape{2, 64, 64, 256}, 0.013f);

@@ -1,10 +1,10 @@
 #pragma once
 // One thread pool for fastpp's compute, and one policy for it and the BLAS library's threads.
 //
-// The policy (docs/ARCHITECTURE.md, "Threads"): fastpp::set_num_threads(n) sets both the number of
-// threads parallel_for uses and the number of threads OpenBLAS uses for one GEMM. BLAS is called only
-// from the thread that owns the work (never from inside a parallel_for body), and parallel_for called
-// from inside a pool worker runs serially, so n cores never carry more than n compute threads.
+// The policy (docs/ARCHITECTURE.md, "Threads"): fastpp::set_num_threads(n) sizes the one pool every kernel
+// runs on, GEMMs included: OpenBLAS is kept at one thread of its own and the backend splits each product
+// across this pool (backend/cpu/detail/gemm.hpp). A parallel_for called from inside a chunk (a worker's or
+// the caller's own) runs serially, so n cores never carry more than n compute threads.
 // Data-loader workers are a separate, explicit count (DataLoaders' num_workers).
 #include <algorithm>
 #include <atomic>
@@ -81,6 +81,9 @@ class ThreadPool {
       body(begin, end);
       return;
     }
+    // While the caller runs its own chunk it counts as inside the pool: a parallel_for nested in that chunk
+    // runs serially, as one nested in a worker's chunk does, instead of queueing behind busy workers.
+    const RegionMark mark;
     const std::int64_t step = (n + chunks - 1) / chunks;
     std::vector<std::future<void>> pending;
     pending.reserve(static_cast<std::size_t>(chunks - 1));
@@ -161,10 +164,15 @@ class ThreadPool {
     });
   }
 
-  // True on a thread owned by any fastpp pool.
+  // True on a thread owned by any fastpp pool, and on a caller while it runs its share of a parallel_for.
   static bool in_worker() noexcept { return worker_flag(); }
 
  private:
+  struct RegionMark {
+    bool was = worker_flag();
+    RegionMark() noexcept { worker_flag() = true; }
+    ~RegionMark() { worker_flag() = was; }
+  };
   static bool& worker_flag() noexcept {
     thread_local bool flag = false;
     return flag;
@@ -217,20 +225,20 @@ inline void set_blas_threads(int n) {
 inline ThreadPool& compute_pool() {
   static ThreadPool pool = [] {
     const int n = detail::default_num_threads();
-    detail::set_blas_threads(n);
+    detail::set_blas_threads(1);  // see set_num_threads
     return ThreadPool(n);
   }();
   return pool;
 }
 
-// Sets the threads of fastpp's compute and of BLAS together. Not to be called while kernels run.
+// Sets the threads of fastpp's compute, GEMMs included. Not to be called while kernels run.
 inline void set_num_threads(int n) {
   check(n >= 1, "set_num_threads: need at least 1 thread, got ", n);
   compute_pool().resize(n);
-  detail::set_blas_threads(n);
+  detail::set_blas_threads(1);  // BLAS's own threads stay at one: the pool splits the products
 }
 inline int get_num_threads() { return compute_pool().size(); }
-// Threads BLAS will use for one call (0 when no OpenBLAS is linked).
+// Threads BLAS uses of its own for one call: 1 (the pool splits products), 0 when no OpenBLAS is linked.
 inline int get_blas_threads() { return openblas_get_num_threads ? openblas_get_num_threads() : 0; }
 
 template <class Body>

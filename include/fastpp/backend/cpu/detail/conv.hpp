@@ -27,10 +27,14 @@ FASTPP_KERNEL void im2col_nhwc(const float* x, const ConvGeom& g, i64 n0, i64 n1
           const i64 y = oy * g.stride - g.pad + i * g.dil;
           for (i64 j = 0; j < g.kw; ++j, dst += cg) {
             const i64 xx = ox * g.stride - g.pad + j * g.dil;
-            if (y >= 0 && y < g.h && xx >= 0 && xx < g.w)
-              std::copy_n(x + ((img * g.h + y) * g.w + xx) * g.cin + c0, cg, dst);
-            else
-              std::fill_n(dst, cg, 0.0f);
+            // plain loops, not copy_n / fill_n: with 3 to 64 channels a call to memmove per tap cost more than
+            // the copy itself
+            if (y >= 0 && y < g.h && xx >= 0 && xx < g.w) {
+              const float* src = x + ((img * g.h + y) * g.w + xx) * g.cin + c0;
+              for (i64 c = 0; c < cg; ++c) dst[c] = src[c];
+            } else {
+              for (i64 c = 0; c < cg; ++c) dst[c] = 0.0f;
+            }
           }
         }
       }
@@ -65,10 +69,32 @@ FASTPP_KERNEL void col2im_nhwc(const float* col, const ConvGeom& g, i64 n0, i64 
   });
 }
 
-// Images per im2col chunk, so the column buffer stays near 16 M floats whatever the batch size.
+// Images per im2col chunk: about a quarter of a megabyte of columns, so a chunk's columns are written and
+// read back by the GEMM while they are still in the core's L2 cache (the whole batch's columns, up to
+// 64 MB, went to memory and back), but at least conv_min_chunk_rows output pixels: each chunk's GEMMs read
+// the whole weight (and the weight gradient's read and write it), which a few rows would not pay for
+// (ResNet-50's 4x4 stage at 64 px ran 15% slower with one image a chunk). Depends on the geometry only,
+// never on the thread count.
+inline constexpr i64 conv_chunk_floats = i64{1} << 16;
+inline constexpr i64 conv_min_chunk_rows = 256;
 inline i64 conv_chunk_images(const ConvGeom& g) {
-  const i64 per_image = std::max<i64>(1, g.ho() * g.wo() * g.k());
-  return std::clamp<i64>((i64{1} << 24) / per_image, 1, g.n);
+  const i64 hw = std::max<i64>(1, g.ho() * g.wo()), per_image = hw * std::max<i64>(1, g.k());
+  const i64 by_cache = conv_chunk_floats / per_image, by_rows = (conv_min_chunk_rows + hw - 1) / hw;
+  return std::clamp<i64>(std::max(by_cache, by_rows), 1, g.n);
+}
+
+// Runs part(p, scratch) for p in [0, parts), the parts spread over the pool; scratch is a slice of `buf`
+// (floats_per_part long) that no other running part uses.
+template <class Part>
+void for_each_part(i64 parts, i64 floats_per_part, std::vector<float>& buf, Part&& part) {
+  const i64 slots = std::min<i64>(parts, get_num_threads());
+  buf.resize(static_cast<std::size_t>(slots * floats_per_part));
+  const i64 per_slot = (parts + slots - 1) / slots;
+  parallel_for(0, slots, 1, [&](i64 sb, i64 se) {
+    for (i64 slot = sb; slot < se; ++slot)
+      for (i64 p = slot * per_slot; p < std::min(parts, (slot + 1) * per_slot); ++p)
+        part(p, buf.data() + slot * floats_per_part);
+  });
 }
 
 // y[N*Ho*Wo, Cout] = conv(x, w) (+ bias).
@@ -78,16 +104,16 @@ FASTPP_KERNEL void conv2d_forward(const float* x, const float* w, const float* b
   if (g.direct()) {
     gemm(false, true, g.n * hw, g.cout, g.cin, x, g.cin, w, g.cin, 0.0f, y, g.cout);
   } else {
-    const i64 chunk = conv_chunk_images(g);
-    col.resize(static_cast<std::size_t>(chunk * hw * kd));
-    for (i64 n0 = 0; n0 < g.n; n0 += chunk) {
-      const i64 n1 = std::min(g.n, n0 + chunk), rows = (n1 - n0) * hw;
+    // Each chunk of images: im2col into this thread's scratch, then its rows of y, while the columns are hot.
+    const i64 chunk = conv_chunk_images(g), chunks = (g.n + chunk - 1) / chunk;
+    for_each_part(chunks, chunk * hw * kd, col, [&](i64 c, float* scratch) {
+      const i64 n0 = c * chunk, n1 = std::min(g.n, n0 + chunk), rows = (n1 - n0) * hw;
       for (i64 gr = 0; gr < g.groups; ++gr) {
-        im2col_nhwc(x, g, n0, n1, gr * cg, col.data());
-        gemm(false, true, rows, cog, kd, col.data(), kd, w + gr * cog * kd, kd, 0.0f, y + n0 * hw * g.cout + gr * cog,
-             g.cout);
+        im2col_nhwc(x, g, n0, n1, gr * cg, scratch);
+        gemm_serial(false, true, rows, cog, kd, scratch, kd, w + gr * cog * kd, kd, 0.0f,
+                    y + n0 * hw * g.cout + gr * cog, g.cout);
       }
-    }
+    });
   }
   if (bias) {
     parallel_for(0, g.n * hw, 256, [&](i64 b, i64 e) {
@@ -119,6 +145,15 @@ FASTPP_KERNEL void add_column_sums(const float* a, i64 rows, i64 cols, float* ou
 
 // Given dy[N*Ho*Wo, Cout]: dw += dy^T col (when dw), dbias += column sums (when dbias), dx = col2im(dy W)
 // (when dx).
+// The batch goes in chunks of images (conv_chunk_images). dx is per image, so chunks never share an element;
+// dw sums over every chunk. Where dw is small, the chunks are split into a fixed number of groups spread
+// over the pool: each group sums its chunks in order into a partial of its own, and the partials are added to
+// dw in group order. Where dw is large (ResNet's last stages: 2.4M floats), partials would cost more memory
+// traffic than they save, so the chunks go one after another and each product is split across the pool
+// instead. Both choices depend on the geometry only, so dw is the same sum whatever the number of threads.
+inline constexpr i64 conv_weight_groups = 8;
+inline constexpr i64 conv_partials_budget = i64{1} << 21;  // floats of dw partials at most (8 MB)
+
 FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* dy, const ConvGeom& g, float* dw,
                             float* dbias, float* dx, std::vector<float>& col, std::vector<float>& dcol) {
   const i64 hw = g.ho() * g.wo(), cog = g.cog(), kd = g.k(), cg = g.cg();
@@ -129,23 +164,42 @@ FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* 
     if (dx) gemm(false, false, rows, g.cin, g.cout, dy, g.cout, w, g.cin, 0.0f, dx, g.cin);
     return;
   }
-  const i64 chunk = conv_chunk_images(g);
-  col.resize(static_cast<std::size_t>(chunk * hw * kd));
-  dcol.resize(static_cast<std::size_t>(chunk * hw * kd));
-  for (i64 n0 = 0; n0 < g.n; n0 += chunk) {
-    const i64 n1 = std::min(g.n, n0 + chunk), rows = (n1 - n0) * hw;
+  const i64 chunk = conv_chunk_images(g), chunks = (g.n + chunk - 1) / chunk;
+  const i64 cols = chunk * hw * kd, wsize = g.cout * kd;
+  const i64 groups = dw ? std::min(chunks, std::clamp<i64>(conv_partials_budget / wsize, 1, conv_weight_groups))
+                        : std::min(chunks, conv_weight_groups);
+  // One chunk's products; gemm_f is the serial GEMM inside a part, the pool-split one otherwise.
+  const auto one_chunk = [&](i64 c, float* scratch, float* dw_into, auto&& gemm_f) {
+    const i64 n0 = c * chunk, n1 = std::min(g.n, n0 + chunk), rows = (n1 - n0) * hw;
     for (i64 gr = 0; gr < g.groups; ++gr) {
       const float* dyg = dy + n0 * hw * g.cout + gr * cog;  // [rows, cog] with row stride cout
       if (dw) {
-        im2col_nhwc(x, g, n0, n1, gr * cg, col.data());
-        gemm(true, false, cog, kd, rows, dyg, g.cout, col.data(), kd, 1.0f, dw + gr * cog * kd, kd);
+        im2col_nhwc(x, g, n0, n1, gr * cg, scratch);
+        gemm_f(true, false, cog, kd, rows, dyg, g.cout, scratch, kd, 1.0f, dw_into + gr * cog * kd, kd);
       }
       if (dx) {
-        gemm(false, false, rows, kd, cog, dyg, g.cout, w + gr * cog * kd, kd, 0.0f, dcol.data(), kd);
-        col2im_nhwc(dcol.data(), g, n0, n1, gr * cg, dx);
+        gemm_f(false, false, rows, kd, cog, dyg, g.cout, w + gr * cog * kd, kd, 0.0f, scratch, kd);
+        col2im_nhwc(scratch, g, n0, n1, gr * cg, dx);
       }
     }
+  };
+  if (groups == 1) {
+    col.resize(static_cast<std::size_t>(cols));
+    for (i64 c = 0; c < chunks; ++c) one_chunk(c, col.data(), dw, gemm);
+    return;
   }
+  std::vector<float> partials;
+  if (dw) partials.assign(static_cast<std::size_t>(groups * wsize), 0.0f);
+  const i64 per_group = (chunks + groups - 1) / groups;
+  for_each_part(groups, cols, dcol, [&](i64 grp, float* scratch) {
+    for (i64 c = grp * per_group; c < std::min(chunks, (grp + 1) * per_group); ++c)
+      one_chunk(c, scratch, dw ? partials.data() + grp * wsize : nullptr, gemm_serial);
+  });
+  if (dw)
+    parallel_for(0, wsize, 4096, [&](i64 b, i64 e) {
+      for (i64 grp = 0; grp < groups; ++grp)
+        for (i64 i = b; i < e; ++i) dw[i] += partials[static_cast<std::size_t>(grp * wsize + i)];
+    });
 }
 
 }  // namespace fastpp::backend::cpu_detail
