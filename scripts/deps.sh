@@ -7,7 +7,7 @@
 #                              training report in headless Chromium)
 #   scripts/deps.sh --torch    also PyTorch: Debian's (float64 fixture references) and current PyTorch from
 #                              PyPI in a virtual environment outside the working tree (the speed comparison,
-#                              benchmarks/compare/loss_compare.sh), at ${FASTPP_TORCH_VENV:-$HOME/.cache/fastpp/torch-venv}
+#                              benchmarks/compare/*.sh: torch, torchvision, pillow), at ${FASTPP_TORCH_VENV:-$HOME/.cache/fastpp/torch-venv}
 set -euo pipefail
 
 want=(
@@ -47,19 +47,19 @@ else
   echo "deps.sh: no CUDA toolkit at /usr/local/cuda (the CUDA targets will not be built)"
 fi
 
-# Current PyTorch from PyPI (about 6 GB with its CUDA wheels), for benchmarks/compare/loss_compare.sh: the
+# Current PyTorch from PyPI (about 6 GB with its CUDA wheels), for benchmarks/compare/: the
 # speed bar is against what a fastai user installs today, not Debian's older build. Kept outside the
 # working tree so builds and `git status` never see it.
 if [[ "${1:-}" == "--torch" ]]; then
   venv="${FASTPP_TORCH_VENV:-$HOME/.cache/fastpp/torch-venv}"
-  if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "import torch" 2>/dev/null; then
+  if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "import torch, torchvision, PIL" 2>/dev/null; then
     echo "deps.sh: PyPI torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)') in $venv"
   else
-    echo "deps.sh: creating $venv and installing torch and numpy from PyPI"
+    echo "deps.sh: installing torch, torchvision, pillow and numpy from PyPI into $venv"
     mkdir -p "$(dirname "$venv")"
-    python3 -m venv "$venv"
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
     "$venv/bin/python" -m pip install -q --upgrade pip
-    "$venv/bin/python" -m pip install -q torch numpy
+    "$venv/bin/python" -m pip install -q torch torchvision pillow numpy
     echo "deps.sh: PyPI torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)') in $venv"
   fi
 fi
