@@ -1,5 +1,6 @@
 // Conv2d's groups must divide both channel counts.
 // expect: Conv2d: groups must divide both Cin and Cout
+// expect-errors: 1
 #include <fastpp/nn.hpp>
 
 using namespace fastpp::nn;

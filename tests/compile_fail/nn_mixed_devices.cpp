@@ -2,6 +2,9 @@
 // device's activation. The message says how to build the whole network for one device; g++'s note
 // names both layers and their devices ("ReLU on cpu follows Conv2d<3, 8> on other").
 // expect: every layer of a network must run on the same device
+// expect-errors: 1
+// expect-gcc: ReLU on cpu follows Conv2d<3, 8> on other
+// expect-clang: the_layer<ReLUOn<cpu, float>>::follows<Conv2d<3, 8, {3, 1, 0, 1, 1, true}, other, float>>::on_another_device
 #include <fastpp/nn.hpp>
 
 // A second device for the snippet: host memory, the cpu's kernels.

@@ -1,6 +1,8 @@
 // Only layers go into a Sequential: a type without forward/backward/for_each_param/channel counts
 // must be refused with a message saying what a layer needs.
+// It is the only error: Sequential looks no further into the type (g++ printed six follow-on errors).
 // expect: Sequential takes layers only
+// expect-errors: 1
 #include <fastpp/nn.hpp>
 
 using namespace fastpp::nn;

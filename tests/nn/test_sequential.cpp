@@ -33,7 +33,10 @@ TEST_CASE("Sequential knows its channels at compile time", "[nn]") {
 }
 
 TEST_CASE("children are named by index or by Named<>, as torch modules are", "[nn]") {
-  Sequential<Named<"features", Sequential<Conv2d<3, 4>, BatchNorm2d<4>>>, Named<"head", Linear<4, 2>>> net;
+  // (the pool and Flatten have no parameters: a Linear right after BatchNorm2d would not compile)
+  Sequential<Named<"features", Sequential<Conv2d<3, 4>, BatchNorm2d<4>, AdaptiveAvgPool2d<1>, Flatten>>,
+             Named<"head", Linear<4, 2>>>
+      net;
   std::vector<std::string> names;
   net.for_each_param([&](const std::string& n, Param&) { names.push_back(n); });
   CHECK(names == std::vector<std::string>{"features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",

@@ -2,6 +2,7 @@
 // Layers without parameters that keep the shape: ReLU, Identity, Dropout; and Flatten.
 // ReLU, Identity and Flatten are the cpu/float instances of ReLUOn, IdentityOn and FlattenOn; a network
 // built for another device with on_device_t gets the matching instance.
+#include <concepts>
 #include <cstdint>
 #include <string>
 
@@ -22,6 +23,8 @@ class ReLUOn : public NoParams {
   using on = ReLUOn<D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
+  static constexpr Rank in_rank = Rank::any;  // a map or a flat tensor, given back as it came
+  static constexpr Rank out_rank = Rank::same_as_input;
   static constexpr bool keeps_spatial = true;
   static constexpr text type_name() { return text("ReLU"); }
 
@@ -64,6 +67,8 @@ class IdentityOn : public NoParams {
   using on = IdentityOn<D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
+  static constexpr Rank in_rank = Rank::any;  // a map or a flat tensor, given back as it came
+  static constexpr Rank out_rank = Rank::same_as_input;
   static constexpr bool keeps_spatial = true;
   static constexpr text type_name() { return text("Identity"); }
   Shape out_shape(const Shape& in) const { return in; }
@@ -85,12 +90,28 @@ using Identity = IdentityOn<>;
 template <class L>
 inline constexpr bool is_identity_v = std::is_same_v<L, IdentityOn<typename L::device_type, typename L::value_type>>;
 
+// Dropout's template argument: a whole percentage, Dropout<50> for PyTorch's nn.Dropout(0.5) (clang 14
+// takes no floating-point template arguments). A fraction such as Dropout<0.5> converts too, only so
+// that Dropout can refuse it with a sentence instead of "conversion from double to int".
+struct DropPercent {
+  std::int64_t value = 0;
+  bool fraction = false;  // written as a floating-point number
+
+  template <std::integral I>
+  constexpr DropPercent(I percent) : value(static_cast<std::int64_t>(percent)) {}  // NOLINT: Dropout<50>
+  template <std::floating_point F>
+  constexpr DropPercent(F) : fraction(true) {}  // NOLINT: refused by Dropout's static_assert
+};
+
 // Zeroes each element with probability Percent/100 in training and scales the rest by 1/(1-p); the
 // identity in eval. Masks come from ctx.fork(), so a run is reproducible from ctx's seed.
-// (The probability is a percentage because clang 14 takes no floating-point template arguments.)
-template <int Percent, class D = cpu, class T = float>
+template <DropPercent Percent, class D = cpu, class T = float>
 class Dropout : public NoParams {
-  static_assert(Percent >= 0 && Percent < 100, "Dropout<Percent>: the drop probability is a percentage in [0, 100)");
+  static_assert(!Percent.fraction,
+                "Dropout<Percent>: the drop probability is a whole percentage: write Dropout<50> for PyTorch's "
+                "nn.Dropout(0.5), Dropout<25> for nn.Dropout(0.25)");
+  static_assert(Percent.fraction || (Percent.value >= 0 && Percent.value < 100),
+                "Dropout<Percent>: the drop probability is a percentage in [0, 100)");
   static_assert(layer_types_ok<D, T>::ok);
 
  public:
@@ -100,15 +121,18 @@ class Dropout : public NoParams {
   using on = Dropout<Percent, D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
+  static constexpr Rank in_rank = Rank::any;  // a map or a flat tensor, given back as it came
+  static constexpr Rank out_rank = Rank::same_as_input;
   static constexpr bool keeps_spatial = true;
-  static constexpr float p = static_cast<float>(Percent) / 100.0f;
-  static constexpr text type_name() { return text("Dropout<") + to_text(Percent) + text(">"); }
+  static constexpr std::int64_t percent = Percent.value;
+  static constexpr float p = static_cast<float>(percent) / 100.0f;
+  static constexpr text type_name() { return text("Dropout<") + to_text(percent) + text(">"); }
 
   Shape out_shape(const Shape& in) const { return in; }
   Tensor<T, D> forward(Ctx& ctx, const Tensor<T, D>& x) {
     output_shape_ = x.shape();
     ran_ = true;
-    if (!ctx.training || Percent == 0) {
+    if (!ctx.training || percent == 0) {
       mask_ = {};
       return x;
     }
@@ -136,6 +160,9 @@ class Dropout : public NoParams {
   bool ran_ = false;
 };
 
+template <DropPercent Percent, class D, class T>
+inline constexpr bool refused_its_arguments<Dropout<Percent, D, T>> = Percent.fraction;
+
 // [N, H, W, C] -> [N, C*H*W] in PyTorch's order (channel outermost), so a Linear after it takes the same
 // weights as in PyTorch; after a global pooling (H = W = 1) it is a free reshape. Rank-2 input passes.
 template <class D = cpu, class T = float>
@@ -149,12 +176,14 @@ class FlattenOn : public NoParams {
   using on = FlattenOn<D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
+  static constexpr Rank in_rank = Rank::any;  // a rank-2 input passes through
+  static constexpr Rank out_rank = Rank::flat;
   static constexpr text type_name() { return text("Flatten"); }
   // After a global pooling the feature count is the channel count; otherwise it depends on the image size.
   static constexpr Flow flow(Flow in) {
     Flow out = in;
-    if (!in.global && !in.flat) out.channels = dyn;
-    out.flat = true;
+    if (!in.global && in.rank != Rank::flat) out.channels = dyn;
+    out.rank = Rank::flat;
     return out;
   }
 

@@ -40,6 +40,8 @@ class Conv2d {
   static constexpr std::int64_t in_channels = Cin;
   static constexpr std::int64_t out_channels = Cout;
   static constexpr ConvOpts opts = Opts;
+  static constexpr Rank in_rank = Rank::map;
+  static constexpr Rank out_rank = Rank::map;
   static constexpr text type_name() {
     return text("Conv2d<") + to_text(Cin) + text(", ") + to_text(Cout) + text(">");
   }

@@ -7,6 +7,7 @@
 //   Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy)  accumulates parameter grads, returns dx
 //   void for_each_param(F&& f, const std::string& prefix) f(name, ParamOn<D>&) with torchvision names
 //   static constexpr std::int64_t in_channels, out_channels (a count, dyn, or any/same_as_input)
+//   static constexpr Rank in_rank, out_rank      a 4-D map, a flat [N, features], or either (see Rank)
 //   template <class D2, class T2> using on = <the same layer on D2 with T2>
 // Backward is known from the type: a layer keeps in forward what its backward needs (when ctx.grad),
 // so there is no autograd tape. All arithmetic goes through backend::layer_kernels<D>.
@@ -64,16 +65,38 @@ struct Build {
   std::int64_t out_features = dyn;
 };
 
+// The rank of the tensor between two layers, carried in the type as the channel count is:
+//   map   a 4-D NHWC feature map [N, H, W, C] (Conv2d, BatchNorm2d, the pools take and give one)
+//   flat  a 2-D [N, features] tensor (Linear and BatchNorm1d take and give one; Flatten gives one)
+//   any   as a layer's in_rank: takes either (ReLU, Dropout, Identity, Flatten); in a flow: not known
+//         (the input of a Sequential); as an out_rank: not known before run time (AnyModel)
+//   same_as_input  as an out_rank only: gives the rank it received (ReLU, Dropout, Identity)
+enum class Rank { any, map, flat, same_as_input };
+
+// A layer's declared ranks; a layer written outside fastpp without them takes either and gives what
+// it received, so it is never refused for its rank.
+template <class L>
+constexpr Rank in_rank_of() {
+  if constexpr (requires { L::in_rank; }) return L::in_rank;
+  else return Rank::any;
+}
+template <class L>
+constexpr Rank out_rank_of() {
+  if constexpr (requires { L::out_rank; }) return L::out_rank;
+  else return Rank::same_as_input;
+}
+
 // What Sequential knows at compile time about the tensor flowing between two layers: its channel (or
-// feature) count, whether a global pooling made it 1x1, and whether Flatten made it [N, features].
+// feature) count, whether a global pooling made it 1x1, and its rank.
 struct Flow {
   std::int64_t channels = any_channels;  // a count, dyn (known only at run time) or any (not yet known)
   bool global = false;                   // spatial size is 1x1 (after AdaptiveXPool2d<1>)
-  bool flat = false;                     // rank 2: [N, features]
+  Rank rank = Rank::any;                 // map, flat, or any (not known)
 };
 
 // How a layer changes the flow. A layer may define `static constexpr Flow flow(Flow)`; otherwise its
-// out_channels decides and the spatial size is unknown afterwards unless it declares keeps_spatial.
+// out_channels and out_rank decide, and the spatial size is unknown afterwards unless it declares
+// keeps_spatial.
 template <class L>
 constexpr Flow flow_through(Flow in) {
   if constexpr (requires { L::flow(in); }) {
@@ -81,6 +104,7 @@ constexpr Flow flow_through(Flow in) {
   } else {
     Flow out = in;
     out.channels = L::out_channels == same_as_input ? in.channels : L::out_channels;
+    out.rank = out_rank_of<L>() == Rank::same_as_input ? in.rank : out_rank_of<L>();
     if constexpr (requires { L::keeps_spatial; }) {
       if (!L::keeps_spatial) out.global = false;
     } else {
@@ -139,6 +163,11 @@ concept Layer = requires { typename L::device_type; typename L::value_type; } &&
       { L::in_channels } -> std::convertible_to<std::int64_t>;
       { L::out_channels } -> std::convertible_to<std::int64_t>;
     };
+
+// True for a layer type whose own static_assert already refused its template arguments (Dropout<0.5>):
+// clang then sees an invalid class, which is no Layer, and Sequential adds no second message about it.
+template <class L>
+inline constexpr bool refused_its_arguments = false;
 
 // The same network built for another device and dtype: on_device_t<Net, fastpp::cuda>. Every layer
 // names its rebuilt self as `on<D, T>`; Sequential, Named and Residual rebuild their children.

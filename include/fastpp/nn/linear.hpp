@@ -25,7 +25,9 @@ class Linear {
   static constexpr std::int64_t in_channels = In;
   static constexpr std::int64_t out_channels = Out;
   static constexpr bool has_bias = Bias;
-  static constexpr Flow flow(Flow) { return {Out, false, true}; }
+  static constexpr Rank in_rank = Rank::flat;
+  static constexpr Rank out_rank = Rank::flat;
+  static constexpr Flow flow(Flow) { return {Out, false, Rank::flat}; }
   static constexpr text type_name() {
     return text("Linear<") + to_text(In) + text(", ") + channels_text(Out) + text(">");
   }

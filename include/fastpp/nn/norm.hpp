@@ -86,6 +86,9 @@ class BatchNorm2d : public BatchNormCore<D, T> {
   static constexpr std::int64_t in_channels = C;
   static constexpr std::int64_t out_channels = C;
   static constexpr bool keeps_spatial = true;
+  static constexpr Rank in_rank = Rank::map;
+  static constexpr Rank out_rank = Rank::map;
+  static constexpr int batchnorm_dims = 2;  // Sequential names BatchNorm1d as the fix after a Flatten
   static constexpr text type_name() { return text("BatchNorm2d<") + to_text(C) + text(">"); }
 
   BatchNorm2d() : BatchNormCore<D, T>(C) {}
@@ -116,6 +119,9 @@ class BatchNorm1d : public BatchNormCore<D, T> {
   static constexpr std::int64_t in_channels = C;
   static constexpr std::int64_t out_channels = C;
   static constexpr bool keeps_spatial = true;
+  static constexpr Rank in_rank = Rank::flat;
+  static constexpr Rank out_rank = Rank::flat;
+  static constexpr int batchnorm_dims = 1;  // Sequential names BatchNorm2d as the fix on a map
   static constexpr text type_name() { return text("BatchNorm1d<") + to_text(C) + text(">"); }
 
   BatchNorm1d() : BatchNormCore<D, T>(C) {}

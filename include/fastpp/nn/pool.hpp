@@ -45,6 +45,8 @@ class MaxPool2d : public NoParams {
   using on = MaxPool2d<Opts, D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
+  static constexpr Rank in_rank = Rank::map;
+  static constexpr Rank out_rank = Rank::map;
   static constexpr text type_name() { return text("MaxPool2d<") + to_text(Opts.kernel) + text(">"); }
 
   Shape out_shape(const Shape& in) const { return detail::pool_out_shape<Opts>(in, "MaxPool2d"); }
@@ -84,6 +86,8 @@ class AvgPool2d : public NoParams {
   using on = AvgPool2d<Opts, D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;
+  static constexpr Rank in_rank = Rank::map;
+  static constexpr Rank out_rank = Rank::map;
   static constexpr text type_name() { return text("AvgPool2d<") + to_text(Opts.kernel) + text(">"); }
 
   Shape out_shape(const Shape& in) const { return detail::pool_out_shape<Opts>(in, "AvgPool2d"); }
@@ -124,6 +128,8 @@ class AdaptivePool : public NoParams {
   using on = AdaptivePool<Kind, Out, D2, T2>;
   static constexpr std::int64_t in_channels = any_channels;
   static constexpr std::int64_t out_channels = same_as_input;  // refined by flow() for concat: twice the input
+  static constexpr Rank in_rank = Rank::map;
+  static constexpr Rank out_rank = Rank::map;  // [N, Out, Out, C]: a Flatten makes it [N, features]
   static constexpr text type_name() {
     const text kind = Kind == AdaptiveKind::avg ? text("AdaptiveAvgPool2d<")
                       : Kind == AdaptiveKind::max ? text("AdaptiveMaxPool2d<")
@@ -131,7 +137,7 @@ class AdaptivePool : public NoParams {
     return kind + to_text(Out) + text(">");
   }
   static constexpr Flow flow(Flow in) {
-    return {parts == 2 && in.channels > 0 ? 2 * in.channels : in.channels, Out == 1, false};
+    return {parts == 2 && in.channels > 0 ? 2 * in.channels : in.channels, Out == 1, Rank::map};
   }
 
   AdaptivePool() = default;

@@ -31,6 +31,8 @@ class Residual {
   using on = Residual<typename Main::template on<D2, T2>, typename Shortcut::template on<D2, T2>>;
   static constexpr std::int64_t in_channels = Main::in_channels;
   static constexpr std::int64_t out_channels = Main::out_channels;
+  static constexpr Rank in_rank = in_rank_of<Main>();  // the main branch's, as for the channels
+  static constexpr Rank out_rank = out_rank_of<Main>();
   static constexpr text type_name() {
     return text("Residual<") + to_text(in_channels) + text(", ") + to_text(out_channels) + text(">");
   }

@@ -38,25 +38,120 @@ struct explanation {
   static constexpr bool holds = false;
 };
 
-// Instantiated for each neighbouring pair; fails, naming both layers and both counts, when they disagree.
+// clang 14 prints a text template argument as character codes, but it prints nested template names and
+// layer types as written. So for clang each sentence is spelled as names, e.g.
+//   the_layer<BatchNorm2d<32>>::follows<ReLUOn<>>::with_output_channels<64>::holds
+// FASTPP_NN_EXPLAIN(sentence, names) is the term a check adds to its static_assert condition: always
+// false, it makes the compiler print the sentence (g++) or the names (clang) beside the message.
+#if defined(__clang__)
+#define FASTPP_NN_EXPLAIN(sentence, ...) __VA_ARGS__
+#else
+#define FASTPP_NN_EXPLAIN(sentence, ...) ::fastpp::nn::detail::explanation<sentence>::holds
+#endif
+
+template <class Layer>
+struct the_layer {
+  template <class Before>
+  struct follows {
+    template <std::int64_t Channels>
+    struct with_output_channels {
+      static constexpr bool holds = false;
+    };
+    template <std::int64_t Features>
+    struct whose_output_has_features {
+      static constexpr bool holds = false;
+    };
+    struct which_gives_a_4D_map {
+      static constexpr bool holds = false;
+    };
+    struct which_gives_a_flat_tensor {
+      static constexpr bool holds = false;
+    };
+    struct on_another_device {
+      static constexpr bool holds = false;
+    };
+    struct with_another_dtype {
+      static constexpr bool holds = false;
+    };
+  };
+};
+template <class Layer>
+struct put_a_Flatten_before {
+  template <class Before>
+  struct which_follows {
+    static constexpr bool holds = false;
+  };
+};
+
+// Instantiated for each neighbouring pair whose ranks agree; fails, naming both layers and both counts,
+// when the channel counts disagree.
 template <class Before, class After, std::int64_t Produced, std::int64_t Expected, bool Flat>
 struct channels_must_match {
-  static constexpr bool known = Produced > 0 && Expected > 0;
+  static constexpr bool fits = Produced <= 0 || Expected <= 0 || Produced == Expected;
   static constexpr text sentence = layer_name<After>() + text(" follows ") + layer_name<Before>() +
                                    (Flat ? text(" whose output has ") : text(" with ")) + to_text(Produced) +
                                    (Flat ? text(" features") : text(" output channels"));
-  static_assert(Flat || !known || Produced == Expected || explanation<sentence>::holds,
+  static_assert(Flat || fits ||
+                    FASTPP_NN_EXPLAIN(sentence, the_layer<After>::template follows<
+                                                    Before>::template with_output_channels<Produced>::holds),
                 "Sequential: a layer's input channels must equal the previous layer's output channels "
-                "(the note below names both layers and both numbers)");
-  static_assert(!Flat || !known || Produced == Expected || explanation<sentence>::holds,
+                "(both layers and both numbers are named beside this message)");
+  static_assert(!Flat || fits ||
+                    FASTPP_NN_EXPLAIN(sentence, the_layer<After>::template follows<
+                                                    Before>::template whose_output_has_features<Produced>::holds),
                 "Sequential: a Linear's input width must equal the globally pooled feature count before it "
-                "(the note below names both layers and both numbers)");
+                "(both layers and both numbers are named beside this message)");
+  static constexpr bool ok = true;
+};
+
+// 1 for BatchNorm1d, 2 for BatchNorm2d, 0 for other layers: they get a message of their own, which names
+// their twin.
+template <class L>
+constexpr int batchnorm_dims() {
+  if constexpr (requires { L::batchnorm_dims; }) return L::batchnorm_dims;
+  else return 0;
+}
+
+// Instantiated for each neighbouring pair; fails, naming both layers and the fix, when a layer that takes
+// a flat [N, features] tensor follows one that gives a 4-D map, or the other way round.
+template <class Before, class After, Rank Got, Rank Takes>
+struct ranks_must_match {
+  static constexpr bool map_into_flat = Got == Rank::map && Takes == Rank::flat;
+  static constexpr bool flat_into_map = Got == Rank::flat && Takes == Rank::map;
+  static constexpr int norm = batchnorm_dims<After>();
+  static constexpr text sentence =
+      map_into_flat && norm == 0
+          ? text("put a Flatten before ") + layer_name<After>() + text(", which follows ") + layer_name<Before>()
+          : layer_name<After>() + text(" follows ") + layer_name<Before>() +
+                (map_into_flat ? text(", which gives a 4-D map") : text(", which gives a flat [N, features] tensor"));
+  static_assert(!map_into_flat || norm != 0 ||
+                    FASTPP_NN_EXPLAIN(sentence, put_a_Flatten_before<After>::template which_follows<Before>::holds),
+                "Sequential: a Linear takes a flat [N, features] tensor but follows a layer that gives a 4-D NHWC "
+                "map [N, H, W, C]: put a Flatten before the Linear (both layers are named beside this message)");
+  static_assert(!map_into_flat || norm != 1 ||
+                    FASTPP_NN_EXPLAIN(sentence,
+                                      the_layer<After>::template follows<Before>::which_gives_a_4D_map::holds),
+                "Sequential: BatchNorm1d normalises a flat [N, features] tensor but follows a layer that gives a 4-D "
+                "NHWC map: on a map use BatchNorm2d, or put a Flatten before the BatchNorm1d (both layers are "
+                "named beside this message)");
+  static_assert(!flat_into_map || norm != 2 ||
+                    FASTPP_NN_EXPLAIN(sentence,
+                                      the_layer<After>::template follows<Before>::which_gives_a_flat_tensor::holds),
+                "Sequential: BatchNorm2d normalises a 4-D NHWC map but follows a layer that gives a flat "
+                "[N, features] tensor (a Flatten or a Linear): after those use BatchNorm1d, or move the BatchNorm2d "
+                "before the Flatten (both layers are named beside this message)");
+  static_assert(!flat_into_map || norm == 2 ||
+                    FASTPP_NN_EXPLAIN(sentence,
+                                      the_layer<After>::template follows<Before>::which_gives_a_flat_tensor::holds),
+                "Sequential: convolutions and pools take a 4-D NHWC map but this one follows a layer that gives a "
+                "flat [N, features] tensor (a Flatten or a Linear): put it before the Flatten (both layers are "
+                "named beside this message)");
   static constexpr bool ok = true;
 };
 
 template <class T>
 struct must_be_a_layer {
-  static_assert(Layer<T>,
+  static_assert(Layer<T> || refused_its_arguments<T>,
                 "Sequential takes layers only: each argument needs device_type, value_type, forward(ctx, x), "
                 "backward(ctx, dy), for_each_param(f, prefix) and static in_channels/out_channels (see "
                 "fastpp::nn::Layer and docs/nn.md)");
@@ -96,13 +191,15 @@ struct devices_must_match {
   static constexpr text sentence = layer_name<After>() + text(" on ") + device_text<typename after::device>() +
                                    text(" follows ") + layer_name<Before>() + text(" on ") +
                                    device_text<typename before::device>();
-  static_assert(same_device || explanation<sentence>::holds,
+  static_assert(same_device ||
+                    FASTPP_NN_EXPLAIN(sentence, the_layer<After>::template follows<Before>::on_another_device::holds),
                 "Sequential: every layer of a network must run on the same device: write the network once for "
-                "the cpu and build it for another device with nn::on_device_t<Net, Device> (the note below "
-                "names both layers)");
-  static_assert(same_dtype || explanation<sentence>::holds,
+                "the cpu and build it for another device with nn::on_device_t<Net, Device> (both layers are "
+                "named beside this message)");
+  static_assert(same_dtype ||
+                    FASTPP_NN_EXPLAIN(sentence, the_layer<After>::template follows<Before>::with_another_dtype::holds),
                 "Sequential: every layer of a network must use the same activation dtype: build the whole "
-                "network with nn::on_device_t<Net, Device, DType> (the note below names both layers)");
+                "network with nn::on_device_t<Net, Device, DType> (both layers are named beside this message)");
   static constexpr bool ok = true;
 };
 
@@ -116,6 +213,85 @@ struct SequentialInput {
   static constexpr text type_name() { return text("the input"); }
 };
 
+// What Sequential reads of a type that is not a layer, so that must_be_a_layer's message is the only one:
+// nothing below looks inside the offending type.
+struct NotALayer {
+  using device_type = fastpp::cpu;
+  using value_type = float;
+  static constexpr std::int64_t in_channels = any_channels;
+  static constexpr std::int64_t out_channels = same_as_input;
+  static constexpr Rank in_rank = Rank::any;
+  static constexpr Rank out_rank = Rank::any;
+};
+template <class L>
+using checked_as = std::conditional_t<Layer<L>, L, NotALayer>;
+
+// Rebuilt for another device only when `on` is used (a non-layer has no `on`).
+template <class L, class D, class T>
+struct rebuilt {
+  using type = typename L::template on<D, T>;
+};
+
+// Rank and channel flow through layers L... (all of them layers), and the checks of each neighbouring
+// pair. Each check is a static_assert directly over the pairs, so a failed one is the only message.
+template <class... L>
+struct chain {
+  static constexpr std::size_t size = sizeof...(L);
+  template <std::size_t I>
+  using at = std::tuple_element_t<I, std::tuple<L...>>;
+  template <std::size_t I>
+  using before = std::conditional_t<I == 0, SequentialInput, at<I - (I > 0)>>;
+
+  static constexpr Flow flow(Flow in) {
+    ((in = flow_through<L>(in)), ...);
+    return in;
+  }
+  static constexpr bool ranks_fit(Rank got, Rank takes) {
+    return got == Rank::any || takes == Rank::any || got == takes;
+  }
+  // flows[i] is what reaches layer i (from a Sequential input of unknown width and rank). After a layer
+  // refused for its rank, the rank is taken as unknown, so that one misplaced layer is one message.
+  static constexpr std::array<Flow, size + 1> flows = [] {
+    std::array<Flow, size + 1> f{};
+    f[0] = Flow{};
+    std::size_t i = 0;
+    ((f[i + 1] = flow_through<L>(f[i]),
+      f[i + 1].rank = ranks_fit(f[i].rank, in_rank_of<L>()) ? f[i + 1].rank : Rank::any, ++i),
+     ...);
+    return f;
+  }();
+  // The rank the chain takes: that of its first layer that states one, unless a layer before it fixes
+  // the rank (Flatten takes either); and the rank it gives: that of its last layer that fixes one.
+  static constexpr Rank in_rank = [] {
+    const std::array<Rank, size> takes{in_rank_of<L>()...}, gives{out_rank_of<L>()...};
+    for (std::size_t i = 0; i < size; ++i) {
+      if (takes[i] != Rank::any) return takes[i];
+      if (gives[i] != Rank::same_as_input) return Rank::any;
+    }
+    return Rank::any;
+  }();
+  static constexpr Rank out_rank = [] {
+    Rank r = Rank::same_as_input;
+    ((r = out_rank_of<L>() == Rank::same_as_input ? r : out_rank_of<L>()), ...);
+    return r;
+  }();
+
+  template <class Seq>
+  struct checks;
+  template <std::size_t... I>
+  struct checks<std::index_sequence<I...>> {
+    static_assert((devices_must_match<at<I - (I > 0)>, at<I>>::ok && ...));
+    static_assert((ranks_must_match<before<I>, at<I>, flows[I].rank, in_rank_of<at<I>>()>::ok && ...));
+    // A pair whose ranks disagree has its message already; its channel counts are not compared.
+    static_assert((channels_must_match<before<I>, at<I>, flows[I].channels,
+                                       ranks_fit(flows[I].rank, in_rank_of<at<I>>()) ? at<I>::in_channels : dyn,
+                                       flows[I].rank == Rank::flat>::ok &&
+                   ...));
+    static constexpr bool ok = true;
+  };
+  static constexpr bool ok = checks<std::make_index_sequence<size>>::ok;
+};
+
 template <class... L>
 using first_of = layer_device<std::tuple_element_t<0, std::tuple<L...>>>;
 
@@ -124,7 +300,9 @@ using first_of = layer_device<std::tuple_element_t<0, std::tuple<L...>>>;
 template <class... L>
 class Sequential {
   static_assert(sizeof...(L) > 0, "Sequential needs at least one layer");
-  static constexpr bool all_layers = (detail::must_be_a_layer<L>::ok && ...);
+  static_assert((detail::must_be_a_layer<L>::ok && ...));  // names what a layer needs
+  // Below, a non-layer is replaced by a stand-in, so that its message is the only one.
+  using chain = detail::chain<detail::checked_as<L>...>;
 
  public:
   static constexpr std::size_t size = sizeof...(L);
@@ -134,44 +312,24 @@ class Sequential {
   using device_type = typename detail::first_of<L...>::device;
   using value_type = typename detail::first_of<L...>::dtype;
   template <class D2, class T2>
-  using on = Sequential<typename L::template on<D2, T2>...>;
+  using on = Sequential<typename detail::rebuilt<L, D2, T2>::type...>;
 
   // The flow through the layers, starting from `in` (so a nested Sequential is checked against what
   // comes before it).
-  static constexpr Flow flow(Flow in) {
-    ((in = flow_through<L>(in)), ...);
-    return in;
-  }
-  static constexpr std::int64_t in_channels = layer_type<0>::in_channels;
+  static constexpr Flow flow(Flow in) { return chain::flow(in); }
+  static constexpr std::int64_t in_channels = chain::template at<0>::in_channels;
   static constexpr std::int64_t out_channels = [] {
-    const Flow f = flow(Flow{in_channels == any_channels ? any_channels : in_channels, false, false});
+    const Flow f = flow(Flow{in_channels == any_channels ? any_channels : in_channels, false, Rank::any});
     return f.channels == any_channels ? same_as_input : f.channels;
   }();
+  static constexpr Rank in_rank = chain::in_rank;
+  static constexpr Rank out_rank = chain::out_rank;
   static constexpr text type_name() { return text("Sequential"); }
 
  private:
-  // flows[i] is what reaches layer i (from a Sequential input of unknown width).
-  static constexpr std::array<Flow, size + 1> flows = [] {
-    std::array<Flow, size + 1> f{};
-    f[0] = Flow{};
-    std::size_t i = 0;
-    ((f[i + 1] = flow_through<L>(f[i]), ++i), ...);
-    return f;
-  }();
-  template <std::size_t... I>
-  static constexpr bool check_neighbours(std::index_sequence<I...>) {
-    return (detail::channels_must_match<std::conditional_t<I == 0, detail::SequentialInput, layer_type<I - (I > 0)>>,
-                                        layer_type<I>, flows[I].channels, layer_type<I>::in_channels,
-                                        flows[I].flat>::ok &&
-            ...);
-  }
-  template <std::size_t... I>
-  static constexpr bool check_devices(std::index_sequence<I...>) {
-    return (detail::devices_must_match<layer_type<I - (I > 0)>, layer_type<I>>::ok && ...);
-  }
-  static_assert(all_layers);  // each failure was reported, with its type, by detail::must_be_a_layer
-  static_assert(check_devices(std::make_index_sequence<size>{}));     // likewise devices_must_match
-  static_assert(check_neighbours(std::make_index_sequence<size>{}));  // likewise channels_must_match
+  // Each failure is reported, naming the layers, by detail::must_be_a_layer, devices_must_match,
+  // ranks_must_match or channels_must_match.
+  static_assert(chain::ok);
 
  public:
   Sequential() : Sequential(Build{}) {}
