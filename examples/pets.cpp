@@ -40,19 +40,22 @@ struct Options {
   fs::path out = "pets-out";
   fs::path fashion_folder = "data/fashion";
   fs::path report;  // the training report (HTML), rewritten after every epoch; empty: none
+  std::int64_t size = 224;  // the training size for pets and folders (Resize to it, then aug_transforms)
 };
 
 const char* usage =
     "usage: pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs N] [--bs N]\n"
     "            [--lr RATE|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]\n"
     "            [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR]\n"
-    "            [--fashion-folder DIR] [--report FILE.html]\n"
+    "            [--fashion-folder DIR] [--report FILE.html] [--size N]\n"
     "  --data       fashion (data/fashion from export_fashion_mnist, default), pets (untar_data's folder) or a\n"
     "               folder of images labelled by their parent folder\n"
     "  --arch       fashion_resnet (a 0.3M-parameter ResNet for 28x28 images, default) or a torchvision ResNet\n"
     "  --lr         the peak learning rate, or `find` to take lr_find's valley suggestion (default 1e-2)\n"
     "  --recipe     one_cycle: fit_one_cycle from the weights as they are; fine_tune: fastai's fine_tune\n"
-    "  --pretrained torchvision weights for the ResNet body (scripts/export_torchvision_weights.py)\n"
+    "  --pretrained weights for the ResNet body: torchvision's (scripts/export_torchvision_weights.py) or a\n"
+    "               checkpoint of an earlier run of the same --arch (OUT/models/final.safetensors)\n"
+    "  --size       the training image size for pets and folders (default 224; Fashion-MNIST stays at 28)\n"
     "  --limit      use the first N training and N/5 validation images only (a quick run)\n"
     "  --out        where the plots, the history, the report and the exported model go (default pets-out)\n"
     "  --fashion-folder  where --data fashion reads (default data/fashion)\n"
@@ -96,6 +99,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--lr") o.lr = v;
     else if (a == "--recipe") o.recipe = v;
     else if (a == "--pretrained") o.pretrained = v;
+    else if (a == "--size") o.size = number<std::int64_t>(a, v);
     else if (a == "--precision") o.precision = v;
     else if (a == "--threads") o.threads = number<int>(a, v);
     else if (a == "--workers") o.workers = number<int>(a, v);
@@ -109,6 +113,7 @@ Options parse(int argc, char** argv) {
   if (o.precision != "float" && o.precision != "fp16") bad_usage("--precision is float or fp16, got " + o.precision);
   if (o.lr != "find") number<double>("--lr", o.lr);
   if (o.bs < 1) bad_usage("--bs must be at least 1");
+  if (o.size < 8) bad_usage("--size must be at least 8");
   if (o.epochs < 1) bad_usage("--epochs must be at least 1");
   return o;
 }
@@ -162,8 +167,9 @@ DataLoaders make_dls(const Options& o, fs::path& folder) {
                            get_image_files,
                            LimitedSplit{RandomSplitter{.valid_pct = 0.2, .seed = 42}, o.limit},
                            using_attr(RegexLabeller{R"(^(.+)_\d+\.jpg$)"}, file_name),
-                           item_tfms(Resize{460}),
-                           batch_tfms(aug_transforms({.size = 224, .min_scale = 0.75}), Normalize::from_stats(imagenet_stats))};
+                           item_tfms(Resize{o.size * 460 / 224}),  // presizing: 460 for 224, as the chapter
+                           batch_tfms(aug_transforms({.size = o.size, .min_scale = 0.75}),
+                                      Normalize::from_stats(imagenet_stats))};
     block.summary(folder, std::cout);
     return block.dataloaders(folder, lo);
   }
@@ -177,8 +183,8 @@ DataLoaders make_dls(const Options& o, fs::path& folder) {
                          get_image_files,
                          LimitedSplit{split, o.limit},
                          parent_label,
-                         item_tfms(Resize{224}),
-                         batch_tfms(aug_transforms({.size = 224, .min_scale = 0.75}), Normalize::from_stats(imagenet_stats))};
+                         item_tfms(Resize{o.size}),
+                         batch_tfms(aug_transforms({.size = o.size, .min_scale = 0.75}), Normalize::from_stats(imagenet_stats))};
   block.summary(folder, std::cout);
   return block.dataloaders(folder, lo);
 }
