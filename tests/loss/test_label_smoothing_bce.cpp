@@ -31,15 +31,15 @@ TEMPLATE_TEST_CASE("label smoothing cross-entropy follows fastai's formula (eps 
       auto g = loss_test::tensor<A>("g_" + rname);
       // the smoothing term sums C log-probabilities of size ~xmax: its error grows with C * xmax
       const Tolerance loss_tol{u, n + C, C * xmax}, grad_tol{u, n + C, 1.0};
-      LOSS_CHECK_CLOSE(label_smoothing_cross_entropy(x, t, o), key, loss_tol);
+      LOSS_CHECK_CLOSE(cross_entropy(x, t, o), key, loss_tol);
       auto loss = Tensor<A>::empty(r == Reduction::none ? Shape{x.size(0)} : Shape{1});
       auto lse = Tensor<A>::empty({x.size(0)});
-      label_smoothing_cross_entropy_out(x, t, o, loss, lse);
+      cross_entropy_out(x, t, o, loss, lse);
       auto dx = Tensor<TestType>::empty(x.shape());
-      label_smoothing_cross_entropy_backward_out(x, t, o, lse, g, dx);
+      cross_entropy_backward_out(x, t, o, lse, g, dx);
       LOSS_CHECK_CLOSE(dx, key + "_dx", grad_tol);
       auto dx2 = Tensor<TestType>::empty(x.shape());
-      label_smoothing_cross_entropy_forward_backward_out(x, t, o, g, loss, dx2);
+      cross_entropy_forward_backward_out(x, t, o, g, loss, dx2);
       LOSS_CHECK_CLOSE(loss, key, loss_tol);
       LOSS_CHECK_CLOSE(dx2, key + "_dx", grad_tol);
     }
@@ -48,9 +48,9 @@ TEMPLATE_TEST_CASE("label smoothing cross-entropy follows fastai's formula (eps 
 TEST_CASE("label smoothing with eps = 0 is cross-entropy", "[loss]") {
   auto x = loss_test::tensor<double>("x");
   auto t = loss_test::tensor<std::int64_t>("t_ign");
-  CHECK(label_smoothing_cross_entropy(x, t, {.eps = 0.0}).data()[0] ==
+  CHECK(cross_entropy(x, t, LabelSmoothingOptions{.eps = 0.0}).data()[0] ==
         Approx(cross_entropy(x, t).data()[0]).epsilon(1e-14));
-  CHECK_THROWS_WITH(label_smoothing_cross_entropy(x, t, {.eps = 1.5}), Catch::Contains("eps must be in [0, 1]"));
+  CHECK_THROWS_WITH(cross_entropy(x, t, LabelSmoothingOptions{.eps = 1.5}), Catch::Contains("eps must be in [0, 1]"));
 }
 
 TEMPLATE_TEST_CASE("binary_cross_entropy_with_logits matches PyTorch", "[loss]", float, double) {

@@ -7,29 +7,20 @@
 namespace fastpp {
 
 template <FloatDType T, class D>
-void sigmoid_out(const Tensor<T, D>& x, Tensor<T, D>& y) {
-  loss_detail::check_shape("sigmoid", "y", y, loss_detail::defined_shape("sigmoid", "input", x));
-  loss_detail::run_kernel([&](const auto* a, auto* b) { backend::loss_kernels<D>::sigmoid(a, x.numel(), b); }, y, x);
-}
-template <FloatDType T, class D>
 Tensor<T, D> sigmoid(const Tensor<T, D>& x) {
-  return loss_detail::filled<T, D>(loss_detail::defined_shape("sigmoid", "input", x),
-                                   [&](auto& y) { sigmoid_out(x, y); });
+  auto y = Tensor<T, D>::empty(loss_detail::defined_shape("sigmoid", "input", x));
+  loss_detail::run_kernel([&](const auto* a, auto* b) { backend::loss_kernels<D>::sigmoid(a, x.numel(), b); }, y, x);
+  return y;
 }
 // dx = dy * y * (1 - y), from the sigmoid output y.
 template <FloatDType T, class D>
-void sigmoid_backward_out(const Tensor<T, D>& y, const Tensor<T, D>& dy, Tensor<T, D>& dx) {
-  const char* op = "sigmoid_backward";
-  loss_detail::check_shape(op, "dy", dy, loss_detail::defined_shape(op, "output", y));
-  loss_detail::check_shape(op, "dx", dx, y.shape());
+Tensor<T, D> sigmoid_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
+  auto dx = Tensor<T, D>::empty(loss_detail::defined_shape("sigmoid_backward", "output", y));
+  loss_detail::check_shape("sigmoid_backward", "dy", dy, y.shape());
   loss_detail::run_kernel([&](const auto* a, const auto* b, auto* c) {
     backend::loss_kernels<D>::sigmoid_backward(a, b, y.numel(), c);
   }, dx, y, dy);
-}
-template <FloatDType T, class D>
-Tensor<T, D> sigmoid_backward(const Tensor<T, D>& y, const Tensor<T, D>& dy) {
-  return loss_detail::filled<T, D>(loss_detail::defined_shape("sigmoid_backward", "output", y),
-                                   [&](auto& dx) { sigmoid_backward_out(y, dy, dx); });
+  return dx;
 }
 
 namespace loss_detail {
@@ -54,30 +45,21 @@ template <class T, class D>
 Shape bce_loss_shape(const char* op, const Tensor<T, D>& x, Reduction r) {
   return r == Reduction::none ? defined_shape(op, "logits", x) : Shape{1};
 }
-inline double bce_divisor(Reduction r, std::int64_t numel) {
-  return r == Reduction::mean ? static_cast<double>(numel) : 1.0;
-}
 }  // namespace loss_detail
 
 // loss = w_j ((1 - y) x + (1 + (pw_j - 1) y) log(1 + exp(-x))), reduced by mean over all elements or sum.
 template <FloatDType T, class D, class Y>
-void binary_cross_entropy_with_logits_out(const Tensor<T, D>& x, const Y& targets, const BasicBceOptions<D>& o,
-                                          Tensor<acc_t<T>, D>& loss) {
+Tensor<acc_t<T>, D> binary_cross_entropy_with_logits(const Tensor<T, D>& x, const Y& targets,
+                                                     const BasicBceOptions<D>& o = {}) {
   const char* op = "binary_cross_entropy_with_logits";
   const auto y = loss_detail::checked_bce_targets(op, x, targets, o);
-  loss_detail::check_shape(op, "loss", loss, loss_detail::bce_loss_shape(op, x, o.reduction));
+  auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::bce_loss_shape(op, x, o.reduction));
   const auto xa = loss_detail::widened(x), ya = loss_detail::widened(y);
   backend::loss_kernels<D>::bce_with_logits(
       xa.data(), ya.data(), x.numel(), x.size(-1), loss_detail::data_or_null(o.weight),
-      loss_detail::data_or_null(o.pos_weight), loss_detail::bce_divisor(o.reduction, x.numel()),
+      loss_detail::data_or_null(o.pos_weight), loss_detail::divisor_of(o.reduction, static_cast<double>(x.numel())),
       o.reduction == Reduction::none, loss.data());
-}
-template <FloatDType T, class D, class Y>
-Tensor<acc_t<T>, D> binary_cross_entropy_with_logits(const Tensor<T, D>& x, const Y& targets,
-                                                     const BasicBceOptions<D>& o = {}) {
-  return loss_detail::filled<acc_t<T>, D>(
-      loss_detail::bce_loss_shape("binary_cross_entropy_with_logits", x, o.reduction),
-      [&](auto& loss) { binary_cross_entropy_with_logits_out(x, targets, o, loss); });
+  return loss;
 }
 
 // dx = w_j ((1 - y) - (1 + (pw_j - 1) y) sigmoid(-x)) * grad (/ numel for the mean); grad has the loss's shape.
@@ -92,16 +74,15 @@ void binary_cross_entropy_with_logits_backward_out(const Tensor<T, D>& x, const 
   loss_detail::run_kernel([&](const auto* a, const auto* b, auto* c) {
     backend::loss_kernels<D>::bce_with_logits_backward(
         a, b, x.numel(), x.size(-1), loss_detail::data_or_null(o.weight), loss_detail::data_or_null(o.pos_weight),
-        loss_detail::bce_divisor(o.reduction, x.numel()), o.reduction == Reduction::none, grad.data(), c);
+        loss_detail::divisor_of(o.reduction, static_cast<double>(x.numel())), o.reduction == Reduction::none, grad.data(), c);
   }, dx, x, y);
 }
 template <FloatDType T, class D, class Y>
 Tensor<T, D> binary_cross_entropy_with_logits_backward(const Tensor<T, D>& x, const Y& targets,
                                                        const BasicBceOptions<D>& o, const Tensor<acc_t<T>, D>& grad) {
-  const char* op = "binary_cross_entropy_with_logits_backward";
-  return loss_detail::filled<T, D>(loss_detail::defined_shape(op, "logits", x), [&](auto& dx) {
-    binary_cross_entropy_with_logits_backward_out(x, targets, o, grad, dx);
-  });
+  auto dx = Tensor<T, D>::empty(x.shape());  // x is checked before dx is written
+  binary_cross_entropy_with_logits_backward_out(x, targets, o, grad, dx);
+  return dx;
 }
 
 }  // namespace fastpp

@@ -115,9 +115,7 @@ CheckedTargets<D> checked_targets(std::string_view op, const Tensor<T, D>& x, co
   check_logits(op, x);
   const std::int64_t rows = x.size(0), classes = x.size(1);
   auto t = class_indices<D>(op, target);
-  if (!(t.defined() && t.rank() == 1 && t.size(0) == rows))
-    throw ShapeError(detail::msg(op, ": targets must have shape [", rows, "] (one class index per row), got ",
-                                 shape_text(t)));
+  check_shape(op, "targets", t, Shape{rows});  // one class index per row
   check_class_weight(op, w, classes);
   std::int64_t bad_row = -1, bad_value = 0;
   const double total = backend::loss_kernels<D>::scan_targets(t.data(), rows, classes, ignore_index, data_or_null(w),
@@ -127,14 +125,9 @@ CheckedTargets<D> checked_targets(std::string_view op, const Tensor<T, D>& x, co
   return {t, total};
 }
 
-// The shape of a loss over rows: [N] without reduction, [1] otherwise (of the rows of logits x, checked);
-// the divisor of its mean.
+// The shape of a loss over rows: [N] without reduction, [1] otherwise; the divisor of its mean (the
+// total weight, or the count of rows or elements).
 inline Shape loss_shape(Reduction r, std::int64_t rows) { return r == Reduction::none ? Shape{rows} : Shape{1}; }
-template <class T, class D>
-Shape loss_shape(std::string_view op, const Tensor<T, D>& x, Reduction r) {
-  check_logits(op, x);
-  return loss_shape(r, x.size(0));
-}
 inline double divisor_of(Reduction r, double total_weight) { return r == Reduction::mean ? total_weight : 1.0; }
 
 template <class T, class D>
@@ -159,15 +152,6 @@ void run_kernel(K&& kernel, Tensor<T, D>& out, const In&... in) {
     kernel(widened(in).data()..., wide.data());
     for (std::int64_t i = 0; i < out.numel(); ++i) out.data()[i] = static_cast<T>(wide.data()[i]);
   }
-}
-
-// The allocating form of an `_out` function: a fresh tensor of `shape` (computed after the checks it
-// needs), filled by out(tensor).
-template <class T, class D, class F>
-Tensor<T, D> filled(const Shape& shape, F&& out) {
-  auto y = Tensor<T, D>::empty(shape);
-  out(y);
-  return y;
 }
 
 }  // namespace fastpp::loss_detail

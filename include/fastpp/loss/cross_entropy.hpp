@@ -1,6 +1,6 @@
 #pragma once
-// cross_entropy = nll_loss(log_softmax(x)), fused, and fastai's LabelSmoothingCrossEntropy
-// (fastai/losses.py): one kernel, where eps = 0 is plain cross-entropy. With lp = log_softmax(x), C classes:
+// cross_entropy = nll_loss(log_softmax(x)), fused; with LabelSmoothingOptions, fastai's
+// LabelSmoothingCrossEntropy (fastai/losses.py), eps = 0 being plain cross-entropy. lp = log_softmax(x), C classes:
 //   loss = eps / C * reduce_i(-sum_j lp_ij) + (1 - eps) * nll_loss(lp, t, weight, reduction)
 // The smoothing term has no weights and ignores no row; the NLL term is nll_loss's (ignore_index -100 for
 // label smoothing), as fastai composes them. One pass over each row gives its loss and logsumexp, and its
@@ -47,7 +47,7 @@ void softmax_loss(const char* op, const Tensor<T, D>& x, const Targets& target, 
   const auto call = [&](const acc_t<T>* xp, acc_t<T>* dxp) {
     backend::loss_kernels<D>::softmax_cross_entropy(
         xp, n, c, ct.t.data(), ignore_index, data_or_null(o.weight), eps, divisor_of(r, ct.total),
-        r == Reduction::mean ? static_cast<double>(n) : 1.0, r == Reduction::none, ptr(io.loss), ptr(io.lse),
+        divisor_of(r, static_cast<double>(n)), r == Reduction::none, ptr(io.loss), ptr(io.lse),
         ptr(io.grad), dxp);
   };
   if (io.dx) run_kernel(call, *io.dx, x);
@@ -55,74 +55,47 @@ void softmax_loss(const char* op, const Tensor<T, D>& x, const Targets& target, 
 }
 }  // namespace loss_detail
 
+// The functions take NllOptions (a braced list `{...}` is one) or LabelSmoothingOptions.
+template <class O, class D>
+concept CrossEntropyOptionsOn = std::same_as<O, BasicNllOptions<D>> || std::same_as<O, BasicLabelSmoothingOptions<D>>;
+
 // Forward into caller-owned tensors: loss ([N] for Reduction::none, else [1]) and lse ([N]).
-template <FloatDType T, class D, class Targets>
-void cross_entropy_out(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o,
-                       Tensor<acc_t<T>, D>& loss, Tensor<acc_t<T>, D>& lse) {
+template <FloatDType T, class D, class Targets, CrossEntropyOptionsOn<D> O = BasicNllOptions<D>>
+void cross_entropy_out(const Tensor<T, D>& x, const Targets& target, const O& o, Tensor<acc_t<T>, D>& loss,
+                       Tensor<acc_t<T>, D>& lse) {
   loss_detail::softmax_loss("cross_entropy", x, target, o, {.loss = &loss, .lse = &lse});
 }
 
 // The loss alone ([N] or [1]).
-template <FloatDType T, class D, class Targets>
-Tensor<acc_t<T>, D> cross_entropy(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o = {}) {
-  return loss_detail::filled<acc_t<T>, D>(loss_detail::loss_shape("cross_entropy", x, o.reduction), [&](auto& loss) {
-    loss_detail::softmax_loss("cross_entropy", x, target, o, {.loss = &loss});
-  });
+template <FloatDType T, class D, class Targets, CrossEntropyOptionsOn<D> O = BasicNllOptions<D>>
+Tensor<acc_t<T>, D> cross_entropy(const Tensor<T, D>& x, const Targets& target, const O& o = {}) {
+  loss_detail::check_logits("cross_entropy", x);
+  auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(o.reduction, x.size(0)));
+  loss_detail::softmax_loss("cross_entropy", x, target, o, {.loss = &loss});
+  return loss;
 }
 
 // dx = (softmax(x) - onehot(t)) * w_t * grad (/ total weight for the mean). grad has the loss's shape;
 // dx must not share memory with x.
-template <FloatDType T, class D, class Targets>
-void cross_entropy_backward_out(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o,
+template <FloatDType T, class D, class Targets, CrossEntropyOptionsOn<D> O = BasicNllOptions<D>>
+void cross_entropy_backward_out(const Tensor<T, D>& x, const Targets& target, const O& o,
                                 const Tensor<acc_t<T>, D>& lse, const Tensor<acc_t<T>, D>& grad, Tensor<T, D>& dx) {
   loss_detail::softmax_loss("cross_entropy_backward", x, target, o, {.saved_lse = &lse, .grad = &grad, .dx = &dx});
 }
-template <FloatDType T, class D, class Targets>
-Tensor<T, D> cross_entropy_backward(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o,
+template <FloatDType T, class D, class Targets, CrossEntropyOptionsOn<D> O = BasicNllOptions<D>>
+Tensor<T, D> cross_entropy_backward(const Tensor<T, D>& x, const Targets& target, const O& o,
                                     const Tensor<acc_t<T>, D>& lse, const Tensor<acc_t<T>, D>& grad) {
-  loss_detail::check_logits("cross_entropy_backward", x);
-  return loss_detail::filled<T, D>(x.shape(),
-                                   [&](auto& dx) { cross_entropy_backward_out(x, target, o, lse, grad, dx); });
+  auto dx = Tensor<T, D>::empty(x.shape());  // x is checked before dx is written
+  cross_entropy_backward_out(x, target, o, lse, grad, dx);
+  return dx;
 }
 
 // Loss and gradient in one pass over the logits (each row is read once and its gradient written while
 // the row is in the L1 cache). grad, the upstream gradient, has the loss's shape.
-template <FloatDType T, class D, class Targets>
-void cross_entropy_forward_backward_out(const Tensor<T, D>& x, const Targets& target, const BasicNllOptions<D>& o,
+template <FloatDType T, class D, class Targets, CrossEntropyOptionsOn<D> O = BasicNllOptions<D>>
+void cross_entropy_forward_backward_out(const Tensor<T, D>& x, const Targets& target, const O& o,
                                         const Tensor<acc_t<T>, D>& grad, Tensor<acc_t<T>, D>& loss, Tensor<T, D>& dx) {
   loss_detail::softmax_loss("cross_entropy_forward_backward", x, target, o, {.loss = &loss, .grad = &grad, .dx = &dx});
-}
-
-// fastai's LabelSmoothingCrossEntropy, the same outputs as cross_entropy's.
-template <FloatDType T, class D, class Targets>
-void label_smoothing_cross_entropy_out(const Tensor<T, D>& x, const Targets& target,
-                                       const BasicLabelSmoothingOptions<D>& o, Tensor<acc_t<T>, D>& loss,
-                                       Tensor<acc_t<T>, D>& lse) {
-  loss_detail::softmax_loss("label_smoothing_cross_entropy", x, target, o, {.loss = &loss, .lse = &lse});
-}
-template <FloatDType T, class D, class Targets>
-Tensor<acc_t<T>, D> label_smoothing_cross_entropy(const Tensor<T, D>& x, const Targets& target,
-                                                  const BasicLabelSmoothingOptions<D>& o = {}) {
-  const char* op = "label_smoothing_cross_entropy";
-  return loss_detail::filled<acc_t<T>, D>(loss_detail::loss_shape(op, x, o.reduction), [&](auto& loss) {
-    loss_detail::softmax_loss(op, x, target, o, {.loss = &loss});
-  });
-}
-
-template <FloatDType T, class D, class Targets>
-void label_smoothing_cross_entropy_backward_out(const Tensor<T, D>& x, const Targets& target,
-                                                const BasicLabelSmoothingOptions<D>& o, const Tensor<acc_t<T>, D>& lse,
-                                                const Tensor<acc_t<T>, D>& grad, Tensor<T, D>& dx) {
-  loss_detail::softmax_loss("label_smoothing_cross_entropy_backward", x, target, o,
-                            {.saved_lse = &lse, .grad = &grad, .dx = &dx});
-}
-template <FloatDType T, class D, class Targets>
-void label_smoothing_cross_entropy_forward_backward_out(const Tensor<T, D>& x, const Targets& target,
-                                                        const BasicLabelSmoothingOptions<D>& o,
-                                                        const Tensor<acc_t<T>, D>& grad, Tensor<acc_t<T>, D>& loss,
-                                                        Tensor<T, D>& dx) {
-  loss_detail::softmax_loss("label_smoothing_cross_entropy_forward_backward", x, target, o,
-                            {.loss = &loss, .grad = &grad, .dx = &dx});
 }
 
 }  // namespace fastpp

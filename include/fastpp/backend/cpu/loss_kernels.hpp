@@ -4,6 +4,7 @@
 // written for a test can forward each one and count its calls. Arrays are row-major [rows, n], class
 // indices int64 ([rows]), class weights float ([n] or null). detail/loss_blocks.hpp splits the rows over
 // threads and picks their AVX2 or portable code.
+#include <algorithm>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
@@ -56,16 +57,10 @@ struct LossKernels {
     backward<true>(y, dy, rows, n, dx);
   }
 
-  // The first index of each row's largest value.
+  // The first index of each row's largest value (a NaN is never larger; an empty row gives 0).
   template <std::floating_point A>
   static void argmax(const A* x, std::int64_t rows, std::int64_t n, std::int64_t* out) {
-    for (std::int64_t i = 0; i < rows; ++i) {
-      const A* row = x + i * n;
-      std::int64_t best = 0;
-      for (std::int64_t j = 1; j < n; ++j)
-        if (row[j] > row[best]) best = j;
-      out[i] = best;
-    }
+    for (std::int64_t i = 0; i < rows; ++i) out[i] = std::max_element(x + i * n, x + i * n + n) - (x + i * n);
   }
 
   // Row i with target t, weight w (0 when ignored), d_j = x_j - max, s = sum_j exp(d_j), C classes:
@@ -131,9 +126,7 @@ struct LossKernels {
   }
   // int32 or uint8 class indices to int64.
   template <class I>
-  static void widen_targets(const I* in, std::int64_t count, std::int64_t* out) {
-    for (std::int64_t i = 0; i < count; ++i) out[i] = static_cast<std::int64_t>(in[i]);
-  }
+  static void widen_targets(const I* in, std::int64_t count, std::int64_t* out) { std::copy(in, in + count, out); }
 
   // Row i's loss -w[t_i] logp[i, t_i] (0 when ignored); reduced as sum / divisor unless per_row.
   template <std::floating_point A>

@@ -47,9 +47,6 @@ FASTPP_AVX2 void exp_step(const float* x, std::int64_t j, __m256 vm, float* e, _
   s = _mm256_add_ps(s, _mm256_andnot_ps(dup, v));
   if (want_shifted) sd = _mm256_add_ps(sd, _mm256_andnot_ps(dup, d));
 }
-FASTPP_AVX2 void log_softmax_step(const float* x, std::int64_t j, __m256 vm, __m256 vl, float* y) {
-  _mm256_storeu_ps(y + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vm), vl));
-}
 // One vector of a backward's row sum added to acc: dy * y (softmax, fused) or dy (log_softmax).
 template <bool Log>
 FASTPP_AVX2 __m256 backward_add(const float* y, const float* dy, std::int64_t j, __m256 acc) {
@@ -69,7 +66,8 @@ FASTPP_AVX2 void backward_step(const float* y, const float* dy, std::int64_t j, 
 }
 }  // namespace avx2
 
-struct Avx2 {
+// log_softmax's (x - m) - log_s is Portable's: the compiler vectorizes that loop itself, to the same bits.
+struct Avx2 : Portable {
   __attribute__((target("avx2,fma"))) static float row_max(const float* x, std::int64_t n) {
     // four independent maxima hide the instruction's latency on long rows
     __m256 m0 = _mm256_loadu_ps(x), m1 = m0, m2 = m0, m3 = m0;
@@ -105,13 +103,6 @@ struct Avx2 {
     const __m256 last = _mm256_fmadd_ps(_mm256_loadu_ps(y + n - 8), a, b);  // before the loop changes its lanes
     for (std::int64_t j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(_mm256_loadu_ps(y + j), a, b));
     _mm256_storeu_ps(y + n - 8, last);
-  }
-
-  __attribute__((target("avx2,fma"))) static void log_softmax(const float* x, std::int64_t n, float m, float log_s,
-                                                              float* y) {
-    const __m256 vm = _mm256_set1_ps(m), vl = _mm256_set1_ps(log_s);
-    for (std::int64_t j = 0; j + 8 <= n; j += 8) avx2::log_softmax_step(x, j, vm, vl, y);
-    avx2::log_softmax_step(x, n - 8, vm, vl, y);
   }
 
   // Portable::backward's two formulas: the row sum in four vectors (one would wait on the instruction
