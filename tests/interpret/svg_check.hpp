@@ -4,10 +4,13 @@
 // returns the elements with their attributes and text (entities decoded) for the tests to count and read.
 #include <cctype>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fastpp/vision/image.hpp>
@@ -164,15 +167,20 @@ inline std::size_t polyline_points(const SvgElement& e) {
   return n;
 }
 
-// Decodes a data:image/png;base64 href back to the image (stb), to compare pixels.
-inline Image decode_data_png(const std::string& href) {
-  const std::string prefix = "data:image/png;base64,";
-  if (href.rfind(prefix, 0) != 0) throw std::runtime_error("svg: image href is not an inline PNG");
-  std::vector<std::uint8_t> bytes;
+// A whole file as text (the pages and SVGs the tests read back).
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Standard base64 (the data: URIs of the report and of the top-losses plot), up to the first '='.
+inline std::string base64_decode(std::string_view s) {
+  std::string out;
   std::uint32_t acc = 0;
   int bits = 0;
-  for (std::size_t k = prefix.size(); k < href.size(); ++k) {
-    const char c = href[k];
+  for (char c : s) {
     int v;
     if (c >= 'A' && c <= 'Z') v = c - 'A';
     else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
@@ -180,15 +188,23 @@ inline Image decode_data_png(const std::string& href) {
     else if (c == '+') v = 62;
     else if (c == '/') v = 63;
     else if (c == '=') break;
-    else throw std::runtime_error("svg: bad base64 character");
+    else throw std::runtime_error("bad base64 character");
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      bytes.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xFF));
+      out += static_cast<char>((acc >> bits) & 0xFF);
     }
   }
-  return decode_image(bytes, "inline png");
+  return out;
+}
+
+// Decodes a data:image/png;base64 href back to the image (stb), to compare pixels.
+inline Image decode_data_png(const std::string& href) {
+  const std::string prefix = "data:image/png;base64,";
+  if (href.rfind(prefix, 0) != 0) throw std::runtime_error("svg: image href is not an inline PNG");
+  const std::string raw = base64_decode(std::string_view(href).substr(prefix.size()));
+  return decode_image(std::vector<std::uint8_t>(raw.begin(), raw.end()), "inline png");
 }
 
 }  // namespace fastpp::test

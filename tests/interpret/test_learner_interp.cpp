@@ -16,25 +16,10 @@
 using namespace fastpp;
 using namespace fastpp::test;
 
-namespace {
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-LearnerOptions quiet(const fs::path& dir) {
-  LearnerOptions o;
-  o.path = dir;
-  o.progress = Progress::none;
-  return o;
-}
-}  // namespace
-
 TEST_CASE("from_learner agrees with get_preds, and plot_top_losses shows the items' own pixels", "[interpret]") {
   TempDir t;
   write_colour_dataset(t.path());
-  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), {}, quiet(t.path()));
+  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), {}, quiet_in(t.path()));
   learn.fit_one_cycle(2, 2e-2);
   const auto preds = learn.get_preds(1, true);
   const auto interp = ClassificationInterpretation::from_learner(learn);
@@ -96,7 +81,7 @@ TEST_CASE("from_learner agrees with get_preds, and plot_top_losses shows the ite
 TEST_CASE("plot_loss, plot_sched and plot_lr_find draw one mark per record, on labelled axes", "[interpret]") {
   TempDir t;
   write_colour_dataset(t.path());
-  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), {}, quiet(t.path()));
+  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), {}, quiet_in(t.path()));
   learn.fit_one_cycle(3, 2e-2);
   const Recorder& r = learn.recorder();
   REQUIRE(r.losses.size() == 27);  // 72 items / 8 per batch, 3 epochs

@@ -20,40 +20,6 @@ using namespace fastpp;
 using namespace fastpp::test;
 
 namespace {
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-LearnerOptions quiet(const fs::path& dir) {
-  LearnerOptions o;
-  o.path = dir;
-  o.progress = Progress::none;
-  return o;
-}
-std::string base64_decode(const std::string& s) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') break;
-    else throw std::runtime_error("bad base64 character");
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
 // The SVG text behind an <img> of the report.
 std::string img_svg(const SvgElement& img) {
   const std::string prefix = "data:image/svg+xml;base64,";
@@ -111,7 +77,7 @@ struct Probe final : Callback {
 TEST_CASE("HtmlReport: the page after lr_find and fine_tune holds every section and the recorded numbers", "[interpret][report]") {
   TempDir t;
   write_colour_dataset(t.path());
-  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), metrics(error_rate, accuracy), quiet(t.path()));
+  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), metrics(error_rate, accuracy), quiet_in(t.path()));
   const fs::path page = t.path() / "report.html";
   auto report = add_html_report(learn, page, {.title = "colours <&> test"});
   auto probe = std::make_shared<Probe>(page);
@@ -222,7 +188,7 @@ TEST_CASE("HtmlReport: the page after lr_find and fine_tune holds every section 
 TEST_CASE("HtmlReport: most_confused table rows are the interpretation's", "[interpret][report]") {
   TempDir t;
   write_colour_dataset(t.path());
-  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), metrics(error_rate), quiet(t.path()));
+  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), metrics(error_rate), quiet_in(t.path()));
   learn.fit_one_cycle(1, 1e-3);  // barely trained: it still confuses colours
   const fs::path page = t.path() / "r.html";
   write_report(learn, page, {}, 0, {.most_confused_min = 0, .most_confused_rows = 100});
@@ -247,7 +213,7 @@ TEST_CASE("HtmlReport: most_confused table rows are the interpretation's", "[int
 TEST_CASE("write_report: once, from the recorder, and its lr_find section says it was not run", "[interpret][report]") {
   TempDir t;
   write_colour_dataset(t.path());
-  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), metrics(error_rate), quiet(t.path()));
+  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), metrics(error_rate), quiet_in(t.path()));
   const fs::path page = t.path() / "once.html";
   // Before any training: a page that says so, with no figure of training.
   write_report(learn, page);
@@ -281,7 +247,7 @@ TEST_CASE("report page for the browser", "[.browser]") {
   const fs::path dir = dir_env;
   fs::create_directories(dir / "data");
   write_colour_dataset(dir / "data");
-  auto learn = make_learner(colour_dls(dir / "data", 8), tiny_net(), metrics(error_rate, accuracy), quiet(dir));
+  auto learn = make_learner(colour_dls(dir / "data", 8), tiny_net(), metrics(error_rate, accuracy), quiet_in(dir));
   auto report = add_html_report(learn, dir / "report.html");
   const auto found = learn.lr_find(short_sweep());
   report->lr_find(found, found.valley.lr);

@@ -43,6 +43,14 @@ inline auto colour_block() {
                    parent_label};
 }
 
+// Options for a learner that prints nothing and saves under dir.
+inline LearnerOptions quiet_in(const fs::path& dir) {
+  LearnerOptions o;
+  o.path = dir;
+  o.progress = Progress::none;
+  return o;
+}
+
 inline DataLoaders colour_dls(const fs::path& root, std::int64_t bs = 8, int workers = 0, std::uint64_t seed = 0) {
   return colour_block().dataloaders(root, {.bs = bs, .num_workers = workers, .seed = seed});
 }
