@@ -5,9 +5,11 @@
 
 #include <fastpp/interpret.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "../learner/helpers.hpp"
@@ -169,4 +171,50 @@ TEST_CASE("svg helpers: nice ticks, log ticks, numbers and escaping", "[interpre
   CHECK(svg::blues(0) == "#f7fbff");
   CHECK(svg::blues(1) == "#08306b");
   CHECK(svg::text_length("caf\xc3\xa9") == 4);
+}
+
+TEST_CASE("a trained model on a valid set with two classes partly swapped on purpose: its mistakes are exactly "
+          "the swapped files", "[interpret]") {
+  TempDir t;
+  write_colour_dataset(t.path());
+  // 3 green images filed as blue, 2 blue ones filed as green: a model that learned the colours takes each of
+  // them for what it shows, and nothing else for anything but its own class.
+  const fs::path v = t / "valid";
+  std::set<std::string> swapped;
+  for (int i = 0; i < 3; ++i) {
+    const std::string f = "green_" + std::to_string(i) + ".ppm";
+    fs::rename(v / "green" / f, v / "blue" / f);
+    swapped.insert(f);
+  }
+  for (int i = 0; i < 2; ++i) {
+    const std::string f = "blue_" + std::to_string(i) + ".ppm";
+    fs::rename(v / "blue" / f, v / "green" / f);
+    swapped.insert(f);
+  }
+  auto learn = make_learner(colour_dls(t.path(), 8), tiny_net(), {}, quiet_in(t.path()));
+  learn.fit_one_cycle(4, 2e-2);
+  const auto interp = ClassificationInterpretation::from_learner(learn);
+  const auto& vocab = interp.vocab();
+  const auto at = [&](const std::string& name) {
+    return static_cast<std::int64_t>(std::find(vocab.begin(), vocab.end(), name) - vocab.begin());
+  };
+  const std::int64_t red = at("red"), green = at("green"), blue = at("blue");
+  REQUIRE(std::max({red, green, blue}) < 3);
+  // rows are the label the folder gives: green holds 5 green + 2 blue images, blue 6 blue + 3 green
+  std::vector<std::int64_t> expected(9, 0);
+  expected[static_cast<std::size_t>(red * 3 + red)] = 8;
+  expected[static_cast<std::size_t>(green * 3 + green)] = 5;
+  expected[static_cast<std::size_t>(green * 3 + blue)] = 2;
+  expected[static_cast<std::size_t>(blue * 3 + blue)] = 6;
+  expected[static_cast<std::size_t>(blue * 3 + green)] = 3;
+  const auto cm = interp.confusion_matrix();
+  CHECK(std::vector<std::int64_t>(cm.data(), cm.data() + 9) == expected);
+  CHECK(interp.most_confused() == std::vector<Confusion>{{"blue", "green", 3}, {"green", "blue", 2}});
+  // The five largest losses are the five swapped files, and every other item's loss is smaller.
+  const auto top = interp.top_losses(5);
+  const auto items = learn.dls().valid.items();
+  std::set<std::string> worst;
+  for (const auto& r : top) worst.insert(items[static_cast<std::size_t>(r.index)].filename().string());
+  CHECK(worst == swapped);
+  CHECK(interp.top_losses(6)[5].loss < top[4].loss);
 }
