@@ -8,9 +8,17 @@
 #include <type_traits>
 #include <vector>
 
-#include "tensor.hpp"  // which includes this header at its end, so printing comes with Tensor
+#include "device.hpp"
+#include "dtype.hpp"
+#include "shape.hpp"
 
+// tensor.hpp includes this header at its end, so printing comes wherever Tensor is visible. This header
+// does not include tensor.hpp back (an include cycle): the printer is a template, so a declaration of
+// Tensor is all it needs until it is used, and by then Tensor is complete.
 namespace fastpp {
+
+template <class T, class D>
+class Tensor;
 
 namespace detail {
 
