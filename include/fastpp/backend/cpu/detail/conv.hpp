@@ -188,7 +188,9 @@ FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* 
     for (i64 c = 0; c < chunks; ++c) one_chunk(c, col.data(), dw, gemm);
     return;
   }
-  std::vector<float> partials;
+  // The groups' partials of dw live in `col` (the layer's workspace, unused on this path), so a training step
+  // does not allocate them anew.
+  std::vector<float>& partials = col;
   if (dw) partials.assign(static_cast<std::size_t>(groups * wsize), 0.0f);
   const i64 per_group = (chunks + groups - 1) / groups;
   for_each_part(groups, cols, dcol, [&](i64 grp, float* scratch) {
