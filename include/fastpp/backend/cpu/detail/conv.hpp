@@ -14,56 +14,107 @@
 
 namespace fastpp::backend::cpu_detail {
 
+// The taps [lo, hi) of a window row (or column) that start at `first` and step by `dil` which land inside
+// [0, size): the others read the zero padding.
+struct TapRange {
+  i64 lo, hi;
+};
+inline TapRange taps_inside(i64 first, i64 dil, i64 taps, i64 size) {
+  i64 lo = 0, hi = taps;
+  while (lo < taps && first + lo * dil < 0) ++lo;
+  while (hi > lo && first + (hi - 1) * dil >= size) --hi;
+  return {lo, hi};
+}
+
+// Plain loops, not copy_n / fill_n: with 3 to 64 channels a call to memmove per tap cost more than the copy.
+inline void copy_floats(float* dst, const float* src, i64 n) {
+  for (i64 c = 0; c < n; ++c) dst[c] = src[c];
+}
+inline void zero_floats(float* dst, i64 n) {
+  for (i64 c = 0; c < n; ++c) dst[c] = 0.0f;
+}
+
 // col[(img*Ho + oy)*Wo + ox, (i*kw + j)*cg + c] = x[img, oy*s - p + i*d, ox*s - p + j*d, c0 + c] (0 outside),
 // for images [n0, n1).
+// A window row's taps that land inside the image are found once per output pixel; where the dilation is 1
+// and the group is every channel they are one contiguous run of x (kw * cin floats), copied in one go
+// (the per-tap bounds checks and short copies cost the main job's network 11% of its step).
 FASTPP_KERNEL void im2col_nhwc(const float* x, const ConvGeom& g, i64 n0, i64 n1, i64 c0, float* col) {
-  const i64 ho = g.ho(), wo = g.wo(), cg = g.cg(), kd = g.k();
+  const i64 ho = g.ho(), wo = g.wo(), cg = g.cg(), kd = g.k(), row = g.kw * cg;
+  const bool runs = g.dil == 1 && cg == g.cin;
   parallel_for(0, (n1 - n0) * ho, 4, [&](i64 b, i64 e) {
     for (i64 r = b; r < e; ++r) {
       const i64 img = n0 + r / ho, oy = r % ho;
+      const TapRange ti = taps_inside(oy * g.stride - g.pad, g.dil, g.kh, g.h);
       for (i64 ox = 0; ox < wo; ++ox) {
         float* dst = col + (r * wo + ox) * kd;
-        for (i64 i = 0; i < g.kh; ++i) {
-          const i64 y = oy * g.stride - g.pad + i * g.dil;
-          for (i64 j = 0; j < g.kw; ++j, dst += cg) {
-            const i64 xx = ox * g.stride - g.pad + j * g.dil;
-            // plain loops, not copy_n / fill_n: with 3 to 64 channels a call to memmove per tap cost more than
-            // the copy itself
-            if (y >= 0 && y < g.h && xx >= 0 && xx < g.w) {
-              const float* src = x + ((img * g.h + y) * g.w + xx) * g.cin + c0;
-              for (i64 c = 0; c < cg; ++c) dst[c] = src[c];
-            } else {
-              for (i64 c = 0; c < cg; ++c) dst[c] = 0.0f;
-            }
+        const i64 x0 = ox * g.stride - g.pad;
+        const TapRange tj = taps_inside(x0, g.dil, g.kw, g.w);
+        zero_floats(dst, ti.lo * row);
+        for (i64 i = ti.lo; i < ti.hi; ++i) {
+          float* d = dst + i * row;
+          const float* src = x + ((img * g.h + oy * g.stride - g.pad + i * g.dil) * g.w + x0) * g.cin + c0;
+          zero_floats(d, tj.lo * cg);
+          if (runs) {
+            copy_floats(d + tj.lo * cg, src + tj.lo * cg, (tj.hi - tj.lo) * cg);
+          } else {
+            for (i64 j = tj.lo; j < tj.hi; ++j) copy_floats(d + j * cg, src + j * g.dil * g.cin, cg);
           }
+          zero_floats(d + tj.hi * cg, (g.kw - tj.hi) * cg);
         }
+        zero_floats(dst + ti.hi * row, (g.kh - ti.hi) * row);
       }
     }
   });
 }
 
+// The output positions that read input coordinate `at` along one axis, and through which tap: tap t reads
+// at = o*stride - pad + t*dil, so o = (at + pad - t*dil) / stride where that divides evenly and 0 <= o < outs.
+// Returns how many were written to taps[] and outs_at[] (at most `kernel`).
+inline i64 readers_of(i64 at, i64 pad, i64 stride, i64 dil, i64 kernel, i64 outs, i64* taps, i64* outs_at) {
+  i64 count = 0;
+  for (i64 t = 0; t < kernel; ++t) {
+    const i64 q = at + pad - t * dil;
+    if (q < 0 || q % stride != 0 || q / stride >= outs) continue;
+    taps[count] = t;
+    outs_at[count++] = q / stride;
+  }
+  return count;
+}
+
 // The adjoint of im2col: dx[img, y, x, c0 + c] = sum of the col entries that read it, for images [n0, n1).
-// Written as a gather over input pixels, so threads never write the same element.
+// Written as a gather over input pixels, so threads never write the same element. Which (tap, output) pairs
+// read a column x is worked out once per call, not once per pixel (the divisions cost more than the adds).
 FASTPP_KERNEL void col2im_nhwc(const float* col, const ConvGeom& g, i64 n0, i64 n1, i64 c0, float* dx) {
   const i64 ho = g.ho(), wo = g.wo(), cg = g.cg(), kd = g.k();
+  // Per input row y (and column x): the count of readers, then their taps, then their output rows (columns).
+  const i64 ystride = 2 * g.kh + 1, xstride = 2 * g.kw + 1;
+  std::vector<i64> readers(static_cast<std::size_t>(g.h * ystride + g.w * xstride));
+  i64* const ys = readers.data();
+  i64* const xs = ys + g.h * ystride;
+  for (i64 y = 0; y < g.h; ++y) {
+    i64* at = ys + y * ystride;
+    at[0] = readers_of(y, g.pad, g.stride, g.dil, g.kh, ho, at + 1, at + 1 + g.kh);
+  }
+  for (i64 xx = 0; xx < g.w; ++xx) {
+    i64* at = xs + xx * xstride;
+    at[0] = readers_of(xx, g.pad, g.stride, g.dil, g.kw, wo, at + 1, at + 1 + g.kw);
+  }
   parallel_for(0, (n1 - n0) * g.h, 2, [&](i64 b, i64 e) {
     for (i64 r = b; r < e; ++r) {
       const i64 img = n0 + r / g.h, y = r % g.h;
+      const i64* ay = ys + y * ystride;
+      const float* col_img = col + (img - n0) * ho * wo * kd;
       for (i64 xx = 0; xx < g.w; ++xx) {
         float* d = dx + ((img * g.h + y) * g.w + xx) * g.cin + c0;
-        std::fill_n(d, cg, 0.0f);
-        for (i64 i = 0; i < g.kh; ++i) {
-          const i64 ty = y + g.pad - i * g.dil;
-          if (ty < 0 || ty % g.stride != 0 || ty / g.stride >= ho) continue;
-          const i64 oy = ty / g.stride;
-          for (i64 j = 0; j < g.kw; ++j) {
-            const i64 tx = xx + g.pad - j * g.dil;
-            if (tx < 0 || tx % g.stride != 0 || tx / g.stride >= wo) continue;
-            const i64 ox = tx / g.stride;
-            const float* src = col + (((img - n0) * ho + oy) * wo + ox) * kd + (i * g.kw + j) * cg;
+        const i64* ax = xs + xx * xstride;
+        zero_floats(d, cg);
+        for (i64 a = 0; a < ay[0]; ++a)
+          for (i64 q = 0; q < ax[0]; ++q) {
+            const i64 oy = ay[1 + g.kh + a], ox = ax[1 + g.kw + q], i = ay[1 + a], j = ax[1 + q];
+            const float* src = col_img + (oy * wo + ox) * kd + (i * g.kw + j) * cg;
             for (i64 c = 0; c < cg; ++c) d[c] += src[c];
           }
-        }
       }
     }
   });
