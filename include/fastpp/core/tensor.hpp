@@ -43,7 +43,7 @@ class Tensor {
     t.shape_ = shape;
     const std::size_t bytes = static_cast<std::size_t>(shape.numel()) * sizeof(T);
     void* p = allocator<D>::allocate(bytes);
-    t.storage_ = std::shared_ptr<void>(p, [](void* q) { allocator<D>::release(q); });
+    t.storage_ = std::shared_ptr<void>(p, [bytes](void* q) { release_block<D>(q, bytes); });
     t.data_ = static_cast<T*>(p);
     return t;
   }
