@@ -49,6 +49,15 @@ class ReLUOn : public NoParams {
     output_ = {};
     return dx;
   }
+  // A gradient nobody else holds is masked where it lies (one pass over memory fewer, no new block).
+  Tensor<T, D> backward(Ctx& ctx, Tensor<T, D>&& dy) {
+    if (dy.use_count() != 1) return backward(ctx, static_cast<const Tensor<T, D>&>(dy));
+    require_forward_ran(output_.defined(), "ReLU");
+    require_grad_shape(dy.shape(), output_.shape(), "ReLU");
+    kernels::relu_backward(output_.data(), dy.data(), dy.numel(), dy.data());
+    output_ = {};
+    return std::move(dy);
+  }
 
  private:
   using kernels = backend::layer_kernels<D>;

@@ -42,11 +42,12 @@ class BatchNormCore {
     batch_stats_ = ctx.training;
     return y;
   }
-  Tensor<T, D> backward_rows(const Tensor<T, D>& dy, std::string_view name) {
+  // dx is written over dy where nobody else holds it (the kernel reads each element before writing it).
+  Tensor<T, D> backward_rows(Tensor<T, D> dy, std::string_view name) {
     require_forward_ran(xhat_.defined(), name);
     require_grad_shape(dy.shape(), xhat_.shape(), name);
     const std::int64_t c = weight.value.numel();
-    auto dx = Tensor<T, D>::empty(dy.shape());
+    auto dx = dy.use_count() == 1 ? dy : Tensor<T, D>::empty(dy.shape());
     kernels::batchnorm_backward(xhat_.data(), dy.data(), dy.numel() / c, c, weight.value.data(), invstd_.data(),
                                 !batch_stats_, weight.requires_grad() ? weight.grad.data() : nullptr,
                                 bias.requires_grad() ? bias.grad.data() : nullptr, dx.data());
@@ -103,7 +104,7 @@ class BatchNorm2d : public BatchNormCore<D, T> {
     out_shape(x.shape());
     return this->forward_rows(ctx, x, x.numel() / C, type_name().view());
   }
-  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) { return this->backward_rows(dy, type_name().view()); }
+  Tensor<T, D> backward(Ctx&, Tensor<T, D> dy) { return this->backward_rows(std::move(dy), type_name().view()); }
 };
 
 template <std::int64_t C, class D = cpu, class T = float>
@@ -135,7 +136,7 @@ class BatchNorm1d : public BatchNormCore<D, T> {
     out_shape(x.shape());
     return this->forward_rows(ctx, x, x.shape()[0], type_name().view());
   }
-  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) { return this->backward_rows(dy, type_name().view()); }
+  Tensor<T, D> backward(Ctx&, Tensor<T, D> dy) { return this->backward_rows(std::move(dy), type_name().view()); }
 };
 
 }  // namespace fastpp::nn

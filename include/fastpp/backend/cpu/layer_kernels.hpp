@@ -39,7 +39,7 @@ struct layer_kernels<fastpp::cpu> {
   static constexpr auto linear_backward = &cpu_detail::linear_backward;  // (x, w, dy, n, in, out, dw, db, dx)
 
   static constexpr auto batchnorm_forward = &cpu_detail::batchnorm_forward;
-  static constexpr auto batchnorm_backward = &cpu_detail::batchnorm_backward;
+  static constexpr auto batchnorm_backward = &cpu_detail::batchnorm_backward;  // dx may be dy (in place)
 
   static constexpr auto maxpool2d_forward = &cpu_detail::maxpool2d_forward;    // (x, g, y, argmax)
   static constexpr auto maxpool2d_backward = &cpu_detail::maxpool2d_backward;  // (dy, argmax, g, dx)
@@ -48,7 +48,7 @@ struct layer_kernels<fastpp::cpu> {
   static constexpr auto adaptive_pool_backward = &cpu_detail::adaptive_pool_backward;
 
   static constexpr auto relu_forward = &cpu_detail::relu_forward;        // (x, n, y)
-  static constexpr auto relu_backward = &cpu_detail::relu_backward;      // (y, dy, n, dx)
+  static constexpr auto relu_backward = &cpu_detail::relu_backward;      // (y, dy, n, dx); dx may be dy
   static constexpr auto dropout_forward = &cpu_detail::dropout_forward;  // (x, n, p, rng, y, mask)
   static constexpr auto add_inplace = &cpu_detail::add_inplace;          // (a, b, n): a += b
   static constexpr auto multiply = &cpu_detail::multiply;                // (a, b, n, out)
