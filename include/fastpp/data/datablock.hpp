@@ -90,6 +90,7 @@ class DataBlock {
     (add(tfms), ...);
     detail::sort_by_order(item_steps_);
     detail::sort_by_order(batch_steps_);
+    tell_decoder_min_size();
   }
 
   const std::vector<PipelineStep<x_type, ItemContext>>& item_steps() const { return item_steps_; }
@@ -174,6 +175,18 @@ class DataBlock {
     d->seed = seed;
     d->bs = bs;
     return d;
+  }
+
+  // Presizing's first step (Resize(460)) says what it needs from the decoder, so a large JPEG is decoded at
+  // 1/2, 1/4 or 1/8 scale instead of whole (DecodeOptions::min_size). Only for fastpp's own decoder, only
+  // when the first item step says (a transform before it could need more pixels), and not when the block
+  // asked for full decodes (.decode.dct_scaling = false) or set min_size itself.
+  void tell_decoder_min_size() {
+    if constexpr (requires { x_block_.decode.min_size; x_block_.uses_default_loader(); }) {
+      if (item_steps_.empty() || item_steps_.front().min_decode.empty()) return;
+      if (!x_block_.uses_default_loader() || !x_block_.decode.dct_scaling || !x_block_.decode.min_size.empty()) return;
+      x_block_.decode.min_size = item_steps_.front().min_decode;
+    }
   }
 
   template <class... Ts>

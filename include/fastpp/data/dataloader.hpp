@@ -244,7 +244,27 @@ struct LoaderData {
       }
     }();
     trace.collated(collated, y);
-    x_batch x = [&] {
+    BatchContext ctx = batch_context(b, epoch);
+    // IntToFloat and a first step that can start from the uint8 batch (aug_transforms' AffineCoordTfm:
+    // PipelineStep::from_u8) run as one, with the same result and no float copy of the whole batch. Not
+    // under a trace (summary() shows each step's output).
+    bool fused = false;
+    if constexpr (!Trace::active && std::is_same_v<collated_type, Tensor<std::uint8_t, cpu>>) {
+      if constexpr (requires { typename XBlock::batch_tfm; })
+        fused = std::is_same_v<typename XBlock::batch_tfm, IntToFloat> && !batch_steps.empty() &&
+                static_cast<bool>(batch_steps.front().from_u8);
+    }
+    x_batch x = [&]() -> x_batch {
+      if constexpr (!Trace::active && std::is_same_v<collated_type, Tensor<std::uint8_t, cpu>>) {
+        if (fused) {
+          try {
+            return batch_steps.front().from_u8(collated, ctx);
+          } catch (const std::exception& e) {
+            throw Error(msg("batch ", b, " of the ", split == Split::train ? "train" : "valid",
+                            " loader: batch transform '", batch_steps.front().name, "' failed: ", e.what()));
+          }
+        }
+      }
       if constexpr (requires { typename XBlock::batch_tfm; }) {
         return x_batch(typename XBlock::batch_tfm{}(collated));
       } else {
@@ -253,8 +273,8 @@ struct LoaderData {
     }();
     if constexpr (Trace::active && requires { typename XBlock::batch_tfm; })
       trace.converted(typename XBlock::batch_tfm{}.name(), x, y);
-    BatchContext ctx = batch_context(b, epoch);
-    for (const auto& s : batch_steps) {
+    for (std::size_t k = fused ? 1 : 0; k < batch_steps.size(); ++k) {
+      const auto& s = batch_steps[k];
       std::optional<x_batch> input;  // kept only for a trace to show on failure
       if constexpr (Trace::active) input = x;
       try {

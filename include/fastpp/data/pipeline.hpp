@@ -55,7 +55,8 @@ BatchTfms<std::decay_t<Ts>...> batch_tfms(Ts&&... ts) {
 // Normalize), so a batch can be brought back to pixels for showing (fastai's decode, in reverse order).
 // `spec` is set when the transform has `spec() const`: its description as text, from which an exported
 // learner rebuilds it (vision/transform_spec.hpp, learner/export.hpp); empty for a transform that cannot
-// be exported.
+// be exported. `min_decode` is set when an item transform has `min_decode_size() const` (Resize): a
+// DataBlock whose first item step has one lets the decoder scale JPEGs down to it (DecodeOptions::min_size).
 template <class In, class Ctx>
 struct PipelineStep {
   std::string name;
@@ -63,6 +64,10 @@ struct PipelineStep {
   std::function<In(In, Ctx&)> fn;
   std::function<In(const In&)> decode = {};
   std::string spec = {};
+  MinDecodeSize min_decode = {};  // from `min_decode_size() const` (Resize): what the decoder may scale down to
+  // From `from_u8(uint8 batch, ctx) const` (AffineCoordTfm): this step applied to IntToFloat(batch), bit for
+  // bit, without the float copy of the whole batch. The loader calls it when the step comes first.
+  std::function<In(const Tensor<std::uint8_t, cpu>&, Ctx&)> from_u8 = {};
 };
 // The steps of image classification's pipelines.
 using ItemStep = PipelineStep<Image, ItemContext>;
@@ -125,6 +130,8 @@ void append_item_steps(std::vector<PipelineStep<Item, ItemContext>>& out, const 
       PipelineStep<Item, ItemContext> step{t.name(), static_cast<int>(T::order),
                                            [t](Item x, ItemContext& ctx) { return t(std::move(x), ctx); }};
       if constexpr (has_spec<T>) step.spec = t.spec();
+      if constexpr (requires { { t.min_decode_size() } -> std::same_as<MinDecodeSize>; })
+        step.min_decode = t.min_decode_size();
       out.push_back(std::move(step));
     }
   }
@@ -163,6 +170,10 @@ void append_batch_steps(std::vector<PipelineStep<XBatch, BatchContext>>& out, co
                     })
         step.decode = [t](const XBatch& b) { return XBatch(t.decode(b)); };
       if constexpr (has_spec<T>) step.spec = t.spec();
+      if constexpr (requires(const Tensor<std::uint8_t, cpu>& u, BatchContext& c) {
+                      { t.from_u8(u, c) } -> std::convertible_to<XBatch>;
+                    })
+        step.from_u8 = [t](const Tensor<std::uint8_t, cpu>& u, BatchContext& c) { return XBatch(t.from_u8(u, c)); };
       out.push_back(std::move(step));
     }
   }

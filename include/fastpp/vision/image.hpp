@@ -6,7 +6,8 @@
 //
 // JPEG, PNG and BMP are decoded with stb_image (see detail/stb_image_impl.hpp for how it is compiled);
 // JPEG goes through libjpeg-turbo instead when the program links fastpp::turbojpeg (it defines
-// FASTPP_HAVE_TURBOJPEG; cmake/FastppTurbojpeg.cmake finds it). Whatever the file holds (grey, grey+alpha,
+// FASTPP_HAVE_TURBOJPEG; cmake/FastppTurbojpeg.cmake finds it), and is then decoded at a reduced scale when
+// DecodeOptions::min_size allows (a DataBlock sets it from Resize: see DecodeOptions). Whatever the file holds (grey, grey+alpha,
 // palette, RGBA, 16 bits per channel), the result is 8-bit RGB: grey is replicated, 16-bit samples keep their
 // high byte, and alpha (an alpha channel, or a palette's or colour key's tRNS chunk) follows
 // DecodeOptions::alpha: dropped by default, as PIL's convert("RGB") does (black artwork on a transparent
@@ -77,12 +78,48 @@ struct AlphaPolicy {
   bool operator==(const AlphaPolicy&) const = default;
 };
 
+// `min_size`: the smallest image the caller needs (height, width). With libjpeg-turbo, a JPEG larger than
+// that is decoded at 1/2, 1/4 or 1/8 scale in the DCT domain (what PIL's Image.draft does), at the
+// smallest of those scales whose result is still at least min_size in both sides, never below: a 4000 x
+// 3000 photo for Resize(460) decodes at 1/4 (1000 x 750) and the resize does the rest. Its pixels are then
+// close to, not equal to, a full decode followed by the resize. {} (the default) decodes at full size,
+// and so does stb_image (it cannot scale). A DataBlock fills it in from its first item transform (Resize
+// says what it needs: MinDecodeSize in transform.hpp) unless `dct_scaling` is false (full decodes, as
+// fastai's PILImage.create makes them) or min_size was set by hand.
 struct DecodeOptions {
   DecodeLimits limits{};
   JpegDecoder jpeg = JpegDecoder::automatic;
   AlphaPolicy alpha{};
+  MinDecodeSize min_size{};
+  bool dct_scaling = true;
   bool operator==(const DecodeOptions&) const = default;
 };
+
+// A JPEG decoding scale num/denom (1/1 full size, 1/2, 1/4, 1/8).
+struct JpegScale {
+  int num = 1, denom = 1;
+  bool operator==(const JpegScale&) const = default;
+};
+
+// The side a JPEG of `side` pixels decodes to at scale s: libjpeg rounds up (TJSCALED).
+constexpr std::int64_t jpeg_scaled_side(std::int64_t side, JpegScale s) {
+  return (side * s.num + s.denom - 1) / s.denom;
+}
+
+// The scale a w x h JPEG is decoded at for a caller that needs at least `need`: of 1/2, 1/4 and 1/8 (the
+// reductions libjpeg-turbo has SIMD inverse DCTs for; 3/8, 5/8, ... are plain C and slower than decoding at
+// the next power of two and resizing), the smallest whose scaled width and height are both at least need's
+// (a side of need 0 is free); 1/1 when none is, or when `need` is empty.
+constexpr JpegScale pick_jpeg_scale(std::int64_t w, std::int64_t h, MinDecodeSize need) {
+  JpegScale best{1, 1};
+  if (need.empty()) return best;
+  for (int denom = 2; denom <= 8; denom *= 2) {
+    const JpegScale s{1, denom};
+    if (jpeg_scaled_side(w, s) < need.width || jpeg_scaled_side(h, s) < need.height) break;
+    best = s;
+  }
+  return best;
+}
 
 enum class ImageFormat { jpeg, png, bmp, gif, unknown };
 
@@ -460,10 +497,11 @@ struct TjDestroy {
   void operator()(void* h) const noexcept { tjDestroy(h); }
 };
 
-// Decodes a JPEG with libjpeg-turbo; returns an undefined Image (and the reason) when it cannot, so the
-// caller can try stb (e.g. for a CMYK JPEG that TurboJPEG will not turn into RGB).
+// Decodes a JPEG with libjpeg-turbo, at the scale pick_jpeg_scale chooses for `need`; returns an undefined
+// Image (and the reason) when it cannot, so the caller can try stb (e.g. for a CMYK JPEG that TurboJPEG will
+// not turn into RGB).
 inline Image decode_with_turbojpeg(const std::uint8_t* bytes, std::size_t size, const DecodeLimits& lim,
-                                   const std::string& name, std::string& why) {
+                                   const std::string& name, std::string& why, MinDecodeSize need = {}) {
   std::unique_ptr<void, TjDestroy> tj(tjInitDecompress());
   if (!tj) {
     why = "tjInitDecompress failed";
@@ -476,8 +514,11 @@ inline Image decode_with_turbojpeg(const std::uint8_t* bytes, std::size_t size, 
     return {};
   }
   check_limits(ImageInfo{w, h, 3, false, ImageFormat::jpeg}, lim, name);
-  Image img = Image::empty(Shape{h, w, 3});
-  if (tjDecompress2(tj.get(), data, static_cast<unsigned long>(size), img.data(), w, 0, h, TJPF_RGB,
+  const JpegScale s = pick_jpeg_scale(w, h, need);
+  const auto sw = static_cast<int>(jpeg_scaled_side(w, s)), sh = static_cast<int>(jpeg_scaled_side(h, s));
+  Image img = Image::empty(Shape{sh, sw, 3});
+  // tjDecompress2 picks the scale from the width and height asked for (the largest scaled size that fits).
+  if (tjDecompress2(tj.get(), data, static_cast<unsigned long>(size), img.data(), sw, 0, sh, TJPF_RGB,
                     TJFLAG_STOPONWARNING) != 0) {
     why = tjGetErrorStr2(tj.get());
     return {};
@@ -532,7 +573,7 @@ inline Image decode_image(const std::uint8_t* bytes, std::size_t size, const std
 #if defined(FASTPP_HAVE_TURBOJPEG) && FASTPP_HAVE_TURBOJPEG
     if (opts.jpeg == JpegDecoder::automatic) {
       std::string why;
-      Image img = detail::decode_with_turbojpeg(bytes, size, opts.limits, file, why);
+      Image img = detail::decode_with_turbojpeg(bytes, size, opts.limits, file, why, opts.min_size);
       if (img.defined()) return img;
       try {
         return detail::decode_with_stb(bytes, size, info, file, opts.alpha);

@@ -86,6 +86,10 @@ struct Resize {
     return {};
   }
 
+  // What it needs from the decoder: at least `size` in both sides (crop and squish need exactly that to
+  // never enlarge; pad would do with one side, and asks for both, erring towards a larger decode).
+  MinDecodeSize min_decode_size() const { return {size.h, size.w}; }
+
   std::string name() const {
     return std::string("Resize -- {size: ") + size.str() + ", method: " + to_string(method) +
            ", pad_mode: " + to_string(pad_mode) + ", resample: bilinear}";

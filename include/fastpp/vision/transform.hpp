@@ -50,6 +50,17 @@ struct BatchContext {
   }
 };
 
+// The smallest decoded image (height x width) an item transform needs to make its output at full quality.
+// An item transform that runs first and has `MinDecodeSize min_decode_size() const` (Resize has) lets a
+// DataBlock tell the decoder: a JPEG is then decoded at 1/2, 1/4 or 1/8 scale (libjpeg-turbo's DCT
+// scaling) when that still gives at least this size (DecodeOptions::min_size, vision/image.hpp), so a
+// 12-megapixel photo is never decoded whole to make a 460-pixel image. {0, 0}: the full size.
+struct MinDecodeSize {
+  std::int64_t height = 0, width = 0;
+  constexpr bool empty() const { return height <= 0 && width <= 0; }
+  bool operator==(const MinDecodeSize&) const = default;
+};
+
 template <class T>
 concept ItemTransform = requires(const T& t, Image img, ItemContext& ctx) {
   { t(std::move(img), ctx) } -> std::same_as<Image>;

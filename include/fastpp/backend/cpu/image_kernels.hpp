@@ -14,7 +14,9 @@
 //                              float_to_uint8, Normalize) over one span  (detail/pixel_maps.hpp)
 //
 // The value types (PadMode, SampleMode, PixelBox, CoordMap) are in detail/resample_types.hpp; vision/
-// gives them their public names (fastpp::PadMode, ...).
+// gives them their public names (fastpp::PadMode, ...). The hot loops (the resize's two passes, the
+// augmentation's bilinear sampling, the lighting) are compiled twice, for the binary's baseline and for
+// AVX2 + FMA, and picked at run time from the CPU (detail/image_isa.hpp: image_use_avx2()).
 #include "detail/pixel_maps.hpp"
 #include "detail/resample_grid.hpp"
 #include "detail/resample_pil.hpp"
