@@ -193,3 +193,51 @@ TEST_CASE("a batch too large for one im2col buffer is processed in chunks with t
   }
   CHECK(max_abs_diff(conv.weight.grad, gw) <= 1e-3 * std::max(1.0f, std::abs(gw.data()[0])));
 }
+
+namespace {
+using SmallNet = Sequential<Conv2d<3, 8, ConvOpts{.kernel = 3, .padding = 1, .bias = false}>, BatchNorm2d<8>, ReLU,
+                            BasicBlock<8, 8, 1>, AdaptiveAvgPool2d<1>, Flatten, Linear<8, 4>>;
+
+std::vector<std::vector<float>> grads_of(SmallNet& net) {
+  std::vector<std::vector<float>> g;
+  net.for_each_param([&](const std::string&, Param& p) { g.emplace_back(p.grad.begin(), p.grad.end()); });
+  return g;
+}
+}  // namespace
+
+TEST_CASE("without input_grad, backward gives the same weight gradients and no input gradient", "[nn]") {
+  const auto x = ramp(Shape{4, 6, 6, 3});
+  std::vector<std::vector<float>> with, without;
+  for (const bool input_grad : {true, false}) {
+    SmallNet net(Build{Rng(5)});
+    auto ctx = Ctx::train();
+    ctx.input_grad = input_grad;
+    const auto y = net.forward(ctx, x);
+    const auto dx = net.backward(ctx, ramp(y.shape(), 0.3f));
+    CHECK(dx.defined() == input_grad);
+    if (input_grad) CHECK(dx.shape() == x.shape());
+    CHECK(ctx.input_grad == input_grad);  // put back for the caller
+    (input_grad ? with : without) = grads_of(net);
+  }
+  REQUIRE(with.size() == without.size());
+  for (std::size_t i = 0; i < with.size(); ++i) CHECK(with[i] == without[i]);  // bit for bit
+}
+
+TEST_CASE("without input_grad, backward stops above the layers that do not train", "[nn]") {
+  const auto x = ramp(Shape{4, 6, 6, 3});
+  for (const bool frozen_stem : {false, true}) {
+    SmallNet net(Build{Rng(5)});
+    for (Param* p : {&net.get<0>().weight, &net.get<1>().weight, &net.get<1>().bias}) {
+      p->frozen = frozen_stem;
+      p->train_bn = false;
+    }
+    auto ctx = Ctx::train();
+    ctx.input_grad = false;
+    const auto y = net.forward(ctx, x);
+    net.backward(ctx, ramp(y.shape(), 0.3f));
+    // A layer's backward lets go of what its forward kept: the stem still holds it only where it was skipped.
+    const auto stem_backward = [&] { net.get<0>().backward(ctx, ramp(Shape{4, 6, 6, 8})); };
+    if (frozen_stem) CHECK_NOTHROW(stem_backward());
+    else CHECK_THROWS_WITH(stem_backward(), Catch::Contains("backward without a forward"));
+  }
+}

@@ -94,13 +94,15 @@ class Conv2d {
     output_shape_ = y.shape();
     return y;
   }
-  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) {
+  // Without ctx.input_grad, only the weights' gradients: dx is an undefined tensor.
+  Tensor<T, D> backward(Ctx& ctx, const Tensor<T, D>& dy) {
     require_forward_ran(input_.defined(), type_name().view());
     require_grad_shape(dy.shape(), output_shape_, type_name().view());
-    auto dx = Tensor<T, D>::empty(input_.shape());
+    auto dx = ctx.input_grad ? Tensor<T, D>::empty(input_.shape()) : Tensor<T, D>{};
     kernels::conv2d_backward(input_.data(), weight.value.data(), dy.data(), geometry(input_.shape()),
                              weight.requires_grad() ? weight.grad.data() : nullptr,
-                             Opts.bias && bias.requires_grad() ? bias.grad.data() : nullptr, dx.data(), ws_);
+                             Opts.bias && bias.requires_grad() ? bias.grad.data() : nullptr,
+                             ctx.input_grad ? dx.data() : nullptr, ws_);
     input_ = {};
     return dx;
   }

@@ -37,6 +37,11 @@ struct Ctx {
   bool grad = true;      // layers keep what backward needs; false for inference (no memory kept)
   Rng rng{0};            // Dropout draws its masks from forks of this generator
   std::uint64_t next_stream = 0;
+  // Whether the caller uses the gradient of the input that backward returns. The Learner does not (the images
+  // need none), so a network's first convolution skips its input gradient (for ResNet's 7x7 stem, a GEMM
+  // and a col2im over the largest columns of the network) and returns an undefined tensor; a Sequential
+  // stops going down where nothing below trains. Layers may ignore it and return the gradient anyway.
+  bool input_grad = true;
 
   static Ctx train(std::uint64_t seed = 0) { return Ctx{true, true, Rng(seed), 0}; }
   static Ctx eval() { return Ctx{false, false, Rng(0), 0}; }

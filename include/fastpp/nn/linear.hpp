@@ -74,13 +74,15 @@ class Linear {
     input_ = ctx.grad ? x : Tensor<T, D>{};
     return y;
   }
-  Tensor<T, D> backward(Ctx&, const Tensor<T, D>& dy) {
+  // Without ctx.input_grad, only the weights' gradients: dx is an undefined tensor.
+  Tensor<T, D> backward(Ctx& ctx, const Tensor<T, D>& dy) {
     require_forward_ran(input_.defined(), type_name().view());
     require_grad_shape(dy.shape(), Shape{input_.shape()[0], out_}, type_name().view());
-    auto dx = Tensor<T, D>::empty(input_.shape());
+    auto dx = ctx.input_grad ? Tensor<T, D>::empty(input_.shape()) : Tensor<T, D>{};
     kernels::linear_backward(input_.data(), weight.value.data(), dy.data(), input_.shape()[0], In, out_,
                              weight.requires_grad() ? weight.grad.data() : nullptr,
-                             Bias && bias.requires_grad() ? bias.grad.data() : nullptr, dx.data());
+                             Bias && bias.requires_grad() ? bias.grad.data() : nullptr,
+                             ctx.input_grad ? dx.data() : nullptr);
     input_ = {};
     return dx;
   }

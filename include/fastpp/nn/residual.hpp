@@ -59,7 +59,9 @@ class Residual {
   tensor backward(Ctx& ctx, const tensor& dy) {
     const tensor d = relu_.backward(ctx, dy);
     tensor dx = main.backward(ctx, d);
-    return add_into(std::move(dx), shortcut.backward(ctx, d));
+    tensor ds = shortcut.backward(ctx, d);
+    if (!ctx.input_grad) return {};  // both branches have their weights' gradients; nobody wants dx
+    return add_into(std::move(dx), ds);
   }
 
   template <class F>

@@ -357,10 +357,28 @@ class Sequential {
     std::apply([&](auto&... l) { ((y = l.forward(ctx, std::move(y))), ...); }, layers_);
     return y;
   }
+  // With ctx.input_grad false (the Learner's case) it goes down only as far as a layer that trains, and gives
+  // back an undefined tensor.
   Tensor<value_type, device_type> backward(Ctx& ctx, const Tensor<value_type, device_type>& dy) {
     Tensor<value_type, device_type> d = dy;
-    backward_from<size>(ctx, d, std::make_index_sequence<size>{});
-    return d;
+    const bool input_grad = ctx.input_grad;
+    // used[i]: whether layer i's input gradient is needed: by the caller (i = 0), or by a layer below that trains
+    std::array<bool, size> used{};
+    used[0] = input_grad;
+    std::size_t i = 0;
+    for_each_child([&](auto& l, const std::string&) {
+      if (i + 1 < size) used[i + 1] = used[i] || trains(l);
+      ++i;
+    });
+    bool done = false;
+    try {
+      backward_from<size>(ctx, d, used, done, std::make_index_sequence<size>{});
+    } catch (...) {
+      ctx.input_grad = input_grad;
+      throw;
+    }
+    ctx.input_grad = input_grad;
+    return input_grad ? d : Tensor<value_type, device_type>{};
   }
 
   template <class F>
@@ -378,9 +396,29 @@ class Sequential {
   }
 
  private:
+  template <class Layer>
+  static bool trains(Layer& l) {
+    bool any = false;
+    l.for_each_param([&](const std::string&, auto& p) { any = any || p.requires_grad(); });
+    return any;
+  }
   template <std::size_t N, std::size_t... I>
-  void backward_from(Ctx& ctx, Tensor<value_type, device_type>& d, std::index_sequence<I...>) {
-    ((d = std::get<N - 1 - I>(layers_).backward(ctx, std::move(d))), ...);
+  void backward_from(Ctx& ctx, Tensor<value_type, device_type>& d, const std::array<bool, N>& used, bool& done,
+                     std::index_sequence<I...>) {
+    (backward_one<N - 1 - I>(ctx, d, used, done), ...);
+  }
+  // Layer I's backward, unless a layer above it was the last one needed; where nobody uses layer I's input
+  // gradient, layer I is the last (and is skipped too when it does not train).
+  template <std::size_t I>
+  void backward_one(Ctx& ctx, Tensor<value_type, device_type>& d, const std::array<bool, size>& used, bool& done) {
+    if (done) return;
+    auto& l = std::get<I>(layers_);
+    if (!used[I]) {
+      done = true;
+      if (!trains(l)) return;
+    }
+    ctx.input_grad = used[I];
+    d = l.backward(ctx, std::move(d));
   }
   template <class F, std::size_t... I>
   void for_each_child_impl(F& f, std::index_sequence<I...>) {
