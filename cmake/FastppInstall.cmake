@@ -1,5 +1,6 @@
 # `cmake --install` puts the headers and a package config in place, so a consumer can
-# find_package(fastpp CONFIG REQUIRED) and link fastpp::fastpp (and fastpp::cuda when it was built).
+# find_package(fastpp CONFIG REQUIRED) and link fastpp::fastpp (and fastpp::cuda when it was built,
+# fastpp::turbojpeg where libjpeg-turbo is found).
 #
 # Installing right after configuring (the README's sequence) must work: fastpp::fastpp is header-only and
 # needs nothing built. fastpp::cuda is the one compiled library; where nvcc is found its target exists at
@@ -22,6 +23,15 @@ endif()")
   install(EXPORT fastppCudaTargets NAMESPACE fastpp:: DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
   set(FASTPP_EXPORTED_CUDA ON)
 endif()
+# fastpp::turbojpeg (header-only too, linking libjpeg-turbo) in an export set of its own, so the package
+# offers it only where the consumer's machine has the library (cmake/FastppTurbojpeg.cmake finds it again).
+set(FASTPP_EXPORTED_TURBOJPEG OFF)
+if(TARGET fastpp_turbojpeg)
+  install(TARGETS fastpp_turbojpeg EXPORT fastppTurbojpegTargets)
+  install(EXPORT fastppTurbojpegTargets NAMESPACE fastpp:: DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
+  set(FASTPP_EXPORTED_TURBOJPEG ON)
+endif()
+install(FILES "${PROJECT_SOURCE_DIR}/cmake/FastppTurbojpeg.cmake" DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
 install(EXPORT fastppTargets NAMESPACE fastpp:: DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
 install(FILES "${PROJECT_SOURCE_DIR}/cmake/FastppDependencies.cmake" DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
 
