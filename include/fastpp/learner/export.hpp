@@ -16,7 +16,8 @@
 //   load                     the image decoder: "load_image" (ImageBlock's default) or "load_netpbm"
 //   decode.*                 with load_image, the ImageBlock's DecodeOptions: alpha ("drop" or
 //                            "composite R,G,B"), jpeg ("automatic" or "stb"), max_pixels, max_side,
-//                            max_file_bytes (an export without them decodes with the defaults)
+//                            max_file_bytes, min_size ("HxW", when JPEGs were decoded at reduced scale
+//                            for Resize) (an export without them decodes with the defaults)
 //   item_tfms.*, batch_tfms.*  the validation pipeline, one TransformSpec line per step
 //                            (vision/transform_spec.hpp), in the order the valid loader runs them
 //   activation (+ thresh)    "softmax" (single label) or "sigmoid" with the threshold (multi-label)
@@ -112,6 +113,8 @@ inline void put_decode(CheckpointFile& f, const DecodeOptions& d) {
   f.meta["decode.max_pixels"] = std::to_string(d.limits.max_pixels);
   f.meta["decode.max_side"] = std::to_string(d.limits.max_side);
   f.meta["decode.max_file_bytes"] = std::to_string(d.limits.max_file_bytes);
+  if (!d.min_size.empty())  // JPEGs decoded at reduced scale for presizing: the predictor does the same
+    f.meta["decode.min_size"] = std::to_string(d.min_size.height) + "x" + std::to_string(d.min_size.width);
 }
 inline DecodeOptions decode_of(const CheckpointFile& f, const std::filesystem::path& file) {
   DecodeOptions d;
@@ -138,6 +141,19 @@ inline DecodeOptions decode_of(const CheckpointFile& f, const std::filesystem::p
   d.limits.max_pixels = count_of(f, file, "decode.max_pixels");
   d.limits.max_side = count_of(f, file, "decode.max_side");
   d.limits.max_file_bytes = count_of(f, file, "decode.max_file_bytes");
+  if (f.meta.contains("decode.min_size")) {  // absent: full-size decodes (exports before DCT scaling too)
+    const std::string& ms = f.meta.at("decode.min_size");
+    std::int64_t hw[2] = {-1, -1};
+    const char* p = ms.data();
+    const char* const end = ms.data() + ms.size();
+    for (int i = 0; i < 2; ++i) {
+      const auto r = std::from_chars(p, end, hw[i]);
+      p = r.ptr;
+      if (r.ec != std::errc{} || hw[i] < 0 || (i == 0 ? (p == end || *p++ != 'x') : p != end))
+        refuse(file, "metadata \"decode.min_size\" is \"" + ms + "\", not \"HxW\" with counts");
+    }
+    d.min_size = {hw[0], hw[1]};
+  }
   return d;
 }
 
