@@ -56,8 +56,8 @@ class Residual {
                       " but the shortcut gives ", s.shape());
     return relu_.forward(ctx, add_into(std::move(y), s));
   }
-  tensor backward(Ctx& ctx, const tensor& dy) {
-    const tensor d = relu_.backward(ctx, dy);
+  tensor backward(Ctx& ctx, tensor dy) {
+    const tensor d = relu_.backward(ctx, std::move(dy));  // in place where the caller moved dy in
     tensor dx = main.backward(ctx, d);
     tensor ds = shortcut.backward(ctx, d);
     if (!ctx.input_grad) return {};  // both branches have their weights' gradients; nobody wants dx
