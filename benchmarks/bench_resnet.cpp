@@ -3,7 +3,8 @@
 //   models  torchvision's resnet18 and resnet34 (1000 classes, as torchvision.models.resnetXX() builds them)
 //           at batch 32 x 224 px and batch 64 x 128 px, and the Fashion-MNIST recipe's small ResNet
 //           (examples/pets.cpp's FashionResNet, 10 classes) at batch 256 x 28 px: eval-mode forward, and the
-//           Learner's full training step (forward, fused cross-entropy, backward, Adam step, zero_grad).
+//           Learner's full training step (forward, fused cross-entropy, backward without the images' gradient,
+//           Adam step, zero_grad).
 //           Counters: images per second, the process's peak resident memory so far (peak_MiB, VmHWM: per
 //           process, so the compare script runs each case in a process of its own) and its resident memory
 //           before the case built its model (base_MiB).
@@ -91,6 +92,7 @@ void model_case(benchmark::State& st, Model& model, i64 classes, i64 bs, i64 px,
       return;
     }
     auto ctx = nn::Ctx::train();
+    ctx.input_grad = false;  // as the Learner: the images need no gradient (PyTorch computes none either)
     auto out = model.forward(ctx, x);
     if (!dlogits.defined()) dlogits = Tensor<float>::empty(out.shape());
     auto l = loss.forward_backward(out, y, dlogits);
