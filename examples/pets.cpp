@@ -39,6 +39,7 @@ struct Options {
   std::int64_t limit = 0;
   fs::path out = "pets-out";
   fs::path fashion_folder = "data/fashion";
+  fs::path pets_folder;  // where --data pets reads; empty: ~/.fastpp/data/oxford-iiit-pet/images
   fs::path report;  // the training report (HTML), rewritten after every epoch; empty: none
   std::int64_t size = 224;  // the training size for pets and folders (Resize to it, then aug_transforms)
 };
@@ -59,6 +60,9 @@ const char* usage =
     "  --limit      use the first N training and N/5 validation images only (a quick run)\n"
     "  --out        where the plots, the history, the report and the exported model go (default pets-out)\n"
     "  --fashion-folder  where --data fashion reads (default data/fashion)\n"
+    "  --pets-folder where --data pets reads: any folder of Name_N.jpg files (default\n"
+    "               ~/.fastpp/data/oxford-iiit-pet/images; benchmarks/compare/make_image_sets.py writes a\n"
+    "               pets-sized one to data/image_bench/pets)\n"
     "  --report     write the training report there (one HTML file, rewritten after every epoch: open it in a\n"
     "               browser to watch the run)\n";
 
@@ -106,6 +110,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--limit") o.limit = number<std::int64_t>(a, v);
     else if (a == "--out") o.out = v;
     else if (a == "--fashion-folder") o.fashion_folder = v;
+    else if (a == "--pets-folder") o.pets_folder = v;
     else if (a == "--report") o.report = v;
     else bad_usage("unknown option " + a);
   }
@@ -159,7 +164,9 @@ DataLoaders make_dls(const Options& o, fs::path& folder) {
     return block.dataloaders(folder, lo);
   }
   if (o.data == "pets") {
-    folder = fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".fastpp/data/oxford-iiit-pet/images";
+    folder = !o.pets_folder.empty()
+                 ? o.pets_folder
+                 : fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".fastpp/data/oxford-iiit-pet/images";
     if (!fs::exists(folder))
       throw IoError(folder.string(), "no Oxford-IIIT Pets folder: fetch it with build/main/examples/download/untar_data "
                                      "pets (it needs the network), or pass --data FOLDER");

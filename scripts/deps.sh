@@ -7,7 +7,8 @@
 #                              training report in headless Chromium)
 #   scripts/deps.sh --torch    also PyTorch: Debian's (float64 fixture references) and current PyTorch from
 #                              PyPI in a virtual environment outside the working tree (the speed comparison,
-#                              benchmarks/compare/*.sh: torch, torchvision, pillow), at ${FASTPP_TORCH_VENV:-$HOME/.cache/fastpp/torch-venv}
+#                              benchmarks/compare/*.sh: torch, torchvision, pillow), at ${FASTPP_TORCH_VENV:-$HOME/.cache/fastpp/torch-venv},
+#                              and the wallpaper packages whose JPEGs the image-pipeline benchmark uses
 set -euo pipefail
 
 want=(
@@ -19,7 +20,8 @@ want=(
   chromium fonts-liberation
 )
 if [[ "${1:-}" == "--torch" ]]; then
-  want+=(python3-torch python3-torchvision python3-numpy libopenblas0-pthread)
+  # the wallpapers (1.3-18 megapixel JPEGs) of the image-pipeline benchmark (benchmarks/compare/image_pipeline.sh)
+  want+=(python3-torch python3-torchvision python3-numpy libopenblas0-pthread mate-backgrounds ukui-wallpapers)
 fi
 
 missing=()
