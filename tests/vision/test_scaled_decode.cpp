@@ -197,8 +197,9 @@ TEST_CASE("the AVX2 builds of the image kernels agree with the portable ones", "
   float da = 0, dl = 0;
   for (std::int64_t i = 0; i < a0.numel(); ++i) da = std::max(da, std::fabs(a0.data()[i] - a1.data()[i]));
   for (std::int64_t i = 0; i < l0.numel(); ++i) dl = std::max(dl, std::fabs(l0.data()[i] - l1.data()[i]));
-  // The sampling points may differ in their last bit (a baseline build has no FMA: x near 100 moves by
-  // 1e-5 px), and this batch changes by up to 1 from one pixel to the next: 1e-4 bounds that.
+  // The sampling points may differ in their last bit (builds contract different a * b + c into FMAs: x
+  // near 100 moves by 1e-5 px), and this batch changes by up to 1 from one pixel to the next: 1e-4 bounds
+  // that.
   CHECK(da <= 1e-4f);
   CHECK(dl <= 1e-6f);
   // the vector lighting against the scalar formula, over the whole range

@@ -32,8 +32,11 @@ namespace cpu_detail {
 typedef float px8f __attribute__((vector_size(32)));
 typedef std::int32_t px8i __attribute__((vector_size(32)));
 
-[[gnu::always_inline]] inline px8f px_select(px8i mask, const px8f& a, const px8f& b) {
-  return __builtin_bit_cast(px8f, (mask & __builtin_bit_cast(px8i, a)) | (~mask & __builtin_bit_cast(px8i, b)));
+// out = mask ? a : b per lane. Vectors go by reference, never by value or as a return value: a 32-byte
+// vector crossing a function boundary in a build without AVX is an ABI change (GCC's -Wpsabi, an error under
+// -Werror), as in exp.hpp.
+[[gnu::always_inline]] inline void px_select(px8f& out, const px8i& mask, const px8f& a, const px8f& b) {
+  out = __builtin_bit_cast(px8f, (mask & __builtin_bit_cast(px8i, a)) | (~mask & __builtin_bit_cast(px8i, b)));
 }
 
 // log(x) for positive normal x, Cephes' logf: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(m) by a
@@ -66,15 +69,19 @@ typedef std::int32_t px8i __attribute__((vector_size(32)));
 [[gnu::always_inline]] inline void lighting_8(const float* src, float* dst, float bl, float c) {
   px8f x;
   std::memcpy(&x, src, sizeof x);
-  x = px_select(x > 1e-7f, x, px8f{} + 1e-7f);  // NaN -> 1e-7, as fmax in logit_clamped
-  x = px_select(x < 1.0f - 1e-7f, x, px8f{} + (1.0f - 1e-7f));
+  const px8f lo = px8f{} + 1e-7f, hi = px8f{} + (1.0f - 1e-7f);
+  px_select(x, x > lo, x, lo);  // NaN -> 1e-7, as fmax in logit_clamped
+  px_select(x, x < hi, x, hi);
   px8f t = (1.0f - x) / x;
   log_pos(t);
   const px8f z = (bl - t) * c;
   const px8i neg = z < 0.0f;
-  px8f e = px_select(neg, z, -z);  // -|z|
+  px8f e;
+  px_select(e, neg, z, -z);  // -|z|
   exp_nonpos(e);
-  const px8f s = px_select(neg, e, px8f{} + 1.0f) / (1.0f + e);
+  px8f num;
+  px_select(num, neg, e, px8f{} + 1.0f);
+  const px8f s = num / (1.0f + e);
   std::memcpy(dst, &s, sizeof s);
 }
 
