@@ -13,6 +13,6 @@ if ! [ -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch, torchvi
   exit 1
 fi
 if ! [ -d data/image_bench/pets ]; then
-  "$venv/bin/python" "$here/make_image_sets.py" --per-image 48 || exit 1
+  "$venv/bin/python" "$here/make_image_sets.py" || exit 1
 fi
 exec "$venv/bin/python" "$here/image_pipeline.py" "$@"

@@ -9,7 +9,7 @@ written into an ignored folder (default data/image_bench) from Debian's wallpape
 Names follow the pets' pattern (label_index.jpg), so examples and loaders can label them with the pets'
 regex. Deterministic for a seed. Needs Pillow (the torch venv of scripts/deps.sh --torch has it).
 
-  make_image_sets.py [--src /usr/share/backgrounds] [--out data/image_bench] [--per-image 12] [--seed 0]
+  make_image_sets.py [--src /usr/share/backgrounds] [--out data/image_bench] [--per-image 48] [--seed 0]
 """
 import argparse
 import os
@@ -30,7 +30,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--src", default="/usr/share/backgrounds")
     ap.add_argument("--out", default="data/image_bench")
-    ap.add_argument("--per-image", type=int, default=12)
+    ap.add_argument("--per-image", type=int, default=48)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     files = wallpapers(a.src)
