@@ -50,7 +50,10 @@ TEST_CASE("large tensors are 2 MiB aligned and asked to live on huge pages", "[t
   const auto small = Tensor<float>::zeros({1000});
   CHECK(reinterpret_cast<std::uintptr_t>(small.data()) % tensor_alignment == 0);
   const std::int64_t floats = static_cast<std::int64_t>(huge_page_threshold / sizeof(float));
-  auto below = Tensor<float>::full({floats - 16}, 1.0f);
+  // the largest size class under the threshold: blocks from 1 MiB up are allocated rounded up to theirs
+  const std::int64_t below_floats = static_cast<std::int64_t>((huge_page_threshold - (std::size_t{1} << 20)) / sizeof(float));
+  REQUIRE(allocator<cpu>::cached_size(static_cast<std::size_t>(below_floats) * sizeof(float)) < huge_page_threshold);
+  auto below = Tensor<float>::full({below_floats - 16}, 1.0f);
   CHECK(reinterpret_cast<std::uintptr_t>(below.data()) % tensor_alignment == 0);
   const bool turned_off = !detail::env_switch("FASTPP_HUGE_PAGES").value_or(true);
   auto big = Tensor<float>::full({floats + 3}, 2.0f);  // touches every page
