@@ -39,6 +39,11 @@
 #include <fastpp/loss.hpp>
 #include <fastpp/models.hpp>
 
+#if defined(FASTPP_HAVE_OPENBLAS)
+// OpenBLAS picks its kernels for the CPU it runs on (Debian builds it with DYNAMIC_ARCH); this names them.
+extern "C" char* openblas_get_corename();
+#endif
+
 namespace {
 using namespace fastpp;
 using i64 = std::int64_t;
@@ -328,6 +333,9 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("fastpp_cpu_supports", __builtin_cpu_supports("avx512f") ? "avx512f avx2 fma"
                                                      : __builtin_cpu_supports("avx2")  ? "avx2 fma"
                                                                                        : "sse");
+#if defined(FASTPP_HAVE_OPENBLAS)
+  benchmark::AddCustomContext("fastpp_blas_core", openblas_get_corename());
+#endif
   register_all();
   benchmark::Initialize(&n, rest.data());
   if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 1;

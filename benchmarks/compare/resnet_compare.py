@@ -182,8 +182,9 @@ def compare(a):
           f"{load1[0]:.2f} at the end")
     print(f"threads: {a.threads} each side (fastpp {ctx.get('fastpp_threads')}, torch {t0['threads']}); "
           f"repeats {a.repeats}, interleaved; medians")
-    print(f"fastpp: {a.bench}; compiled for {ctx.get('fastpp_isa')} (cpu supports {ctx.get('fastpp_cpu_supports')}), "
-          f"{ctx.get('fastpp_gemm')}; flags: {ctx.get('fastpp_build_flags')}")
+    print(f"fastpp: {a.bench}; its own kernels compiled for {ctx.get('fastpp_isa')} (cpu supports "
+          f"{ctx.get('fastpp_cpu_supports')}), {ctx.get('fastpp_gemm')} with OpenBLAS's "
+          f"{ctx.get('fastpp_blas_core', '?')} kernels; flags: {ctx.get('fastpp_build_flags')}")
     print(f"PyTorch {t0['torch']}: ISA {t0['isa']}, oneDNN {'on' if t0['mkldnn'] else 'off'}; AdamW in the train step")
     print()
     hdr = f"{'case':34s}{'fastpp img/s':>13}{'spread':>7}"
