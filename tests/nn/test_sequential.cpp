@@ -143,10 +143,7 @@ void check_conv_threads(const Shape& in, std::int64_t expect_groups) {
   Conv conv;
   const auto g = conv.geometry(in);
   const std::int64_t chunk = backend::cpu_detail::conv_chunk_images(g), chunks = (g.n + chunk - 1) / chunk;
-  const std::int64_t groups = std::min(chunks, std::clamp<std::int64_t>(backend::cpu_detail::conv_partials_budget /
-                                                                            (g.cout * g.k()),
-                                                                        1, backend::cpu_detail::conv_weight_groups));
-  REQUIRE(groups == expect_groups);
+  REQUIRE(backend::cpu_detail::conv_backward_groups(chunks, g.cout * g.k(), true) == expect_groups);
   const auto x = ramp(in, 0.007f);
   auto run = [&](int threads) {
     set_num_threads(threads);
@@ -167,10 +164,16 @@ void check_conv_threads(const Shape& in, std::int64_t expect_groups) {
 }
 
 TEST_CASE("convolution chunks: the weight gradient's sum does not depend on the thread count", "[nn][threads]") {
+  CHECK(backend::cpu_detail::conv_backward_groups(16, 590000, true) == 2);  // ResNet-18's layer3 at batch 32
+  CHECK(backend::cpu_detail::conv_backward_groups(16, 590000, false) == 8);  // no dw: no partials
+  CHECK(backend::cpu_detail::conv_backward_groups(5, 100, true) == 4);
+  CHECK(backend::cpu_detail::conv_backward_groups(1, 100, true) == 1);
   // 40 images of 12x12x16 -> 3 images (432 rows) a chunk, 14 chunks in 8 groups with partials
   check_conv_threads<Conv2d<16, 32, ConvOpts{.kernel = 3, .padding = 1, .bias = false}>>(Shape{40, 12, 12, 16}, 8);
   // a 1024x3x3x256 weight (2.4 M floats, above the budget): no partials, each product split across the pool
   check_conv_threads<Conv2d<256, 1024, ConvOpts{.kernel = 3, .padding = 1, .bias = false}>>(Shape{8, 3, 3, 256}, 1);
+  // a 256x3x3x256 weight (590K floats): the budget allows 3 partials, so 2 groups (of 2 chunks of 4 images)
+  check_conv_threads<Conv2d<256, 256, ConvOpts{.kernel = 3, .padding = 1, .bias = false}>>(Shape{16, 8, 8, 256}, 2);
 }
 
 TEST_CASE("a batch too large for one im2col buffer is processed in chunks with the same result", "[nn]") {

@@ -2,6 +2,7 @@
 // Convolution over NHWC: im2col + one GEMM per chunk of images, and its adjoints.
 // Internal to the cpu backend: include fastpp/backend/cpu/layer_kernels.hpp instead.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -135,16 +136,16 @@ inline i64 conv_chunk_images(const ConvGeom& g) {
 }
 
 // Runs part(p, scratch) for p in [0, parts), the parts spread over the pool; scratch is a slice of `buf`
-// (floats_per_part long) that no other running part uses.
+// (floats_per_part long) that no other running part uses. Each thread takes the next part not yet taken, so
+// parts of unequal cost even out (which thread runs a part never changes what the part computes).
 template <class Part>
 void for_each_part(i64 parts, i64 floats_per_part, std::vector<float>& buf, Part&& part) {
   const i64 slots = std::min<i64>(parts, get_num_threads());
   buf.resize(static_cast<std::size_t>(slots * floats_per_part));
-  const i64 per_slot = (parts + slots - 1) / slots;
+  std::atomic<i64> next{0};
   parallel_for(0, slots, 1, [&](i64 sb, i64 se) {
     for (i64 slot = sb; slot < se; ++slot)
-      for (i64 p = slot * per_slot; p < std::min(parts, (slot + 1) * per_slot); ++p)
-        part(p, buf.data() + slot * floats_per_part);
+      for (i64 p = next++; p < parts; p = next++) part(p, buf.data() + slot * floats_per_part);
   });
 }
 
@@ -205,6 +206,19 @@ FASTPP_KERNEL void add_column_sums(const float* a, i64 rows, i64 cols, float* ou
 inline constexpr i64 conv_weight_groups = 8;
 inline constexpr i64 conv_partials_budget = i64{1} << 21;  // floats of dw partials at most (8 MB)
 
+// How many groups the backward splits its chunks into: a power of two (so 2 or 4 threads share them evenly)
+// no larger than conv_weight_groups, the chunk count, or, where dw is computed, what the partials budget
+// allows. 1 means the chunks go one after another, each product split across the pool. ResNet-18's layer3
+// weights (590K floats) allow 3: its 16 chunks went 6, 6 and 4 to the groups, and 12 to 4 to two threads
+// (66% of the GEMM's speed); two groups of 8 share evenly.
+inline i64 conv_backward_groups(i64 chunks, i64 weight_floats, bool dw) {
+  i64 cap = std::min(chunks, conv_weight_groups);
+  if (dw) cap = std::min(cap, std::max<i64>(1, conv_partials_budget / weight_floats));
+  i64 groups = 1;
+  while (groups * 2 <= cap) groups *= 2;
+  return groups;
+}
+
 FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* dy, const ConvGeom& g, float* dw,
                             float* dbias, float* dx, std::vector<float>& col, std::vector<float>& dcol) {
   const i64 hw = g.ho() * g.wo(), cog = g.cog(), kd = g.k(), cg = g.cg();
@@ -217,8 +231,7 @@ FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* 
   }
   const i64 chunk = conv_chunk_images(g), chunks = (g.n + chunk - 1) / chunk;
   const i64 cols = chunk * hw * kd, wsize = g.cout * kd;
-  const i64 groups = dw ? std::min(chunks, std::clamp<i64>(conv_partials_budget / wsize, 1, conv_weight_groups))
-                        : std::min(chunks, conv_weight_groups);
+  const i64 groups = conv_backward_groups(chunks, wsize, dw != nullptr);
   // One chunk's products; gemm_f is the serial GEMM inside a part, the pool-split one otherwise.
   const auto one_chunk = [&](i64 c, float* scratch, float* dw_into, auto&& gemm_f) {
     const i64 n0 = c * chunk, n1 = std::min(g.n, n0 + chunk), rows = (n1 - n0) * hw;
@@ -243,9 +256,9 @@ FASTPP_KERNEL void conv2d_backward(const float* x, const float* w, const float* 
   // does not allocate them anew.
   std::vector<float>& partials = col;
   if (dw) partials.assign(static_cast<std::size_t>(groups * wsize), 0.0f);
-  const i64 per_group = (chunks + groups - 1) / groups;
+  // group k sums chunks [k*chunks/groups, (k+1)*chunks/groups): their counts differ by one at most
   for_each_part(groups, cols, dcol, [&](i64 grp, float* scratch) {
-    for (i64 c = grp * per_group; c < std::min(chunks, (grp + 1) * per_group); ++c)
+    for (i64 c = grp * chunks / groups; c < (grp + 1) * chunks / groups; ++c)
       one_chunk(c, scratch, dw ? partials.data() + grp * wsize : nullptr, gemm_serial);
   });
   if (dw)
