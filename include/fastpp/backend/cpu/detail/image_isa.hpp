@@ -12,14 +12,12 @@
 #define FASTPP_IMAGE_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
 #endif
 
+#include "cpu_isa.hpp"
+
 namespace fastpp::backend::cpu_detail {
 
 inline bool& image_use_avx2() {
-#if defined(FASTPP_IMAGE_AVX2)
-  static bool use = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  static bool use = false;
-#endif
+  static bool use = cpu_has_avx2_fma();
   return use;
 }
 

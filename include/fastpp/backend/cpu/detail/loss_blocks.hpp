@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../../../core/thread_pool.hpp"
+#include "cpu_isa.hpp"
 #include "loss_rows.hpp"
 #include "loss_rows_avx2.hpp"
 
@@ -18,11 +19,7 @@ namespace fastpp::backend::cpu_detail {
 // Whether float rows run the AVX2 kernels: the CPU's answer, asked once. A test may set it to false to run
 // the portable kernels on an AVX2 host (and must set it back).
 inline bool& loss_use_avx2() {
-#if defined(FASTPP_LOSS_AVX2)
-  static bool use = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  static bool use = false;
-#endif
+  static bool use = cpu_has_avx2_fma();
   return use;
 }
 
