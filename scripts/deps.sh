@@ -13,7 +13,7 @@ set -euo pipefail
 
 want=(
   build-essential cmake ninja-build pkg-config
-  libeigen3-dev libstb-dev catch2 libbenchmark-dev libopenblas-dev
+  libeigen3-dev libstb-dev catch2 libbenchmark-dev libopenblas-dev libdnnl-dev
   clang-14 libclang-rt-14-dev
   libcurl4-openssl-dev libarchive-dev libturbojpeg0-dev
   dataset-fashion-mnist python3

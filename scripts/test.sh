@@ -86,7 +86,7 @@ stage_asan() {
 stage_tsan() {
   local b=$BUILD_ROOT/tsan
   cmake -S . -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 -DFASTPP_CUDA=OFF \
-        -DFASTPP_BUILD_EXAMPLES=OFF -DFASTPP_BUILD_BENCHMARKS=OFF -DFASTPP_BLAS=OFF \
+        -DFASTPP_BUILD_EXAMPLES=OFF -DFASTPP_BUILD_BENCHMARKS=OFF -DFASTPP_BLAS=OFF -DFASTPP_ONEDNN=OFF \
         -DCMAKE_CXX_FLAGS="-O1 -g -fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
         >"$b.configure.log" 2>&1 || { cat "$b.configure.log"; return 1; }
   # Only the executables that hold [threads] tests (grep the sources, so nothing else is compiled).

@@ -4,6 +4,8 @@
 #include <fastpp/core/ops.hpp>
 #include <fastpp/nn.hpp>
 
+#include "../support/conv_library.hpp"
+
 using namespace fastpp;
 using namespace fastpp::nn;
 
@@ -115,7 +117,10 @@ TEST_CASE("Dropout is seeded, scaled, and the identity in eval", "[nn]") {
   for (std::int64_t i = 0; i < g.numel(); ++i) CHECK(g.data()[i] == 2.0f * a.data()[i]);
 }
 
+// fastpp's own convolution kernels; oneDNN's give the same bits for the same thread count only
+// (test_onednn_conv.cpp).
 TEST_CASE("convolution results do not depend on the thread count", "[nn][threads]") {
+  ConvLibraryScope own(ConvLibrary::fastpp);
   Conv2d<8, 16, ConvOpts{.kernel = 3, .stride = 2, .padding = 1}> conv;
   BatchNorm2d<16> bn;
   const auto x = ramp(Shape{3, 9, 9, 8});
@@ -140,6 +145,7 @@ TEST_CASE("convolution results do not depend on the thread count", "[nn][threads
 // across the pool (weights above the partials budget). Both give the same bits with 1, 2 and 3 threads.
 template <class Conv>
 void check_conv_threads(const Shape& in, std::int64_t expect_groups) {
+  ConvLibraryScope own(ConvLibrary::fastpp);
   Conv conv;
   const auto g = conv.geometry(in);
   const std::int64_t chunk = backend::cpu_detail::conv_chunk_images(g), chunks = (g.n + chunk - 1) / chunk;
@@ -178,6 +184,7 @@ TEST_CASE("convolution chunks: the weight gradient's sum does not depend on the 
 
 TEST_CASE("a batch too large for one im2col buffer is processed in chunks with the same result", "[nn]") {
   // 64x64 outputs with K = 3*3*256: one image's columns exceed a chunk's 64 K floats, so each image is a chunk.
+  ConvLibraryScope own(ConvLibrary::fastpp);
   Conv2d<256, 4, ConvOpts{.kernel = 3, .padding = 1}> conv;
   REQUIRE(backend::cpu_detail::conv_chunk_images(conv.geometry(Shape{2, 64, 64, 256})) == 1);
   const auto x = ramp(Shape{2, 64, 64, 256}, 0.013f);

@@ -81,10 +81,14 @@ class ThreadPool {
       body(begin, end);
       return;
     }
+    const std::int64_t step = (n + chunks - 1) / chunks;
+    if (const TeamRun run = team_run_.load(std::memory_order_acquire)) {
+      run_on_team(run, begin, end, step, static_cast<int>(chunks), body);
+      return;
+    }
     // While the caller runs its own chunk it counts as inside the pool: a parallel_for nested in that chunk
     // runs serially, as one nested in a worker's chunk does, instead of queueing behind busy workers.
     const RegionMark mark;
-    const std::int64_t step = (n + chunks - 1) / chunks;
     std::vector<std::future<void>> pending;
     pending.reserve(static_cast<std::size_t>(chunks - 1));
     for (std::int64_t c = 1; c < chunks; ++c) {
@@ -167,7 +171,43 @@ class ThreadPool {
   // True on a thread owned by any fastpp pool, and on a caller while it runs its share of a parallel_for.
   static bool in_worker() noexcept { return worker_flag(); }
 
+  // Another runtime's thread team for parallel_for's chunks: run(threads, chunk, ctx) calls chunk(ctx, t, team)
+  // on `threads` threads, the caller one of them (t in [0, team), team <= threads), and returns when all are
+  // done. The oneDNN backend installs OpenMP's team here (backend/cpu/detail/onednn_conv.hpp): oneDNN runs
+  // on it, and a second set of threads of fastpp's own, woken between its calls while OpenMP's threads still
+  // spin waiting for the next one, cost the main job's training step 15-30%. The chunks stay the same, so
+  // results do not change. Null puts the pool's own workers back.
+  using TeamRun = void (*)(int threads, void (*chunk)(void* ctx, int t, int team), void* ctx);
+  void set_team(TeamRun run) noexcept { team_run_.store(run, std::memory_order_release); }
+
  private:
+  template <class Body>
+  static void run_on_team(TeamRun run, std::int64_t begin, std::int64_t end, std::int64_t step, int chunks,
+                          Body& body) {
+    struct Shared {
+      Body* body;
+      std::int64_t begin, end, step, chunks;
+      std::mutex mutex;
+      std::exception_ptr first;
+    } shared{&body, begin, end, step, chunks, {}, {}};
+    // Thread t of a team of `team` runs chunks t, t + team, ... (all of them, whatever size the team got).
+    run(chunks, [](void* ctx, int t, int team) {
+      auto& sh = *static_cast<Shared*>(ctx);
+      const RegionMark mark;
+      for (std::int64_t c = t; c < sh.chunks; c += std::max(team, 1)) {
+        const std::int64_t b = sh.begin + c * sh.step, e = std::min(sh.end, b + sh.step);
+        if (b >= e) break;
+        try {
+          (*sh.body)(b, e);
+        } catch (...) {  // an exception must not leave the team's thread
+          std::lock_guard lock(sh.mutex);
+          if (!sh.first) sh.first = std::current_exception();
+        }
+      }
+    }, &shared);
+    if (shared.first) std::rethrow_exception(shared.first);
+  }
+
   struct RegionMark {
     bool was = worker_flag();
     RegionMark() noexcept { worker_flag() = true; }
@@ -206,6 +246,7 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::atomic<TeamRun> team_run_{nullptr};
 };
 
 namespace detail {

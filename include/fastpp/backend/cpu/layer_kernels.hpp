@@ -9,29 +9,47 @@
 #include "../../core/device.hpp"
 #include "../geometry.hpp"
 #include "../kernels.hpp"
+#include "conv_library.hpp"
 #include "detail/conv.hpp"
 #include "detail/elementwise.hpp"
 #include "detail/linear.hpp"
 #include "detail/norm.hpp"
 #include "detail/pool.hpp"
+#if FASTPP_HAVE_ONEDNN
+#include "detail/onednn_conv.hpp"
+#endif
 
 namespace fastpp::backend {
 
 template <>
 struct layer_kernels<fastpp::cpu> {
-  // Scratch a convolution keeps between calls (the im2col columns and their gradient), so a training
-  // loop allocates them once per layer.
+  // Scratch a convolution keeps between calls (the im2col columns and their gradient, or oneDNN's
+  // primitives), so a training loop allocates them once per layer.
   struct workspace {
     std::vector<float> col, dcol;
+#if FASTPP_HAVE_ONEDNN
+    cpu_detail::OnednnSlot onednn;
+#endif
   };
 
+  // oneDNN's kernels where conv_library() says so (conv_library.hpp), else fastpp's im2col + GEMM.
   static void conv2d_forward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* y,
                              workspace& ws) {
+#if FASTPP_HAVE_ONEDNN
+    if (conv_library() == ConvLibrary::onednn) return ws.onednn.forward(g, bias != nullptr).forward(x, w, bias, y);
+#endif
     cpu_detail::conv2d_forward(x, w, bias, g, y, ws.col);
   }
   // dw, dbias and dx may each be null (frozen parameters, or no input gradient wanted).
   static void conv2d_backward(const float* x, const float* w, const float* dy, const ConvGeom& g, float* dw,
                               float* dbias, float* dx, workspace& ws) {
+#if FASTPP_HAVE_ONEDNN
+    if (conv_library() == ConvLibrary::onednn) {
+      if (dbias) cpu_detail::add_column_sums(dy, g.n * g.ho() * g.wo(), g.cout, dbias);
+      if (dw || dx) ws.onednn.backward(g).backward(x, w, dy, dw, dx);
+      return;
+    }
+#endif
     cpu_detail::conv2d_backward(x, w, dy, g, dw, dbias, dx, ws.col, ws.dcol);
   }
 
