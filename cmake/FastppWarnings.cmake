@@ -2,12 +2,15 @@
 # instruction set, and a launcher that records each translation unit's compile time.
 include_guard(GLOBAL)
 
+# FASTPP_ARCH: the -march of those executables (x86-64 builds them as most user projects are built, the
+# cpu backend then picking its AVX2 loops at run time); FASTPP_NATIVE=ON takes precedence.
+set(FASTPP_ARCH "x86-64-v3" CACHE STRING "-march for fastpp's own tests, examples and benchmarks on x86-64")
 if(FASTPP_NATIVE)
   set(FASTPP_ISA_FLAGS -march=native)
   set(FASTPP_ISA_NAME "native")
 else()
-  set(FASTPP_ISA_FLAGS -march=x86-64-v3)
-  set(FASTPP_ISA_NAME "x86-64-v3")
+  set(FASTPP_ISA_FLAGS -march=${FASTPP_ARCH})
+  set(FASTPP_ISA_NAME "${FASTPP_ARCH}")
 endif()
 if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   set(FASTPP_ISA_FLAGS "")

@@ -1,8 +1,8 @@
 #pragma once
 // The cpu's optimizer kernels: fastpp::backend::optim_kernels<cpu>, what learner/optimizer.hpp calls for
 // every arithmetic step on parameters, gradients and optimizer state. One pass per parameter over float
-// arrays, written as plain loops that the compiler vectorises (-march=x86-64-v3), except Adam's square
-// root, which needs AVX intrinsics (see adam_range).
+// arrays, written as plain loops that the compiler vectorises for the build's instruction set, except Adam,
+// whose square root needs AVX intrinsics, compiled for AVX2 and picked at run time (see adam_range).
 // The hyperparameters arrive as doubles (fastai's Python floats) and are combined and rounded to float
 // before the loop, as PyTorch rounds a Python scalar to the tensor's dtype.
 //
@@ -15,13 +15,10 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__AVX__)
-#include <immintrin.h>
-#endif
-
 #include "../../core/device.hpp"
 #include "../kernels.hpp"
 #include "detail/kernel.hpp"
+#include "detail/layer_isa.hpp"
 
 namespace fastpp::backend {
 
@@ -44,12 +41,27 @@ struct AdamConsts {
         eps(static_cast<float>(eps_)) {}
 };
 
-// Adam over n elements. std::sqrt may set errno, so under g++'s and clang's default -fmath-errno a loop calling
-// it stays scalar (measured: 3.3 ns per element, compute-bound even for parameters in cache); where AVX is
-// compiled in (the build's x86-64-v3), eight elements at a time use vsqrtps, and the rest the scalar loop.
-inline void adam_range(float* p, const float* g, float* grad_avg, float* sqr_avg, i64 n, const AdamConsts& c) {
+// Adam over elements [i, n), one at a time.
+[[gnu::always_inline]] inline void adam_scalar(float* p, const float* g, float* grad_avg, float* sqr_avg, i64 i, i64 n,
+                                               const AdamConsts& c) {
+  for (; i < n; ++i) {
+    const float pi = p[i];
+    const float gi = g[i] + c.l2 * pi;
+    const float ga = c.m1 * grad_avg[i] + c.d1 * gi;
+    const float sa = c.m2 * sqr_avg[i] + c.d2 * (gi * gi);
+    grad_avg[i] = ga;
+    sqr_avg[i] = sa;
+    p[i] = pi * c.keep - c.step * (ga / (std::sqrt(sa / c.db2) + c.eps));
+  }
+}
+
+#if defined(FASTPP_LAYER_AVX2)
+// adam_scalar's expressions on eight elements at a time (vsqrtps), then adam_scalar for the rest. Built
+// for AVX2 without FMA (layer_isa.hpp), so in a build for plain x86-64 each element gets the same bits as
+// from adam_scalar; where the build's flags allow FMA the compiler fuses the two differently (last bits).
+[[gnu::noinline]] FASTPP_LAYER_AVX2_FN inline void adam_avx2(float* p, const float* g, float* grad_avg, float* sqr_avg,
+                                                             i64 n, const AdamConsts& c) {
   i64 i = 0;
-#if defined(__AVX__)
   const __m256 keep = _mm256_set1_ps(c.keep), l2 = _mm256_set1_ps(c.l2), m1 = _mm256_set1_ps(c.m1),
                d1 = _mm256_set1_ps(c.d1), m2 = _mm256_set1_ps(c.m2), d2 = _mm256_set1_ps(c.d2),
                step = _mm256_set1_ps(c.step), db2 = _mm256_set1_ps(c.db2), eps = _mm256_set1_ps(c.eps);
@@ -64,16 +76,18 @@ inline void adam_range(float* p, const float* g, float* grad_avg, float* sqr_avg
     const __m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(sa, db2)), eps);
     _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_mul_ps(pi, keep), _mm256_mul_ps(step, _mm256_div_ps(ga, den))));
   }
+  adam_scalar(p, g, grad_avg, sqr_avg, i, n, c);
+}
 #endif
-  for (; i < n; ++i) {
-    const float pi = p[i];
-    const float gi = g[i] + c.l2 * pi;
-    const float ga = c.m1 * grad_avg[i] + c.d1 * gi;
-    const float sa = c.m2 * sqr_avg[i] + c.d2 * (gi * gi);
-    grad_avg[i] = ga;
-    sqr_avg[i] = sa;
-    p[i] = pi * c.keep - c.step * (ga / (std::sqrt(sa / c.db2) + c.eps));
-  }
+
+// Adam over n elements. std::sqrt may set errno, so under g++'s and clang's default -fmath-errno a loop
+// calling it stays scalar (measured: 3.3 ns per element, compute-bound even for parameters in cache); where
+// the CPU has AVX2 (layer_use_avx2()), adam_avx2 takes eight elements at a time, whatever the build's flags.
+inline void adam_range(float* p, const float* g, float* grad_avg, float* sqr_avg, i64 n, const AdamConsts& c) {
+#if defined(FASTPP_LAYER_AVX2)
+  if (layer_use_avx2()) return adam_avx2(p, g, grad_avg, sqr_avg, n, c);
+#endif
+  adam_scalar(p, g, grad_avg, sqr_avg, 0, n, c);
 }
 
 // fastai's Adam (optimizer.py: weight_decay or l2_reg, average_grad(dampening=True), average_sqr_grad,
@@ -89,22 +103,27 @@ FASTPP_KERNEL void adam_step(float* p, const float* g, float* grad_avg, float* s
 }
 
 // fastai's SGD: weight_decay or l2_reg, then with momentum (grad_avg not null) average_grad without
-// dampening, grad_avg = mom*grad_avg + g, and p -= lr*grad_avg; without it p -= lr*g.
+// dampening, grad_avg = mom*grad_avg + g, and p -= lr*grad_avg; without it p -= lr*g. The loops run in an
+// AVX2 build or the baseline one, whichever the CPU allows (detail/layer_isa.hpp).
+[[gnu::always_inline]] inline void sgd_momentum_loop(float* p, const float* g, float* grad_avg, i64 n, float keep,
+                                                     float l2, float mom, float lr) {
+  for (i64 i = 0; i < n; ++i) {
+    const float pi = p[i];
+    const float ga = mom * grad_avg[i] + (g[i] + l2 * pi);
+    grad_avg[i] = ga;
+    p[i] = pi * keep - lr * ga;
+  }
+}
+[[gnu::always_inline]] inline void sgd_plain_loop(float* p, const float* g, i64 n, float keep, float l2, float lr) {
+  for (i64 i = 0; i < n; ++i) {
+    const float pi = p[i];
+    p[i] = pi * keep - lr * (g[i] + l2 * pi);
+  }
+}
 inline void sgd_range(float* p, const float* g, float* grad_avg, i64 n, float keep, float l2, float mom,
                       float lr) {
-  if (grad_avg) {
-    for (i64 i = 0; i < n; ++i) {
-      const float pi = p[i];
-      const float ga = mom * grad_avg[i] + (g[i] + l2 * pi);
-      grad_avg[i] = ga;
-      p[i] = pi * keep - lr * ga;
-    }
-  } else {
-    for (i64 i = 0; i < n; ++i) {
-      const float pi = p[i];
-      p[i] = pi * keep - lr * (g[i] + l2 * pi);
-    }
-  }
+  if (grad_avg) layer_loop<sgd_momentum_loop>(p, g, grad_avg, n, keep, l2, mom, lr);
+  else layer_loop<sgd_plain_loop>(p, g, n, keep, l2, lr);
 }
 FASTPP_KERNEL void sgd_step(float* p, const float* g, float* grad_avg, i64 n, double lr, double mom, double wd,
                             bool decouple_wd) {

@@ -7,6 +7,7 @@
 #include "../../../core/rng.hpp"
 #include "../../../core/thread_pool.hpp"
 #include "kernel.hpp"
+#include "layer_isa.hpp"
 
 namespace fastpp::backend::cpu_detail {
 
@@ -14,29 +15,38 @@ namespace fastpp::backend::cpu_detail {
 // than it saves.
 inline constexpr i64 elementwise_grain = i64{1} << 15;
 
+// The loops below run in an AVX2 build or the baseline one, whichever the CPU allows (layer_isa.hpp).
+[[gnu::always_inline]] inline void relu_loop(const float* x, float* y, i64 b, i64 e) {
+  for (i64 i = b; i < e; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+[[gnu::always_inline]] inline void relu_backward_loop(const float* y, const float* dy, float* dx, i64 b, i64 e) {
+  for (i64 i = b; i < e; ++i) {
+    const float g = dy[i];  // read whatever y says: a load under the condition kept SSE2's loop scalar (10x)
+    dx[i] = y[i] > 0.0f ? g : 0.0f;
+  }
+}
+[[gnu::always_inline]] inline void add_loop(float* a, const float* b, i64 s, i64 e) {
+  for (i64 i = s; i < e; ++i) a[i] += b[i];
+}
+[[gnu::always_inline]] inline void multiply_loop(const float* a, const float* b, float* out, i64 s, i64 e) {
+  for (i64 i = s; i < e; ++i) out[i] = a[i] * b[i];
+}
+
 // y = max(x, 0); y may equal x (in place).
 FASTPP_KERNEL void relu_forward(const float* x, i64 n, float* y) {
-  parallel_for(0, n, elementwise_grain, [&](i64 b, i64 e) {
-    for (i64 i = b; i < e; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-  });
+  parallel_for(0, n, elementwise_grain, [&](i64 b, i64 e) { layer_loop<relu_loop>(x, y, b, e); });
 }
 // dx = dy where the forward output y was positive, else 0.
 FASTPP_KERNEL void relu_backward(const float* y, const float* dy, i64 n, float* dx) {
-  parallel_for(0, n, elementwise_grain, [&](i64 b, i64 e) {
-    for (i64 i = b; i < e; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-  });
+  parallel_for(0, n, elementwise_grain, [&](i64 b, i64 e) { layer_loop<relu_backward_loop>(y, dy, dx, b, e); });
 }
 // a += b
 FASTPP_KERNEL void add_inplace(float* a, const float* b, i64 n) {
-  parallel_for(0, n, elementwise_grain, [&](i64 s, i64 e) {
-    for (i64 i = s; i < e; ++i) a[i] += b[i];
-  });
+  parallel_for(0, n, elementwise_grain, [&](i64 s, i64 e) { layer_loop<add_loop>(a, b, s, e); });
 }
 // out = a * b
 FASTPP_KERNEL void multiply(const float* a, const float* b, i64 n, float* out) {
-  parallel_for(0, n, elementwise_grain, [&](i64 s, i64 e) {
-    for (i64 i = s; i < e; ++i) out[i] = a[i] * b[i];
-  });
+  parallel_for(0, n, elementwise_grain, [&](i64 s, i64 e) { layer_loop<multiply_loop>(a, b, out, s, e); });
 }
 FASTPP_KERNEL void fill(float* p, i64 n, float value) { std::fill_n(p, n, value); }
 

@@ -10,8 +10,56 @@
 #include "../../../core/thread_pool.hpp"
 #include "../../geometry.hpp"
 #include "kernel.hpp"
+#include "layer_isa.hpp"
 
 namespace fastpp::backend::cpu_detail {
+
+// The per-element loops of this file, each run in an AVX2 build or the baseline one, whichever the CPU
+// allows (layer_isa.hpp); vectorised across the channels j, so each channel's sums keep their order.
+// p[j] += x[r, j] over rows [r0, r1), in double.
+[[gnu::always_inline]] inline void channel_sum_rows(const float* x, i64 r0, i64 r1, i64 c, double* p) {
+  for (i64 r = r0; r < r1; ++r)
+    for (i64 j = 0; j < c; ++j) p[j] += static_cast<double>(x[r * c + j]);
+}
+// p[j] += (x[r, j] - mean[j])^2 over rows [r0, r1), in double.
+[[gnu::always_inline]] inline void channel_sqdev_rows(const float* x, i64 r0, i64 r1, i64 c, const double* mean,
+                                                      double* p) {
+  for (i64 r = r0; r < r1; ++r)
+    for (i64 j = 0; j < c; ++j) {
+      const double d = x[r * c + j] - mean[j];
+      p[j] += d * d;
+    }
+}
+// y = (x - mean) * invstd * gamma + beta over rows [b, e), and xhat = (x - mean) * invstd with WithXhat.
+// y may be x; __restrict says that nothing else overlaps, without which the loop with two stores stayed
+// scalar (too many overlaps for the compilers to test at run time).
+template <bool WithXhat>
+[[gnu::always_inline]] inline void channel_affine_rows(const float* x, i64 b, i64 e, i64 c,
+                                                       const float* __restrict mean, const float* __restrict invstd,
+                                                       const float* __restrict gamma, const float* __restrict beta,
+                                                       float* y, float* __restrict xhat) {
+  for (i64 r = b; r < e; ++r)
+    for (i64 j = 0; j < c; ++j) {
+      const float h = (x[r * c + j] - mean[j]) * invstd[j];
+      if constexpr (WithXhat) xhat[r * c + j] = h;
+      y[r * c + j] = h * gamma[j] + beta[j];
+    }
+}
+// s[j] += dy[r, j] and sh[j] += dy[r, j] * xhat[r, j] over rows [r0, r1), in double.
+[[gnu::always_inline]] inline void grad_sums_rows(const float* dy, const float* xhat, i64 r0, i64 r1, i64 c,
+                                                  double* s, double* sh) {
+  for (i64 r = r0; r < r1; ++r)
+    for (i64 j = 0; j < c; ++j) {
+      s[j] += dy[r * c + j];
+      sh[j] += static_cast<double>(dy[r * c + j]) * xhat[r * c + j];
+    }
+}
+// dx = a * (dy - mb - xhat * mh) per channel over rows [b, e).
+[[gnu::always_inline]] inline void batchnorm_dx_rows(const float* xhat, const float* dy, i64 b, i64 e, i64 c,
+                                                     const float* a, const float* mb, const float* mh, float* dx) {
+  for (i64 r = b; r < e; ++r)
+    for (i64 j = 0; j < c; ++j) dx[r * c + j] = a[j] * (dy[r * c + j] - mb[j] - xhat[r * c + j] * mh[j]);
+}
 
 // Per-channel mean and biased variance of x[rows, C], in double, two passes, fixed chunking.
 FASTPP_KERNEL void channel_mean_var(const float* x, i64 rows, i64 c, std::vector<double>& mean, std::vector<double>& var) {
@@ -20,21 +68,22 @@ FASTPP_KERNEL void channel_mean_var(const float* x, i64 rows, i64 c, std::vector
   std::vector<double> part(static_cast<std::size_t>(chunks * c));
   mean.assign(static_cast<std::size_t>(c), 0.0);
   var.assign(static_cast<std::size_t>(c), 0.0);
-  auto reduce = [&](auto&& term, std::vector<double>& out) {
+  // Sums each chunk of rows into its own row of `part`, then the chunks in order into `out`.
+  auto reduce = [&](const double* centre, std::vector<double>& out) {
     std::fill(part.begin(), part.end(), 0.0);
     parallel_for(0, chunks, 1, [&](i64 b, i64 e) {
       for (i64 k = b; k < e; ++k) {
-        double* p = part.data() + k * c;
-        for (i64 r = k * chunk; r < std::min(rows, (k + 1) * chunk); ++r)
-          for (i64 j = 0; j < c; ++j) p[j] += term(x[r * c + j], j);
+        const i64 r0 = k * chunk, r1 = std::min(rows, (k + 1) * chunk);
+        if (centre) layer_loop<channel_sqdev_rows>(x, r0, r1, c, centre, part.data() + k * c);
+        else layer_loop<channel_sum_rows>(x, r0, r1, c, part.data() + k * c);
       }
     });
     for (i64 k = 0; k < chunks; ++k)
       for (i64 j = 0; j < c; ++j) out[static_cast<std::size_t>(j)] += part[static_cast<std::size_t>(k * c + j)];
   };
-  reduce([](float v, i64) { return static_cast<double>(v); }, mean);
+  reduce(nullptr, mean);
   for (auto& m : mean) m /= static_cast<double>(rows);
-  reduce([&](float v, i64 j) { const double d = v - mean[static_cast<std::size_t>(j)]; return d * d; }, var);
+  reduce(mean.data(), var);
   for (auto& v : var) v /= static_cast<double>(rows);
 }
 
@@ -42,12 +91,8 @@ FASTPP_KERNEL void channel_mean_var(const float* x, i64 rows, i64 c, std::vector
 FASTPP_KERNEL void channel_affine(const float* x, i64 rows, i64 c, const float* mean, const float* invstd,
                            const float* gamma, const float* beta, float* y, float* xhat) {
   parallel_for(0, rows, 256, [&](i64 b, i64 e) {
-    for (i64 r = b; r < e; ++r)
-      for (i64 j = 0; j < c; ++j) {
-        const float h = (x[r * c + j] - mean[j]) * invstd[j];
-        if (xhat) xhat[r * c + j] = h;
-        y[r * c + j] = h * gamma[j] + beta[j];
-      }
+    if (xhat) layer_loop<channel_affine_rows<true>>(x, b, e, c, mean, invstd, gamma, beta, y, xhat);
+    else layer_loop<channel_affine_rows<false>>(x, b, e, c, mean, invstd, gamma, beta, y, xhat);
   });
 }
 
@@ -90,12 +135,7 @@ FASTPP_KERNEL void batchnorm_backward(const float* xhat, const float* dy, i64 ro
   parallel_for(0, chunks, 1, [&](i64 b, i64 e) {
     for (i64 k = b; k < e; ++k) {
       double* s = part.data() + k * 2 * c;
-      double* sh = s + c;
-      for (i64 r = k * chunk; r < std::min(rows, (k + 1) * chunk); ++r)
-        for (i64 j = 0; j < c; ++j) {
-          s[j] += dy[r * c + j];
-          sh[j] += static_cast<double>(dy[r * c + j]) * xhat[r * c + j];
-        }
+      layer_loop<grad_sums_rows>(dy, xhat, k * chunk, std::min(rows, (k + 1) * chunk), c, s, s + c);
     }
   });
   std::vector<double> sum(static_cast<std::size_t>(c), 0.0), sumh(static_cast<std::size_t>(c), 0.0);
@@ -117,11 +157,7 @@ FASTPP_KERNEL void batchnorm_backward(const float* xhat, const float* dy, i64 ro
     mh[u] = frozen_stats ? 0.0f : static_cast<float>(sumh[u] / static_cast<double>(rows));
   }
   parallel_for(0, rows, 256, [&](i64 b, i64 e) {
-    for (i64 r = b; r < e; ++r)
-      for (i64 j = 0; j < c; ++j) {
-        const auto u = static_cast<std::size_t>(j);
-        dx[r * c + j] = a[u] * (dy[r * c + j] - mb[u] - xhat[r * c + j] * mh[u]);
-      }
+    layer_loop<batchnorm_dx_rows>(xhat, dy, b, e, c, a.data(), mb.data(), mh.data(), dx);
   });
 }
 

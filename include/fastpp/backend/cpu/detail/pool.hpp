@@ -10,41 +10,52 @@
 #include "../../../core/thread_pool.hpp"
 #include "../../geometry.hpp"
 #include "kernel.hpp"
+#include "layer_isa.hpp"
 
 namespace fastpp::backend::cpu_detail {
 
-// Max over each window (padding counts as -inf, as in PyTorch); argmax[o] = flat input index within
-// the image, the first maximum in (i, j) order.
-FASTPP_KERNEL void maxpool2d_forward(const float* x, const PoolGeom& g, float* y, std::int32_t* argmax) {
+// Max pooling of output rows [b, e) (image * ho + oy), the channels innermost so that they vectorise: each
+// channel still visits its window in (i, j) order and takes a value on the same test as before, so the
+// result is the same in the AVX2 and the baseline build (layer_isa.hpp) and for any chunking.
+[[gnu::always_inline]] inline void maxpool_rows(const float* x, const PoolGeom* geom, float* y,
+                                                std::int32_t* argmax, i64 b, i64 e) {
+  const PoolGeom& g = *geom;
   const i64 ho = g.ho(), wo = g.wo();
-  parallel_for(0, g.n * ho, 2, [&](i64 b, i64 e) {
-    for (i64 r = b; r < e; ++r) {
-      const i64 img = r / ho, oy = r % ho;
-      const float* xi = x + img * g.h * g.w * g.c;
-      for (i64 ox = 0; ox < wo; ++ox)
-        for (i64 ch = 0; ch < g.c; ++ch) {
-          float best = -std::numeric_limits<float>::infinity();
-          i64 arg = -1;
-          for (i64 i = 0; i < g.kh; ++i) {
-            const i64 y0 = oy * g.stride - g.pad + i;
-            if (y0 < 0 || y0 >= g.h) continue;
-            for (i64 j = 0; j < g.kw; ++j) {
-              const i64 x0 = ox * g.stride - g.pad + j;
-              if (x0 < 0 || x0 >= g.w) continue;
-              const i64 at = (y0 * g.w + x0) * g.c + ch;
-              const float v = xi[at];
-              if (v > best || arg < 0 || std::isnan(v)) {
-                best = v;
-                arg = at;
-              }
-            }
+  const auto c = static_cast<std::int32_t>(g.c);
+  for (i64 r = b; r < e; ++r) {
+    const i64 img = r / ho, oy = r % ho;
+    const float* xi = x + img * g.h * g.w * g.c;
+    for (i64 ox = 0; ox < wo; ++ox) {
+      float* __restrict best = y + (r * wo + ox) * g.c;
+      std::int32_t* __restrict arg = argmax + (r * wo + ox) * g.c;
+      for (std::int32_t ch = 0; ch < c; ++ch) {
+        best[ch] = -std::numeric_limits<float>::infinity();
+        arg[ch] = -1;
+      }
+      for (i64 i = 0; i < g.kh; ++i) {
+        const i64 y0 = oy * g.stride - g.pad + i;
+        if (y0 < 0 || y0 >= g.h) continue;
+        for (i64 j = 0; j < g.kw; ++j) {
+          const i64 x0 = ox * g.stride - g.pad + j;
+          if (x0 < 0 || x0 >= g.w) continue;
+          const auto at = static_cast<std::int32_t>((y0 * g.w + x0) * g.c);
+          const float* __restrict xv = xi + at;
+          for (std::int32_t ch = 0; ch < c; ++ch) {
+            const float v = xv[ch];
+            const bool take = (v > best[ch]) | (arg[ch] < 0) | (v != v);  // v != v: NaN wins, as in PyTorch
+            best[ch] = take ? v : best[ch];
+            arg[ch] = take ? at + ch : arg[ch];
           }
-          const i64 o = (r * wo + ox) * g.c + ch;
-          y[o] = best;
-          argmax[o] = static_cast<std::int32_t>(arg);
         }
+      }
     }
-  });
+  }
+}
+
+// Max over each window (padding counts as -inf, as in PyTorch); argmax[o] = flat input index within
+// the image, the first maximum in (i, j) order (a NaN replaces any value before it).
+FASTPP_KERNEL void maxpool2d_forward(const float* x, const PoolGeom& g, float* y, std::int32_t* argmax) {
+  parallel_for(0, g.n * g.ho(), 2, [&](i64 b, i64 e) { layer_loop<maxpool_rows>(x, &g, y, argmax, b, e); });
 }
 FASTPP_KERNEL void maxpool2d_backward(const float* dy, const std::int32_t* argmax, const PoolGeom& g, float* dx) {
   const i64 out_per_image = g.ho() * g.wo() * g.c, in_per_image = g.h * g.w * g.c;
@@ -60,34 +71,40 @@ FASTPP_KERNEL void maxpool2d_backward(const float* dy, const std::int32_t* argma
   });
 }
 
+// Average pooling (or its adjoint) of images [b, e), the channels innermost; in the AVX2 build or the
+// baseline one (layer_isa.hpp), which compute the same expressions in the same order.
+[[gnu::always_inline]] inline void avgpool_images(const float* in, const PoolGeom* geom, bool backward, float* out,
+                                                  i64 b, i64 e) {
+  const PoolGeom& g = *geom;
+  const i64 ho = g.ho(), wo = g.wo();
+  const float inv = 1.0f / static_cast<float>(g.kh * g.kw);
+  for (i64 img = b; img < e; ++img) {
+    if (backward) std::fill_n(out + img * g.h * g.w * g.c, g.h * g.w * g.c, 0.0f);
+    for (i64 oy = 0; oy < ho; ++oy)
+      for (i64 ox = 0; ox < wo; ++ox) {
+        const i64 o = ((img * ho + oy) * wo + ox) * g.c;
+        if (!backward) std::fill_n(out + o, g.c, 0.0f);
+        for (i64 i = 0; i < g.kh; ++i) {
+          const i64 y0 = oy * g.stride - g.pad + i;
+          if (y0 < 0 || y0 >= g.h) continue;
+          for (i64 j = 0; j < g.kw; ++j) {
+            const i64 x0 = ox * g.stride - g.pad + j;
+            if (x0 < 0 || x0 >= g.w) continue;
+            const i64 at = ((img * g.h + y0) * g.w + x0) * g.c;
+            if (backward)
+              for (i64 ch = 0; ch < g.c; ++ch) out[at + ch] += in[o + ch] * inv;
+            else
+              for (i64 ch = 0; ch < g.c; ++ch) out[o + ch] += in[at + ch] * inv;
+          }
+        }
+      }
+  }
+}
+
 // Average over each window, padding included in the count (PyTorch's count_include_pad=True default).
 // `backward` false: y = avgpool(x). `backward` true: dx = the adjoint applied to dy (x is dy, y is dx).
 FASTPP_KERNEL void avgpool2d(const float* in, const PoolGeom& g, bool backward, float* out) {
-  const i64 ho = g.ho(), wo = g.wo();
-  const float inv = 1.0f / static_cast<float>(g.kh * g.kw);
-  parallel_for(0, g.n, 1, [&](i64 b, i64 e) {
-    for (i64 img = b; img < e; ++img) {
-      if (backward) std::fill_n(out + img * g.h * g.w * g.c, g.h * g.w * g.c, 0.0f);
-      for (i64 oy = 0; oy < ho; ++oy)
-        for (i64 ox = 0; ox < wo; ++ox) {
-          const i64 o = ((img * ho + oy) * wo + ox) * g.c;
-          if (!backward) std::fill_n(out + o, g.c, 0.0f);
-          for (i64 i = 0; i < g.kh; ++i) {
-            const i64 y0 = oy * g.stride - g.pad + i;
-            if (y0 < 0 || y0 >= g.h) continue;
-            for (i64 j = 0; j < g.kw; ++j) {
-              const i64 x0 = ox * g.stride - g.pad + j;
-              if (x0 < 0 || x0 >= g.w) continue;
-              const i64 at = ((img * g.h + y0) * g.w + x0) * g.c;
-              for (i64 ch = 0; ch < g.c; ++ch) {
-                if (backward) out[at + ch] += in[o + ch] * inv;
-                else out[o + ch] += in[at + ch] * inv;
-              }
-            }
-          }
-        }
-    }
-  });
+  parallel_for(0, g.n, 1, [&](i64 b, i64 e) { layer_loop<avgpool_images>(in, &g, backward, out, b, e); });
 }
 
 // PyTorch's adaptive pooling windows: [floor(i*in/out), ceil((i+1)*in/out)).
