@@ -146,8 +146,6 @@ class OnednnConv {
     s.wait();
   }
 
-  // Which of oneDNN's kernels run, e.g. "brgconv:avx512_core" (for benchmarks and reports).
-  const char* forward_kernel() const { return fwd_pd_.impl_info_str(); }
   bool has_bias() const { return bias_; }
 
  private:
@@ -155,14 +153,25 @@ class OnednnConv {
     return dnnl::memory(md, onednn_engine(), const_cast<float*>(p));  // oneDNN only reads inputs
   }
 
+  // A weight in oneDNN's layout and the reorder that writes it, both made on first use and kept: every call
+  // reorders the weights (they change every step), and making the reorder each time cost a primitive
+  // descriptor per call.
+  struct BlockedWeights {
+    dnnl::memory memory;
+    dnnl::reorder from_user;
+  };
+
   // The weight in the layout `want`: fastpp's own bytes where they already are in it, else reordered into
-  // `blocked` (kept between calls).
-  dnnl::memory weights_for(const dnnl::memory::desc& want, const float* w, dnnl::memory& blocked) {
+  // `blocked`.
+  dnnl::memory weights_for(const dnnl::memory::desc& want, const float* w, BlockedWeights& blocked) {
     auto user = memory(weight_user_, w);
     if (want == weight_user_) return user;
-    if (!blocked) blocked = dnnl::memory(want, onednn_engine());
-    dnnl::reorder(user, blocked).execute(onednn_stream(), user, blocked);
-    return blocked;
+    if (!blocked.memory) {
+      blocked.memory = dnnl::memory(want, onednn_engine());
+      blocked.from_user = dnnl::reorder(user, blocked.memory);
+    }
+    blocked.from_user.execute(onednn_stream(), user, blocked.memory);
+    return blocked.memory;
   }
 
   void make_backward_data() {
@@ -195,10 +204,10 @@ class OnednnConv {
   dnnl::memory::dims strides_, dilates_, pad_l_, pad_r_;
   dnnl::convolution_forward::primitive_desc fwd_pd_;
   dnnl::convolution_forward fwd_;
-  dnnl::memory fwd_weights_;
+  BlockedWeights fwd_weights_;
   dnnl::convolution_backward_data::primitive_desc bwd_data_pd_;
   std::unique_ptr<dnnl::convolution_backward_data> bwd_data_;
-  dnnl::memory bwd_data_weights_;
+  BlockedWeights bwd_data_weights_;
   std::unique_ptr<dnnl::convolution_backward_weights> bwd_weights_;
   dnnl::memory dw_blocked_;
   std::unique_ptr<dnnl::reorder> add_dw_;
