@@ -2,6 +2,7 @@
 // that the default ImageBlock decoder reads back exactly, as RGB. This TU also compiles stb_image once for
 // the whole test program: the target defines FASTPP_STB_SEPARATE (tests/data/CMakeLists.txt), so every
 // other TU only declares it.
+// own translation unit: it compiles stb_image for the whole program (FASTPP_STB_IMPLEMENTATION).
 #define FASTPP_STB_IMPLEMENTATION
 #include <fastpp/vision/image.hpp>
 

@@ -8,7 +8,7 @@ using namespace fastpp;
 using namespace fastpp::test;
 
 namespace {
-LearnerOptions quiet() {
+LearnerOptions quiet_seeded() {
   LearnerOptions o;
   o.progress = Progress::none;
   o.seed = 4;
@@ -27,8 +27,8 @@ std::vector<float> params_of(TinyNet& m) {
 TEST_CASE("fp16 training follows float32 training from the same seed", "[learner][fp16]") {
   TempDir t;
   write_colour_dataset(t.path());
-  auto f32 = make_learner(colour_dls(t.path()), tiny_net(), metrics(accuracy), quiet());
-  auto f16 = make_learner(colour_dls(t.path()), tiny_net(), metrics(accuracy), quiet());
+  auto f32 = make_learner(colour_dls(t.path()), tiny_net(), metrics(accuracy), quiet_seeded());
+  auto f16 = make_learner(colour_dls(t.path()), tiny_net(), metrics(accuracy), quiet_seeded());
   f16.to_fp16();
   REQUIRE(f16.is_fp16());
   f32.fit_one_cycle(3, 2e-2);
@@ -51,7 +51,7 @@ TEST_CASE("fp16 training follows float32 training from the same seed", "[learner
 TEST_CASE("an overflowing fp16 step is skipped: weights bit-identical, the scale halves", "[learner][fp16]") {
   TempDir t;
   write_colour_dataset(t.path());
-  auto learn = make_learner(colour_dls(t.path()), tiny_net(), {}, quiet());
+  auto learn = make_learner(colour_dls(t.path()), tiny_net(), {}, quiet_seeded());
   LossScalerOptions big;
   big.init_scale = std::ldexp(1.0, 100);  // dlogits * 2^100 overflows half: every gradient is inf
   learn.to_fp16(big);
@@ -73,7 +73,7 @@ TEST_CASE("an overflowing fp16 step is skipped: weights bit-identical, the scale
   learn.fit(1, 1e-2);
   CHECK_FALSE(bit_equal(params_of(learn.model()), before));
   learn.save("fp16");
-  auto other = make_learner(colour_dls(t.path()), tiny_net(), {}, quiet());
+  auto other = make_learner(colour_dls(t.path()), tiny_net(), {}, quiet_seeded());
   other.to_fp16(big);
   other.load("fp16");
   CHECK(other.loss_scaler()->scale() == 65536.0);

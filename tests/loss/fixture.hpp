@@ -7,11 +7,13 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fastpp/backend/cpu/loss_kernels.hpp>
 #include <fastpp/core/error.hpp>
 #include <fastpp/core/tensor.hpp>
+#include <fastpp/loss/options.hpp>
 
 namespace loss_test {
 
@@ -85,6 +87,12 @@ constexpr double unit_roundoff() {
   else if constexpr (std::is_same_v<T, fastpp::bfloat16>) return 0x1p-8;
   else return 0x1p-24;
 }
+// float's unit roundoff, what most float32 results are held to.
+inline constexpr double u32 = unit_roundoff<float>();
+
+// The three reductions, with the names the fixtures use for them.
+inline const std::pair<fastpp::Reduction, std::string> reductions[] = {
+    {fastpp::Reduction::none, "none"}, {fastpp::Reduction::mean, "mean"}, {fastpp::Reduction::sum, "sum"}};
 
 // The tolerance of a result that went through a reduction of length `length` (a row of C classes, a
 // batch of N rows, or both: C + N): |got - ref| <= u (8 + length) (|ref| + scale). `scale` is the size of

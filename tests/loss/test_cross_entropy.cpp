@@ -10,7 +10,7 @@ using namespace fastpp;
 using loss_test::Tolerance;
 
 namespace {
-constexpr double u32 = loss_test::unit_roundoff<float>();
+using loss_test::u32;
 
 struct Case {
   std::string name;
@@ -23,8 +23,7 @@ const Case cases[] = {{"plain", "t", false, -100},
                       {"ign", "t_ign", false, -100},
                       {"w_ign", "t_ign", true, -100},
                       {"w_ign2", "t_ign2", true, 2}};
-const std::pair<Reduction, std::string> reductions[] = {
-    {Reduction::none, "none"}, {Reduction::mean, "mean"}, {Reduction::sum, "sum"}};
+using loss_test::reductions;
 
 NllOptions options_for(const Case& c, Reduction r) {
   return NllOptions{.weight = c.weighted ? loss_test::tensor<float>("w") : Tensor<float>{},

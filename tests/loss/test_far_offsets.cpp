@@ -25,14 +25,14 @@ struct SplitMix64 {
   }
 };
 
-struct Case {
+struct FarCase {
   Tensor<float> x;
   Tensor<double> xd;
   Tensor<std::int64_t> t;
   std::string key;
 };
 
-Case draw(int k) {
+FarCase draw(int k) {
   const std::string key = "far" + std::to_string(k);
   const auto& c = loss_test::rec(key + "_case").values;
   const auto n = static_cast<std::int64_t>(c[0]), cls = static_cast<std::int64_t>(c[1]);

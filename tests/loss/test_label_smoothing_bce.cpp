@@ -8,10 +8,7 @@
 using namespace fastpp;
 using loss_test::Tolerance;
 
-namespace {
-const std::pair<Reduction, std::string> reductions[] = {
-    {Reduction::none, "none"}, {Reduction::mean, "mean"}, {Reduction::sum, "sum"}};
-}
+using loss_test::reductions;
 
 TEMPLATE_TEST_CASE("label smoothing cross-entropy follows fastai's formula (eps = 0.1)", "[loss]", float, double) {
   using A = acc_t<TestType>;

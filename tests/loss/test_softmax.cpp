@@ -9,9 +9,7 @@
 using namespace fastpp;
 using loss_test::Tolerance;
 
-namespace {
-constexpr double u32 = loss_test::unit_roundoff<float>();
-}
+using loss_test::u32;
 
 TEST_CASE("softmax and log_softmax match PyTorch, float32 and float64", "[loss]") {
   const auto& xr = loss_test::rec("x");

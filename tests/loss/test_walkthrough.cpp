@@ -1,5 +1,6 @@
 // examples/softmax_walkthrough.cpp prints the numbers PyTorch prints for the chapter's walk-through
 // (tests/fixtures/loss/walkthrough.txt): every step's numbers agree to PyTorch's printed precision.
+// own translation unit: it includes an example program whole, with its own helpers.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>

@@ -10,7 +10,7 @@ using namespace fastpp::nn;
 
 namespace {
 
-Tensor<float> ramp(const Shape& s) {
+Tensor<float> contract_input(const Shape& s) {
   auto t = Tensor<float>::empty(s);
   for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = std::sin(static_cast<float>(i) * 0.37f);
   return t;
@@ -37,18 +37,18 @@ void check_contract(L& layer, const Shape& in, const std::string& name) {
   INFO(name);
   auto ctx = Ctx::train(7);
   // 1. backward before any forward
-  CHECK_THROWS_WITH(layer.backward(ctx, ramp(layer.out_shape(in))),
+  CHECK_THROWS_WITH(layer.backward(ctx, contract_input(layer.out_shape(in))),
                     Catch::Contains(name) && Catch::Contains("backward without a forward"));
   // 2. backward with a gradient of the wrong shape, after a real forward
   for (const Shape& bad : wrong_shapes_for(layer.out_shape(in))) {
     INFO("dy " << bad);
-    const auto y = layer.forward(ctx, ramp(in));
-    CHECK_THROWS_AS(layer.backward(ctx, ramp(bad)), ShapeError);
-    CHECK_THROWS_WITH(layer.backward(ctx, ramp(bad)), Catch::Contains(name));
+    const auto y = layer.forward(ctx, contract_input(in));
+    CHECK_THROWS_AS(layer.backward(ctx, contract_input(bad)), ShapeError);
+    CHECK_THROWS_WITH(layer.backward(ctx, contract_input(bad)), Catch::Contains(name));
   }
   // 3. the right shape still works after the refusals
-  const auto y = layer.forward(ctx, ramp(in));
-  CHECK(layer.backward(ctx, ramp(y.shape())).shape() == in);
+  const auto y = layer.forward(ctx, contract_input(in));
+  CHECK(layer.backward(ctx, contract_input(y.shape())).shape() == in);
 }
 
 }  // namespace
@@ -92,19 +92,19 @@ TEST_CASE("every layer's backward refuses a missing forward and a wrong gradient
 TEST_CASE("a forward without ctx.grad keeps nothing, and backward says so", "[nn][contract]") {
   auto eval = Ctx::eval();
   Conv2d<4, 5> conv;
-  conv.forward(eval, ramp({2, 6, 6, 4}));
+  conv.forward(eval, contract_input({2, 6, 6, 4}));
   auto train = Ctx::train();
-  CHECK_THROWS_WITH(conv.backward(train, ramp({2, 4, 4, 5})),
+  CHECK_THROWS_WITH(conv.backward(train, contract_input({2, 4, 4, 5})),
                     Catch::Contains("Conv2d<4, 5>") && Catch::Contains("ctx.grad = true"));
   MaxPool2d<PoolOpts{.kernel = 2}> pool;
-  pool.forward(eval, ramp({2, 6, 6, 4}));
-  CHECK_THROWS_WITH(pool.backward(train, ramp({2, 3, 3, 4})), Catch::Contains("MaxPool2d"));
+  pool.forward(eval, contract_input({2, 6, 6, 4}));
+  CHECK_THROWS_WITH(pool.backward(train, contract_input({2, 3, 3, 4})), Catch::Contains("MaxPool2d"));
 }
 
 TEST_CASE("Dropout takes one backward per forward: a second would pass dy through unmasked", "[nn][contract]") {
   auto ctx = Ctx::train(3);
   Dropout<50> dropout;
-  dropout.forward(ctx, ramp({4, 8}));
-  dropout.backward(ctx, ramp({4, 8}));
-  CHECK_THROWS_WITH(dropout.backward(ctx, ramp({4, 8})), Catch::Contains("Dropout<50>: backward without a forward"));
+  dropout.forward(ctx, contract_input({4, 8}));
+  dropout.backward(ctx, contract_input({4, 8}));
+  CHECK_THROWS_WITH(dropout.backward(ctx, contract_input({4, 8})), Catch::Contains("Dropout<50>: backward without a forward"));
 }

@@ -25,7 +25,7 @@ static_assert(std::is_same_v<CountingResNet::device_type, seam::counting>);
 static_assert(Layer<CountingResNet>);
 static_assert(CountingResNet::out_channels == dyn);
 
-Tensor<float> ramp(const Shape& s) {
+Tensor<float> seam_input(const Shape& s) {
   auto t = Tensor<float>::empty(s);
   for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = std::sin(static_cast<float>(i) * 0.13f);
   return t;
@@ -54,7 +54,7 @@ TEST_CASE("a small ResNet on a test device computes through its kernels only, eq
     seam::kernel_log().clear();
     const long allocated_before = seam::blocks_allocated();
 
-    const auto x = ramp({4, 12, 12, 3});
+    const auto x = seam_input({4, 12, 12, 3});
     auto ctx_cpu = Ctx::train(11);
     auto ctx_test = Ctx::train(11);
     const auto y_cpu = on_cpu.forward(ctx_cpu, x);
@@ -62,7 +62,7 @@ TEST_CASE("a small ResNet on a test device computes through its kernels only, eq
     REQUIRE(y_test.shape() == Shape{4, 5});
     CHECK(host(y_test) == host(y_cpu));
 
-    const auto dy = ramp(y_cpu.shape());
+    const auto dy = seam_input(y_cpu.shape());
     const auto dx_cpu = on_cpu.backward(ctx_cpu, dy);
     const auto dx_test = on_test.backward(ctx_test, dy.to<seam::counting>());
     CHECK(host(dx_test) == host(dx_cpu));
@@ -108,7 +108,7 @@ TEST_CASE("models, AnyModel and state dicts work on the test device", "[nn][devi
 TEST_CASE("a training step on the test device: network, cross-entropy and backward", "[nn][device][loss]") {
   SmallResNet on_cpu(Build{Rng(5), 4});
   CountingResNet on_test(Build{Rng(5), 4});
-  const auto x = ramp({6, 10, 10, 3});
+  const auto x = seam_input({6, 10, 10, 3});
   auto targets = Tensor<std::int64_t>::from({6}, {0, 3, 1, 2, 3, 0});
   auto ctx_cpu = Ctx::train(2);
   auto ctx_test = Ctx::train(2);
@@ -132,7 +132,7 @@ TEST_CASE("a training step on the test device: network, cross-entropy and backwa
   // label smoothing and the one-pass forward_backward take the same path
   const FlatLoss<LossKind::cross_entropy, true, seam::counting> smooth_test;  // LabelSmoothingCrossEntropy
   const LabelSmoothingCrossEntropy smooth_cpu;
-  auto logits = ramp({6, 4});
+  auto logits = seam_input({6, 4});
   auto d_test = Tensor<float, seam::counting>::empty(logits.shape());
   auto d_cpu = Tensor<float>::empty(logits.shape());
   const auto l_test = smooth_test.forward_backward(logits.to<seam::counting>(), targets.to<seam::counting>(), d_test);

@@ -10,7 +10,7 @@ using namespace fastpp;
 using vtest::fixture;
 
 namespace {
-std::string load_error(const std::string& path, const DecodeOptions& opts = {}) {
+std::string io_load_error(const std::string& path, const DecodeOptions& opts = {}) {
   try {
     (void)load_image(path, opts);
   } catch (const IoError& e) {
@@ -22,7 +22,7 @@ std::string load_error(const std::string& path, const DecodeOptions& opts = {}) 
 
 TEST_CASE("an image above the limits is refused with the two ways out, spelled as code", "[vision][limits]") {
   // 100000 x 100000: above max_side (2^15) first.
-  const std::string side = load_error(fixture("huge_dims.png"));
+  const std::string side = io_load_error(fixture("huge_dims.png"));
   CHECK_THAT(side, Catch::Contains("DecodeLimits::max_side") && Catch::Contains("{.limits = {.max_side = 100000}}") &&
                        Catch::Contains("ImageBlock{.decode = {.limits = {.max_side = 100000}}}") &&
                        Catch::Contains("{.on_bad_item = BadItems::skip}"));
@@ -32,7 +32,7 @@ TEST_CASE("an image above the limits is refused with the two ways out, spelled a
     return image_info(bytes.data(), bytes.size());
   }();
   const std::int64_t n = info.width * info.height;
-  const std::string pixels = load_error(fixture("photo.png"), {.limits = {.max_pixels = n - 1}});
+  const std::string pixels = io_load_error(fixture("photo.png"), {.limits = {.max_pixels = n - 1}});
   CHECK_THAT(pixels, Catch::Contains("DecodeLimits::max_pixels") &&
                          Catch::Contains("ImageBlock{.decode = {.limits = {.max_pixels = " + std::to_string(n) + "}}}") &&
                          Catch::Contains("BadItems::skip"));
@@ -55,5 +55,5 @@ TEST_CASE("header_problem names what will fail from the header alone, without th
   CHECK_THAT(header_problem(std::string(FASTPP_TEST_DATA_DIR) + "/fixtures/vision"), Catch::Contains("is a folder"));
   // Damage after the header is found only by decoding: the header of a truncated PNG is fine.
   CHECK(header_problem(fixture("truncated.png")) == "");
-  CHECK(!load_error(fixture("truncated.png")).empty());
+  CHECK(!io_load_error(fixture("truncated.png")).empty());
 }
