@@ -19,8 +19,18 @@ if(NOT CMAKE_CUDA_COMPILER)
   return()
 endif()
 enable_language(CUDA)
-# CMake 3.25 does not know nvcc 13's dialect flags, so CUDA_STANDARD cannot be used: -std=c++20 is
-# passed directly below.
+# fastpp_cuda states its own dialect (CUDA_STANDARD 20 below) and lets CMake pass the flag. Passing
+# -std=c++20 by hand and leaving CUDA_STANDARD unset broke consumers: a CUDA target without CUDA_STANDARD
+# takes the CXX_STANDARD and CXX_STANDARD_REQUIRED that a project's CMAKE_CXX_STANDARD(_REQUIRED) gives
+# every target, and CMake 3.25 has no C++20 flag for nvcc, so configuring failed ("Target fastpp_cuda
+# requires the language dialect CUDA20"; tests/consumer). nvcc has had -std=c++20 since 12.0 and has no
+# GNU dialects (CMake's own table uses -std=c++17 for both); where CMake's table stops short, it is told so
+# here, in fastpp's directory only, where fastpp_cuda is defined.
+if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION AND CMAKE_CUDA_COMPILER_ID STREQUAL "NVIDIA"
+   AND CMAKE_CUDA_COMPILER_VERSION VERSION_GREATER_EQUAL 12.0)
+  set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+  set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+endif()
 find_package(CUDAToolkit REQUIRED)
 # Ampere (A100) and Hopper (H100/H200) by default; override with -DFASTPP_CUDA_ARCHITECTURES=...
 set(FASTPP_CUDA_ARCHITECTURES "80;90" CACHE STRING "GPU architectures fastpp::cuda is compiled for")
@@ -30,9 +40,10 @@ add_library(fastpp_cuda STATIC ${FASTPP_CUDA_SOURCES})
 add_library(fastpp::cuda ALIAS fastpp_cuda)
 set_target_properties(fastpp_cuda PROPERTIES EXPORT_NAME cuda POSITION_INDEPENDENT_CODE ON
                       CUDA_ARCHITECTURES "${FASTPP_CUDA_ARCHITECTURES}"
-                      CUDA_SEPARABLE_COMPILATION OFF)
+                      CUDA_SEPARABLE_COMPILATION OFF
+                      CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON CUDA_EXTENSIONS OFF)
 target_link_libraries(fastpp_cuda PUBLIC fastpp CUDA::cudart CUDA::cublas)
 target_compile_definitions(fastpp_cuda PUBLIC FASTPP_WITH_CUDA=1)
-target_compile_options(fastpp_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20 --expt-relaxed-constexpr -Werror=all-warnings>)
+target_compile_options(fastpp_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Werror=all-warnings>)
 set(FASTPP_HAVE_CUDA ON)
 message(STATUS "fastpp: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${FASTPP_CUDA_ARCHITECTURES})")
