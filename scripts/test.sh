@@ -4,7 +4,7 @@
 #             (unit, compile-fail, consumer projects); prints the five slowest translation units
 #   2 asan    clang ASan+UBSan build of the unit tests, run
 #   3 tsan    clang ThreadSanitizer build of the executables with [threads] tests, run on those tests
-#   4 cuda    nvcc compile and link of fastpp::cuda and its tests (run only where a GPU is present)
+#   4 cuda    nvcc compile and link of fastpp::cuda and its tests; the GPU tests run only where a GPU is present
 #   5 fuzz    clang libFuzzer targets replay their committed corpora with a fixed seed and run count
 # Environment: FASTPP_CUDA=ON makes stage 4 mandatory (CI sets it); STAGES="gcc asan" runs a subset;
 # JOBS=n sets build parallelism (default: cores); BUILD_ROOT (default build/test) holds the builds.
@@ -124,9 +124,10 @@ stage_cuda() {
   local b=$BUILD_ROOT/cuda
   cmake -S . -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++-12 -DFASTPP_CUDA=ON \
         -DFASTPP_BUILD_EXAMPLES=OFF -DFASTPP_BUILD_BENCHMARKS=OFF >"$b.configure.log" 2>&1 || { cat "$b.configure.log"; return 1; }
-  cmake --build "$b" -j "$JOBS" --target fastpp_cuda fastpp_tests_cuda || return 1
+  cmake --build "$b" -j "$JOBS" --target fastpp_cuda fastpp_tests_cuda fastpp_tests_cuda_host || return 1
   echo "fastpp::cuda and its tests compiled and linked with $(/usr/local/cuda/bin/nvcc --version | tail -n 2 | head -n 1)"
-  (cd "$b" && ctest --output-on-failure -L gpu) | tee "$b.ctest.log"
+  # the GPU tests (skipped without a GPU) and the CUDA glue's host tests (they run everywhere)
+  (cd "$b" && ctest --output-on-failure -R "^cuda") | tee "$b.ctest.log"
   local rc=${PIPESTATUS[0]}
   count_ctest "$b.ctest.log" || return 1
   return "$rc"

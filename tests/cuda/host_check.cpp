@@ -1,0 +1,47 @@
+// The checks around CUDA and cuBLAS calls (src/cuda/check.hpp), run with or without a GPU: each call below
+// fails everywhere (a device number no machine has, a null cuBLAS handle), so the error must name the call as
+// written, this file and the line.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "cuda/check.hpp"
+
+namespace {
+std::string failure_of(void (*f)()) {
+  try {
+    f();
+  } catch (const fastpp::Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+int bad_device_line = 0;
+int null_handle_line = 0;
+}  // namespace
+
+TEST_CASE("a failed CUDA call names the call, file and line", "[cuda_host]") {
+  const std::string what = failure_of([] {
+    bad_device_line = __LINE__ + 1;
+    FASTPP_CUDA_CHECK(cudaSetDevice(1 << 20));
+  });
+  INFO(what);
+  CHECK_THAT(what, Catch::StartsWith("CUDA call cudaSetDevice(1 << 20) failed at "));
+  CHECK_THAT(what, Catch::Contains("host_check.cpp:" + std::to_string(bad_device_line) + ": cudaError"));
+  (void)cudaGetLastError();  // with a GPU, clear the error so later tests start clean
+}
+
+TEST_CASE("a failed cuBLAS call names the call, file and line", "[cuda_host]") {
+  const std::string what = failure_of([] {
+    null_handle_line = __LINE__ + 1;
+    FASTPP_CUBLAS_CHECK(cublasSetStream(nullptr, nullptr));
+  });
+  INFO(what);
+  CHECK_THAT(what, Catch::StartsWith("cuBLAS call cublasSetStream(nullptr, nullptr) failed at "));
+  CHECK_THAT(what, Catch::Contains("host_check.cpp:" + std::to_string(null_handle_line) +
+                                   ": CUBLAS_STATUS_NOT_INITIALIZED"));
+}
+
+TEST_CASE("a successful call passes quietly", "[cuda_host]") {
+  CHECK_NOTHROW(FASTPP_CUDA_CHECK(cudaSuccess));
+  CHECK_NOTHROW(FASTPP_CUBLAS_CHECK(CUBLAS_STATUS_SUCCESS));
+}
