@@ -17,6 +17,7 @@ want=(
   clang-14 libclang-rt-14-dev
   libcurl4-openssl-dev libarchive-dev libturbojpeg0-dev
   dataset-fashion-mnist python3
+  openmpi-bin libopenmpi-dev
   chromium fonts-liberation
 )
 if [[ "${1:-}" == "--torch" ]]; then

@@ -39,6 +39,7 @@
 #include "category.hpp"
 #include "image_block.hpp"
 #include "pipeline.hpp"
+#include "shard.hpp"
 
 namespace fastpp {
 
@@ -153,9 +154,12 @@ struct LoaderData {
   std::int64_t bs = 64;
   bool shuffle = false;
   bool drop_last = false;
+  ShardSpec shard;  // this process's share of each epoch (data-parallel training; shard.hpp)
 
   std::int64_t size() const { return static_cast<std::int64_t>(items.size()); }
-  std::int64_t n_batches() const { return drop_last ? size() / bs : (size() + bs - 1) / bs; }
+  // Items this loader yields per epoch: its shard of the dataset.
+  std::int64_t epoch_size() const { return shard.world == 1 ? size() : shard_size(size(), shard); }
+  std::int64_t n_batches() const { return drop_last ? epoch_size() / bs : (epoch_size() + bs - 1) / bs; }
   std::string name(std::int64_t i) const { return item_string(items[static_cast<std::size_t>(i)]); }
 
   ItemContext item_context(std::int64_t i, std::uint64_t epoch) const {
@@ -182,11 +186,11 @@ struct LoaderData {
       o.resize(items.size());
       for (std::size_t i = 0; i < o.size(); ++i) o[i] = static_cast<std::int64_t>(i);
     }
-    return o;
+    return shard.world == 1 ? o : shard_order(o, shard);
   }
   std::vector<std::int64_t> batch_idxs(const std::vector<std::int64_t>& order, std::int64_t b) const {
     const auto first = order.begin() + b * bs;
-    const auto last = order.begin() + std::min<std::int64_t>((b + 1) * bs, size());
+    const auto last = order.begin() + std::min<std::int64_t>((b + 1) * bs, static_cast<std::int64_t>(order.size()));
     return {first, last};
   }
 
@@ -475,6 +479,18 @@ class DataLoaderOf {
     return data_->inputs(new_items);
   }
 
+  // This process's share of every epoch (data-parallel training, shard.hpp): a loader over the same data
+  // and pipeline that yields only the rank's items, with the epoch counter where this one's is.
+  DataLoaderOf shard(const ShardSpec& s) const {
+    check_shard(s);
+    auto d = std::make_shared<Data>(*data_);
+    d->shard = s;
+    DataLoaderOf out(std::move(d), threads_);
+    out.set_epoch(epoch());
+    return out;
+  }
+  const ShardSpec& shard_spec() const { return data_->shard; }
+
   std::int64_t n_items() const { return data_->size(); }
   std::int64_t n_batches() const { return data_->n_batches(); }
   std::int64_t size() const { return n_batches(); }  // as len(dl) in fastai: batches per epoch
@@ -530,6 +546,15 @@ struct DataLoadersOf {
   L<BadItem> bad_items;  // files left out by BadItems::skip
 
   batch_type one_batch() const { return train.one_batch(); }
+  // Both loaders cut for one process of a data-parallel run: the train loader's epochs padded so every
+  // rank runs the same number of steps, the valid loader's not, so each item is counted once when the
+  // ranks' validation sums are added up.
+  DataLoadersOf shard(int rank, int world) const {
+    DataLoadersOf out = *this;
+    out.train = train.shard(ShardSpec{rank, world, true});
+    out.valid = valid.shard(ShardSpec{rank, world, false});
+    return out;
+  }
   // The label of each target of a batch (captions for show_batch); a multi-label target's labels are
   // joined with ';'.
   std::vector<std::string> labels(const batch_type& b) const { return train.captions(b.y, vocab); }
