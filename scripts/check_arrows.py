@@ -34,6 +34,7 @@ ALLOWED = {
     "data": {"vision", "backend", "core", "io"},
     "learner": {"data", "vision", "models", "nn", "loss", "io", "backend", "core"},
     "interpret": {"learner", "data", "vision", "models", "nn", "loss", "io", "backend", "core"},
+    "distributed": {"learner", "data", "vision", "models", "nn", "loss", "io", "backend", "core"},
 }
 UMBRELLA = "(umbrella)"
 

@@ -6,7 +6,7 @@
 // Events, in the order one fit raises them (fastai's names):
 //   before_fit
 //     before_epoch
-//       before_train   { before_batch  after_loss  after_step  after_batch }*  after_train
+//       before_train   { before_batch  after_loss  after_backward  after_step  after_batch }*  after_train
 //       before_validate { before_batch  after_loss  after_batch }*            after_validate
 //     after_epoch
 //   after_fit          (always, also when a callback cancelled or threw)
@@ -63,6 +63,8 @@ class Callback {
   virtual void before_train(LearnerBase&) {}
   virtual void before_batch(LearnerBase&) {}
   virtual void after_loss(LearnerBase&) {}
+  // The gradients are complete and the step has not run (data-parallel training averages them here).
+  virtual void after_backward(LearnerBase&) {}
   virtual void after_step(LearnerBase&) {}
   virtual void after_batch(LearnerBase&) {}
   virtual void after_train(LearnerBase&) {}

@@ -109,6 +109,11 @@ class Learner final : public LearnerBase {
   int n_groups() override { return opt().n_groups(); }
   std::int64_t n_train_batches() const override { return dls_.train.n_batches(); }
   std::vector<Hypers>& hypers() override { return opt().hypers(); }
+  void visit_params(const ParamVisitor& f) override {
+    model_.for_each_param([&](const std::string& name, nn::ParamOn<device_type>& p) {
+      f(name, p.value.data(), p.grad.data(), p.value.numel());
+    });
+  }
 
   void freeze_to(int n) override {
     const int groups = opt().n_groups();

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "lr_suggest.hpp"
 #include "metrics.hpp"
 #include "optimizer.hpp"
+#include "process_group.hpp"
 #include "recorder.hpp"
 #include "schedule.hpp"
 
@@ -102,6 +105,18 @@ class LearnerBase {
   // Epochs finished by the fit that wrote the last loaded checkpoint (what start_epoch resumes from).
   int epochs_done() const noexcept { return epochs_done_; }
 
+  // Every parameter in a fixed order (the same in every process that built the same model): its name,
+  // its value and gradient (host pointers on the cpu, device pointers elsewhere) and its element count.
+  // What data-parallel training broadcasts and averages (fastpp/distributed/).
+  using ParamVisitor = std::function<void(const std::string& name, float* value, float* grad, std::int64_t n)>;
+  virtual void visit_params(const ParamVisitor& f) = 0;
+
+  // The processes of a data-parallel run (null: this process alone). See process_group.hpp.
+  void set_process_group(std::shared_ptr<ProcessGroup> g) { group_ = std::move(g); }
+  ProcessGroup* process_group() const noexcept { return group_.get(); }
+  // Whether this process prints, plots and writes files: rank 0, or the only process.
+  bool is_main_process() const noexcept { return !group_ || group_->rank() == 0; }
+
   void freeze() { freeze_to(-1); }
   void unfreeze() { freeze_to(0); }
   void add_cb(CallbackPtr cb) { opts_.cbs.push_back(std::move(cb)); }
@@ -132,6 +147,7 @@ class LearnerBase {
   std::vector<CallbackPtr> running_;  // the callbacks of the fit in progress
   bool logging_ = true;               // false while lr_find runs: no progress table
   int epochs_done_ = 0;
+  std::shared_ptr<ProcessGroup> group_;
 };
 
 }  // namespace fastpp

@@ -82,10 +82,15 @@ CheckpointFile Learner<Model, Loss, Opt, Dls>::checkpoint() {
 template <class Model, class Loss, class Opt, class Dls>
 std::filesystem::path Learner<Model, Loss, Opt, Dls>::save(const std::string& name) {
   const auto path = checkpoint_path(name);
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) throw IoError(path.parent_path().string(), "save: cannot create the folder: " + ec.message());
-  save_checkpoint_file(path, checkpoint());
+  // In a data-parallel run the processes hold the same weights: rank 0 writes, the others wait for the
+  // file to be complete, so a load() right after finds it.
+  if (is_main_process()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw IoError(path.parent_path().string(), "save: cannot create the folder: " + ec.message());
+    save_checkpoint_file(path, checkpoint());
+  }
+  if (group_) group_->barrier();
   return path;
 }
 

@@ -117,6 +117,7 @@ void Learner<Model, Loss, Opt, Dls>::train_batch(const typename loader_type::bat
       round_to_half(dlogits_);
     }
     model_.backward(ctx, dlogits_);
+    event(&Callback::after_backward);
     state.step_skipped = false;
     bool finite = true;
     if (half_) {
@@ -186,6 +187,15 @@ void Learner<Model, Loss, Opt, Dls>::valid_pass(std::vector<double>& values) {
     } catch (const CancelBatch&) {
     }
     event(&Callback::after_batch);
+  }
+  if (group_) {
+    // Each process validated its shard: the sums over all of them give the single-process averages.
+    std::vector<double> sums{static_cast<double>(n), loss_sum};
+    sums.insert(sums.end(), metric_sums.begin(), metric_sums.end());
+    group_->sum(sums.data(), sums.size());
+    n = static_cast<std::int64_t>(sums[0]);
+    loss_sum = sums[1];
+    std::copy(sums.begin() + 2, sums.end(), metric_sums.begin());
   }
   const double denom = n > 0 ? static_cast<double>(n) : 1.0;
   values.push_back(loss_sum / denom);

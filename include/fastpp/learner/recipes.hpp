@@ -104,7 +104,7 @@ class LRFinder final : public Callback {
 
 inline std::vector<CallbackPtr> LearnerBase::fit_callbacks(const std::vector<CallbackPtr>& extra) const {
   std::vector<CallbackPtr> all{recorder_};
-  if (logging_ && opts_.progress == Progress::table) all.push_back(std::make_shared<ProgressCallback>(opts_.out));
+  if (logging_ && opts_.progress == Progress::table && is_main_process()) all.push_back(std::make_shared<ProgressCallback>(opts_.out));
   all.insert(all.end(), opts_.cbs.begin(), opts_.cbs.end());
   all.insert(all.end(), extra.begin(), extra.end());
   std::stable_sort(all.begin(), all.end(), [](const CallbackPtr& a, const CallbackPtr& b) { return a->order() < b->order(); });

@@ -1,0 +1,40 @@
+// Rank 1 throws in the middle of an epoch while rank 0 waits in the gradient all-reduce: the job must end
+// with rank 1's error shown, not hang (tests/mpi/CMakeLists.txt runs it under mpirun with a timeout).
+//   failing_rank            the exception leaves main: MpiSession's terminate handler aborts the job
+//   failing_rank caught     run_distributed() catches it, prints it and aborts the job
+#include <fastpp/distributed/mpi.hpp>
+
+#include <cstring>
+#include <iostream>
+
+#include "../learner/helpers.hpp"
+
+using namespace fastpp;
+
+namespace {
+using PlainNet = nn::Sequential<nn::Conv2d<3, 4, nn::ConvOpts{.kernel = 3, .stride = 2, .padding = 1}>, nn::ReLU,
+                                nn::AdaptiveAvgPool2d<1>, nn::Flatten, nn::Linear<4, nn::dyn>>;
+
+int train(const MpiSession& mpi) {
+  test::TempDir dir;  // each rank its own copy of the data: nothing shared needed
+  test::write_colour_dataset(dir / "data", 8, 2);
+  auto learn = make_learner(test::colour_dls(dir / "data", 2), PlainNet(nn::Build{Rng(0), 3}), {},
+                            test::quiet_in(dir.path()));
+  distributed(learn, mpi);
+  auto fail = std::make_shared<test::LambdaCallback>();
+  fail->on_before_batch = [&](LearnerBase& l) {
+    if (mpi.rank() == 1 && l.state.training && l.state.iter == 3)
+      throw ValueError(detail::msg("injected failure at batch ", l.state.iter));
+  };
+  learn.add_cb(fail);
+  learn.fit(2, 1e-2);
+  std::cout << "rank " << mpi.rank() << ": all ranks finished" << std::endl;
+  return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  MpiSession mpi(argc, argv);
+  if (argc > 1 && std::strcmp(argv[1], "caught") == 0) return run_distributed([&] { return train(mpi); });
+  return train(mpi);
+}
