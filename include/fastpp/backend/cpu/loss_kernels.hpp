@@ -9,6 +9,7 @@
 #include <concepts>
 #include <cstdint>
 
+#include "../cross_entropy_row.hpp"
 #include "../kernels.hpp"
 #include "detail/loss_blocks.hpp"
 
@@ -63,13 +64,9 @@ struct LossKernels {
     for (std::int64_t i = 0; i < rows; ++i) out[i] = std::max_element(x + i * n, x + i * n + n) - (x + i * n);
   }
 
-  // Row i with target t, weight w (0 when ignored), d_j = x_j - max, s = sum_j exp(d_j), C classes:
-  //   loss_i = eps / C * (C log s - sum_j d_j) + (1 - eps) * w (log s - d_t)
-  // the two terms reduced apart as sum / smooth_divisor and sum / nll_divisor (1 for a sum; for the mean
-  // the row count and the total weight). For the upstream gradient g_i, s_nll = w g_i / nll_divisor and
-  // s_smooth = g_i / smooth_divisor: dx_j = ((1 - eps) s_nll + eps s_smooth) softmax_j - eps / C s_smooth
-  // - (1 - eps) s_nll [j == t]. Outputs may be null: loss ([N] when per_row, else [1]), lse ([N],
-  // max + log s), dx ([N, C], with grad: [N] when per_row, else [1]); exp is stored in dx and scaled there.
+  // The formulas of each row are in backend/cross_entropy_row.hpp, shared with the CUDA kernel. Outputs
+  // may be null: loss ([N] when per_row, else [1]), lse ([N], max + log s), dx ([N, C], with grad: [N]
+  // when per_row, else [1]); exp is stored in dx and scaled there.
   template <std::floating_point A>
   static void softmax_cross_entropy(const A* x, std::int64_t rows, std::int64_t n, const std::int64_t* target,
                                     std::int64_t ignore_index, const float* weight, double eps, double nll_divisor,
@@ -88,25 +85,25 @@ struct LossKernels {
           const bool counted = t != ignore_index;
           const A log_s = std::log(st[r].sum_exp);
           const double w = !counted ? 0.0 : weight ? static_cast<double>(weight[t]) : 1.0;
-          const double nll = counted ? w * static_cast<double>(log_s - (xi[t] - st[r].max)) : 0.0;
-          const double smooth = smoothing ? cls * static_cast<double>(log_s) - static_cast<double>(st[r].sum_shifted) : 0.0;
+          const A d_t = counted ? xi[t] - st[r].max : A(0);  // an ignored row's target may be any index
+          const CrossEntropyTerms terms =
+              cross_entropy_terms<A>(log_s, d_t, st[r].sum_shifted, w, counted, smoothing, cls);
           if (lse) lse[i] = st[r].max + log_s;
-          if (loss && per_row) loss[i] = static_cast<A>(eps / cls * smooth + (1.0 - eps) * nll);
-          sums.a += nll;
-          sums.b += smooth;
+          if (loss && per_row) loss[i] = static_cast<A>(cross_entropy_loss(terms.nll, terms.smooth, eps, cls));
+          sums.a += terms.nll;
+          sums.b += terms.smooth;
           if (!dx) continue;
           A* di = dx + i * n;
           const double g = static_cast<double>(grad[per_row ? i : 0]);
-          const double s_nll = w == 0.0 ? 0.0 : w * g / nll_divisor;  // an ignored row adds nothing, even for 0/0
-          const double s_smooth = g / smooth_divisor;
-          Ops::affine(di, n, static_cast<A>(((1.0 - eps) * s_nll + eps * s_smooth) / static_cast<double>(st[r].sum_exp)),
-                      static_cast<A>(-eps / cls * s_smooth));
-          if (counted) di[t] = static_cast<A>(di[t] - static_cast<A>((1.0 - eps) * s_nll));
+          const CrossEntropyGrad gr =
+              cross_entropy_grad(g, w, eps, cls, nll_divisor, smooth_divisor, static_cast<double>(st[r].sum_exp));
+          Ops::affine(di, n, static_cast<A>(gr.scale), static_cast<A>(gr.offset));
+          if (counted) di[t] = cross_entropy_at_target(di[t], gr);
         }
       });
     });
     if (loss && !per_row)
-      loss[0] = static_cast<A>(eps / cls * (total.b / smooth_divisor) + (1.0 - eps) * (total.a / nll_divisor));
+      loss[0] = static_cast<A>(cross_entropy_loss(total.a / nll_divisor, total.b / smooth_divisor, eps, cls));
   }
 
   // The kernels that read one value per class index or per element: target checks, nll_loss, sigmoid
