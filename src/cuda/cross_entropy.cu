@@ -48,8 +48,10 @@ __device__ __forceinline__ double warp_sum(double v) {
   return v;
 }
 
-// What a row's threads need once its maximum m and sums are known: the loss outputs (written by the row's
-// first thread) and the coefficients of dx_j = scale exp(d_j) + offset (then cross_entropy_at_target).
+// A row's end, run by one thread of the row once its maximum m and sums are known: it writes the loss
+// outputs and returns what every thread of the row needs for dx_j = scale exp(d_j) + offset (then
+// cross_entropy_at_target), which the kernels broadcast. One thread, not all: the few double divisions per
+// row would otherwise run on every thread, as many times as a row has threads.
 struct RowGrad {
   float scale, offset;
   backend::CrossEntropyGrad gr;
@@ -58,7 +60,7 @@ struct RowGrad {
 };
 
 template <class T>
-__device__ RowGrad finish_row(const Args<T>& a, std::int64_t i, float m, float sum_exp, float sum_shifted, bool first) {
+__device__ RowGrad finish_row(const Args<T>& a, std::int64_t i, float m, float sum_exp, float sum_shifted) {
   const std::int64_t t = a.target[i];
   const bool counted = t != a.ignore_index;
   const double w = !counted ? 0.0 : a.weight ? static_cast<double>(a.weight[t]) : 1.0;
@@ -68,15 +70,13 @@ __device__ RowGrad finish_row(const Args<T>& a, std::int64_t i, float m, float s
   const double classes = static_cast<double>(a.n);
   const backend::CrossEntropyTerms terms =
       backend::cross_entropy_terms<float>(log_s, d_t, sum_shifted, w, counted, a.smoothing, classes);
-  if (first) {
-    if (a.lse) a.lse[i] = T(m + log_s);
-    if (a.loss && a.per_row) {
-      a.loss[i] = T(static_cast<float>(backend::cross_entropy_loss(terms.nll, terms.smooth, a.eps, classes)));
-    }
-    if (a.terms) {
-      a.terms[2 * i] = terms.nll;
-      a.terms[2 * i + 1] = terms.smooth;
-    }
+  if (a.lse) a.lse[i] = T(m + log_s);
+  if (a.loss && a.per_row) {
+    a.loss[i] = T(static_cast<float>(backend::cross_entropy_loss(terms.nll, terms.smooth, a.eps, classes)));
+  }
+  if (a.terms) {
+    a.terms[2 * i] = terms.nll;
+    a.terms[2 * i + 1] = terms.smooth;
   }
   RowGrad r{0.0f, 0.0f, {}, t, counted};
   if (a.dx) {
@@ -122,8 +122,15 @@ __global__ void __launch_bounds__(32 * rows_per_block) warp_rows(Args<T> a) {
   }
   sum = warp_sum(sum);
   if (a.smoothing) shifted = warp_sum(shifted);
-  const RowGrad r = finish_row(a, i, m, sum, shifted, lane == 0);
+  RowGrad r{};
+  if (lane == 0) r = finish_row(a, i, m, sum, shifted);
   if (!a.dx) return;
+  r.scale = __shfl_sync(full_mask, r.scale, 0);
+  r.offset = __shfl_sync(full_mask, r.offset, 0);
+  r.gr.s_nll = __shfl_sync(full_mask, r.gr.s_nll, 0);
+  r.gr.keep = __shfl_sync(full_mask, r.gr.keep, 0);
+  r.t = __shfl_sync(full_mask, r.t, 0);
+  r.counted = __shfl_sync(full_mask, static_cast<int>(r.counted), 0) != 0;
   T* di = a.dx + i * a.n;
 #pragma unroll
   for (int k = 0; k < K; ++k) {
@@ -177,8 +184,11 @@ __global__ void __launch_bounds__(512) block_rows(Args<T> a, bool staged) {
   }
   sum = block_reduce(sum, slots, [](float u) { return warp_sum(u); }, 0.0f);
   if (a.smoothing) shifted = block_reduce(shifted, slots, [](float u) { return warp_sum(u); }, 0.0f);
-  const RowGrad r = finish_row(a, i, m, sum, shifted, threadIdx.x == 0);
+  __shared__ RowGrad row_end;
+  if (threadIdx.x == 0) row_end = finish_row(a, i, m, sum, shifted);
   if (!a.dx) return;
+  __syncthreads();
+  const RowGrad r = row_end;
   T* di = a.dx + i * a.n;
   for (std::int64_t j = threadIdx.x; j < a.n; j += blockDim.x) {
     const float e = staged ? row[j] : expf(static_cast<float>(xi[j]) - m);
