@@ -41,8 +41,8 @@ class CachingAllocator {
 
   // The size a request of `bytes` is allocated and kept under.
   static constexpr std::size_t size_class(std::size_t bytes) {
-    if (bytes < block_cache_min_bytes) return bytes == 0 ? small_step : (bytes + small_step - 1) / small_step * small_step;
-    return BlockCache::size_class(bytes);
+    if (bytes >= block_cache_min_bytes) return BlockCache::size_class(bytes);
+    return bytes == 0 ? small_step : (bytes + small_step - 1) / small_step * small_step;
   }
 
   explicit CachingAllocator(Raw raw = Raw{}) : raw_(std::move(raw)) {}
