@@ -4,20 +4,31 @@
 //   pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs 5] [--bs 256]
 //        [--lr 1e-2|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]
 //        [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR] [--fashion-folder DIR]
-//        [--report FILE.html]
+//        [--report FILE.html] [--distributed]
 //
 // --data fashion (the default) reads data/fashion, the folders examples/export_fashion_mnist writes from
 // Debian's dataset-fashion-mnist (the official 60k/10k split); pets is the Oxford-IIIT Pets folder that
 // `untar_data` (examples/download) extracts, labelled from file names; any other value is a folder of
 // images labelled by their parent folder, split by train/ and valid/ when it has them, else 80/20.
+//
+// --distributed: one rank of a data-parallel run over MPI (built where fastpp::mpi is found), launched as
+//   mpirun -np 2 -x FASTPP_NUM_THREADS=1 build/main/examples/pets --distributed ...
+// --bs is then the batch of each rank (the global batch is ranks x bs); rank 0 alone prints and writes
+// files; the interpretation runs on rank 0 over the whole validation set once training is done.
 #include <fastpp/interpret.hpp>
 #include <fastpp/learner.hpp>
 #include <fastpp/vision.hpp>
+#if defined(FASTPP_HAVE_MPI)
+#include <fastpp/distributed/mpi.hpp>
+#endif
 
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <functional>
 #include <map>
+#include <optional>
+#include <streambuf>
 #include <string>
 
 using namespace fastpp;
@@ -42,13 +53,14 @@ struct Options {
   fs::path pets_folder;  // where --data pets reads; empty: ~/.fastpp/data/oxford-iiit-pet/images
   fs::path report;  // the training report (HTML), rewritten after every epoch; empty: none
   std::int64_t size = 224;  // the training size for pets and folders (Resize to it, then aug_transforms)
+  bool distributed = false;  // one rank of an MPI data-parallel run
 };
 
 const char* usage =
     "usage: pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs N] [--bs N]\n"
     "            [--lr RATE|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]\n"
     "            [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR]\n"
-    "            [--fashion-folder DIR] [--report FILE.html] [--size N]\n"
+    "            [--fashion-folder DIR] [--report FILE.html] [--size N] [--distributed]\n"
     "  --data       fashion (data/fashion from export_fashion_mnist, default), pets (untar_data's folder) or a\n"
     "               folder of images labelled by their parent folder\n"
     "  --arch       fashion_resnet (a 0.3M-parameter ResNet for 28x28 images, default) or a torchvision ResNet\n"
@@ -64,7 +76,9 @@ const char* usage =
     "               ~/.fastpp/data/oxford-iiit-pet/images; benchmarks/compare/make_image_sets.py writes a\n"
     "               pets-sized one to data/image_bench/pets)\n"
     "  --report     write the training report there (one HTML file, rewritten after every epoch: open it in a\n"
-    "               browser to watch the run)\n";
+    "               browser to watch the run)\n"
+    "  --distributed  one rank of a data-parallel run over MPI: mpirun -np 2 -x FASTPP_NUM_THREADS=1 pets\n"
+    "               --distributed ...; --bs is per rank; rank 0 prints and writes the files\n";
 
 [[noreturn]] void bad_usage(const std::string& why) {
   std::cerr << "pets: " << why << "\n" << usage;
@@ -93,6 +107,10 @@ Options parse(int argc, char** argv) {
     if (a == "--help" || a == "-h") {
       std::cout << usage;
       std::exit(0);
+    }
+    if (a == "--distributed") {
+      o.distributed = true;
+      continue;
     }
     if (i + 1 >= argc) bad_usage("option " + a + " needs a value");
     const std::string v = argv[++i];
@@ -232,66 +250,106 @@ struct DataWait final : Callback {
   }
 };
 
+// Discards what is written to it: the output of ranks other than 0.
+struct NullBuffer final : std::streambuf {
+  int overflow(int c) override { return c; }
+};
+
+// The chapter's run. `distribute` makes the learner one rank of an MPI run (empty: a single process);
+// main_rank: this process prints, plots and writes files.
+int run(const Options& o, bool main_rank, const std::function<void(AnyLearner&)>& distribute) {
+  if (o.threads > 0) set_num_threads(o.threads);
+  if (main_rank) fs::create_directories(o.out);
+  fs::path folder;
+  auto dls = make_dls(o, folder);
+  std::cout << "\n" << dls.train.n_items() << " training and " << dls.valid.n_items() << " validation images, "
+            << dls.c << " classes; " << get_num_threads() << " threads\n";
+  if (main_rank) show_batch(dls, o.out / "show_batch.svg", {.max_n = 16});
+  const auto whole_valid = dls.valid;  // for the interpretation, which rank 0 runs alone
+  auto learn = make_learn(o, std::move(dls));
+  if (o.precision == "fp16") learn.to_fp16();
+  std::shared_ptr<HtmlReport> report;
+  if (main_rank) {
+    learn.add_cb(std::make_shared<DataWait>());
+    learn.add_cb(std::make_shared<CSVLogger>(o.out / "history.csv"));
+    if (!o.report.empty()) report = add_html_report(learn, o.report, {.title = "pets: " + o.arch + " on " + o.data});
+  }
+  if (distribute) distribute(learn);
+
+  double lr = 0;
+  if (o.lr == "find") {
+    const auto r = learn.lr_find({.plot = main_rank ? o.out / "lr_find.svg" : fs::path{}});
+    lr = r.valley.lr;  // the same on every rank: the losses are averaged over ranks each step
+    if (main_rank) {
+      plot_lr_find(r, o.out / "lr_find.svg");
+      if (report) report->lr_find(r, lr);
+    }
+    std::cout << "lr_find: valley " << r.valley.lr << ", minimum " << r.minimum.lr << ", steep " << r.steep.lr
+              << ", slide " << r.slide.lr << " (plot: " << (o.out / "lr_find.svg").string() << ")\n";
+  } else {
+    lr = std::stod(o.lr);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  if (o.recipe == "fine_tune") learn.fine_tune(o.epochs, lr);
+  else learn.fit_one_cycle(o.epochs, lr);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto v = learn.validate();
+  std::cout << "\nvalid_loss " << v[0] << ", error_rate " << v[1] << ", accuracy " << v[2] << " after " << secs
+            << " s of training\n";
+  learn.save("final");  // every rank calls it; rank 0 writes
+  if (!main_rank) return 0;
+  if (learn.process_group()) {
+    // rank 0 alone from here: the whole validation set, no more collectives
+    learn.dls().valid = whole_valid;
+    learn.set_process_group(nullptr);
+  }
+
+  auto interp = ClassificationInterpretation::from_learner(learn);
+  interp.print_classification_report(std::cout);
+  std::cout << "most confused:\n";
+  int shown = 0;
+  for (const auto& c : interp.most_confused(1)) {
+    if (shown++ == 8) break;
+    std::cout << "  " << c.actual << " taken for " << c.predicted << ": " << c.count << "\n";
+  }
+  interp.plot_confusion_matrix(o.out / "confusion_matrix.svg");
+  interp.plot_top_losses(9, o.out / "top_losses.svg");
+  plot_loss(learn.recorder(), o.out / "loss.svg");
+  plot_sched(learn.recorder(), o.out / "sched.svg");
+  if (learn.arch() != "fashion_resnet") export_learner(learn, o.out / "model.fpp");
+  if (report) {
+    report->finish();
+    std::cout << "report: " << o.report.string() << "\n";
+  }
+  std::cout << "\nwrote " << (o.out / "show_batch.svg").string() << ", confusion_matrix.svg, top_losses.svg, loss.svg, "
+            << "sched.svg, history.csv" << (o.lr == "find" ? ", lr_find.svg" : "")
+            << (learn.arch() != "fashion_resnet" ? ", model.fpp" : "") << " and models/final.safetensors in "
+            << o.out.string() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  if (o.distributed) {
+#if defined(FASTPP_HAVE_MPI)
+    MpiSession mpi(argc, argv);
+    NullBuffer null;
+    std::streambuf* const console = std::cout.rdbuf();
+    if (!mpi.is_main()) std::cout.rdbuf(&null);  // rank 0 prints; errors (std::cerr) from every rank
+    std::cout << "distributed: " << mpi.size() << " ranks\n";
+    // an error on any rank ends the whole job with it shown (not a hang in the next collective)
+    const int rc = run_distributed([&] { return run(o, mpi.is_main(), [&](AnyLearner& l) { distributed(l, mpi); }); });
+    std::cout.rdbuf(console);
+    return rc;
+#else
+    std::cerr << "pets: --distributed needs a build with MPI (fastpp::mpi; Debian: openmpi-bin libopenmpi-dev)\n";
+    return 2;
+#endif
+  }
   try {
-    if (o.threads > 0) set_num_threads(o.threads);
-    fs::create_directories(o.out);
-    fs::path folder;
-    auto dls = make_dls(o, folder);
-    std::cout << "\n" << dls.train.n_items() << " training and " << dls.valid.n_items() << " validation images, "
-              << dls.c << " classes; " << get_num_threads() << " threads\n";
-    show_batch(dls, o.out / "show_batch.svg", {.max_n = 16});
-    auto learn = make_learn(o, std::move(dls));
-    if (o.precision == "fp16") learn.to_fp16();
-    learn.add_cb(std::make_shared<DataWait>());
-    learn.add_cb(std::make_shared<CSVLogger>(o.out / "history.csv"));
-    std::shared_ptr<HtmlReport> report;
-    if (!o.report.empty()) report = add_html_report(learn, o.report, {.title = "pets: " + o.arch + " on " + o.data});
-
-    double lr = 0;
-    if (o.lr == "find") {
-      const auto r = learn.lr_find({.plot = o.out / "lr_find.svg"});
-      plot_lr_find(r, o.out / "lr_find.svg");
-      lr = r.valley.lr;
-      if (report) report->lr_find(r, lr);
-      std::cout << "lr_find: valley " << r.valley.lr << ", minimum " << r.minimum.lr << ", steep " << r.steep.lr
-                << ", slide " << r.slide.lr << " (plot: " << (o.out / "lr_find.svg").string() << ")\n";
-    } else {
-      lr = std::stod(o.lr);
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    if (o.recipe == "fine_tune") learn.fine_tune(o.epochs, lr);
-    else learn.fit_one_cycle(o.epochs, lr);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto v = learn.validate();
-    std::cout << "\nvalid_loss " << v[0] << ", error_rate " << v[1] << ", accuracy " << v[2] << " after " << secs
-              << " s of training\n";
-
-    auto interp = ClassificationInterpretation::from_learner(learn);
-    interp.print_classification_report(std::cout);
-    std::cout << "most confused:\n";
-    int shown = 0;
-    for (const auto& c : interp.most_confused(1)) {
-      if (shown++ == 8) break;
-      std::cout << "  " << c.actual << " taken for " << c.predicted << ": " << c.count << "\n";
-    }
-    interp.plot_confusion_matrix(o.out / "confusion_matrix.svg");
-    interp.plot_top_losses(9, o.out / "top_losses.svg");
-    plot_loss(learn.recorder(), o.out / "loss.svg");
-    plot_sched(learn.recorder(), o.out / "sched.svg");
-    if (learn.arch() != "fashion_resnet") export_learner(learn, o.out / "model.fpp");
-    learn.save("final");
-    if (report) {
-      report->finish();
-      std::cout << "report: " << o.report.string() << "\n";
-    }
-    std::cout << "\nwrote " << (o.out / "show_batch.svg").string() << ", confusion_matrix.svg, top_losses.svg, loss.svg, "
-              << "sched.svg, history.csv" << (o.lr == "find" ? ", lr_find.svg" : "")
-              << (learn.arch() != "fashion_resnet" ? ", model.fpp" : "") << " and models/final.safetensors in "
-              << o.out.string() << "\n";
+    return run(o, true, {});
   } catch (const Error& e) {
     std::cerr << "pets: " << e.what() << "\n";
     return 1;

@@ -98,6 +98,13 @@ TEST_CASE("2 ranks with batch b train to the weights of 1 process with batch 2b"
   CHECK(max_abs_diff(want, init) > 100 * tolerance);  // the weights moved far more than the tolerance
   CHECK(max_abs_diff(got, want) <= tolerance);
   CHECK(bit_equal(got, from_rank0(got)));             // every rank holds the same weights
+  // the train losses are the global batch's (averaged over ranks), so the same on every rank
+  const auto& losses = learn.recorder().losses;
+  REQUIRE(losses.size() == single.recorder().losses.size());
+  std::vector<float> lf(losses.begin(), losses.end()), want_lf;
+  for (double l : single.recorder().losses) want_lf.push_back(static_cast<float>(l));
+  CHECK(max_abs_diff(lf, want_lf) <= tolerance);
+  CHECK(bit_equal(lf, from_rank0(lf)));
   // the progress table on rank 0 only
   CHECK(table.str().empty() == (rank() != 0));
   CHECK(learn.is_main_process() == (rank() == 0));

@@ -19,12 +19,16 @@
 //   - after each backward, the gradients are summed with MPI_Iallreduce in buckets of about
 //     bucket_bytes (all buckets in flight together, then waited for) and divided by the number of ranks.
 //     This runs after the backward pass, not overlapped with it (the layers give no per-layer hook yet);
+//   - each batch's loss is averaged over the ranks right after the loss (one small all-reduce a step), so
+//     the smoothed train loss, the recorder, the progress table and lr_find's curve and decisions are the
+//     same on every rank: the whole global batch's;
 //   - BatchNorm's statistics stay local to each rank (PyTorch's default; there is no SyncBatchNorm);
 //   - validation: each rank validates its shard (not padded) and the sums are added over ranks, so
 //     valid_loss and the metrics are those of the whole validation set, on every rank;
 //   - only rank 0 shows the progress table and writes checkpoints (the others wait for the file);
 //     plots and prints of the program itself should test learn.is_main_process().
-// The smoothed train loss in the table is rank 0's own, as in PyTorch's usual scripts.
+// Every rank must run the same steps: a callback that cancels a batch, a step or a fit on one rank only
+// leaves the others waiting in a collective (the fastpp callbacks decide from the averaged loss).
 //
 // Failure: a rank that throws leaves the others blocked in their next collective. MpiSession turns an
 // exception that leaves main (std::terminate) into MPI_Abort, and run_distributed() catches, prints the
@@ -183,6 +187,13 @@ class DistributedCallback final : public Callback {
       mpi_detail::check_mpi(MPI_Bcast(value, static_cast<int>(n), MPI_FLOAT, 0, group_->comm()),
                             "MPI_Bcast (rank 0's weights)");
     });
+  }
+
+  void after_loss(LearnerBase& learn) override {
+    if (group_->size() == 1 || !learn.state.training) return;
+    double loss = learn.state.loss;
+    group_->sum(&loss, 1);
+    learn.state.loss = loss / group_->size();
   }
 
   void after_backward(LearnerBase& learn) override {
