@@ -33,6 +33,9 @@
 // Failure: a rank that throws leaves the others blocked in their next collective. MpiSession turns an
 // exception that leaves main (std::terminate) into MPI_Abort, and run_distributed() catches, prints the
 // error with the rank and aborts, so mpirun ends every rank with the error shown rather than hanging.
+// A rank that hangs instead (or stops calling collectives) is caught by a timeout: fastpp's collectives
+// are non-blocking ones waited for at most FASTPP_MPI_TIMEOUT seconds (default 600; 0: no limit), after
+// which the waiting rank aborts the job, naming the collective.
 #include <mpi.h>
 
 #include <algorithm>
@@ -42,6 +45,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../core/error.hpp"
@@ -73,6 +77,37 @@ inline int world_rank() {
             << std::endl;
   MPI_Abort(MPI_COMM_WORLD, 1);
   std::abort();  // MPI_Abort does not return; this keeps [[noreturn]] honest
+}
+
+// Seconds a collective may wait for the other ranks (FASTPP_MPI_TIMEOUT; 0: no limit).
+inline double collective_timeout() {
+  const char* e = std::getenv("FASTPP_MPI_TIMEOUT");
+  if (!e || !*e) return 600.0;
+  char* end = nullptr;
+  const double v = std::strtod(e, &end);
+  check<ValueError>(end && *end == '\0' && v >= 0.0, "FASTPP_MPI_TIMEOUT must be a number of seconds >= 0, got \"",
+                    e, "\"");
+  return v;
+}
+
+// Waits for non-blocking collectives; past the timeout, aborts the job naming the collective (the other
+// rank has hung or stopped calling them, and a blocking wait would never return).
+inline void wait_all(std::vector<MPI_Request>& reqs, const char* what) {
+  const double limit = collective_timeout();
+  const double t0 = MPI_Wtime();
+  for (;;) {
+    int done = 0;
+    check_mpi(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE), what);
+    if (done) return;
+    if (limit > 0.0 && MPI_Wtime() - t0 > limit)
+      abort_job(detail::msg(what, " did not complete within ", limit,
+                            " s (FASTPP_MPI_TIMEOUT): another rank has stopped or hangs"));
+    std::this_thread::yield();
+  }
+}
+inline void wait_one(MPI_Request req, const char* what) {
+  std::vector<MPI_Request> reqs{req};
+  wait_all(reqs, what);
 }
 
 [[noreturn]] inline void on_terminate() {
@@ -156,10 +191,16 @@ class MpiGroup final : public ProcessGroup {
   int size() const override { return size_; }
   MPI_Comm comm() const noexcept { return comm_; }
   void sum(double* values, std::size_t n) override {
-    mpi_detail::check_mpi(MPI_Allreduce(MPI_IN_PLACE, values, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, comm_),
-                          "MPI_Allreduce (validation sums)");
+    MPI_Request r = MPI_REQUEST_NULL;
+    mpi_detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, values, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, comm_, &r),
+                          "MPI_Iallreduce (losses, validation sums)");
+    mpi_detail::wait_one(r, "MPI_Iallreduce (losses, validation sums)");
   }
-  void barrier() override { mpi_detail::check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+  void barrier() override {
+    MPI_Request r = MPI_REQUEST_NULL;
+    mpi_detail::check_mpi(MPI_Ibarrier(comm_, &r), "MPI_Ibarrier");
+    mpi_detail::wait_one(r, "MPI_Ibarrier (checkpoint written by rank 0)");
+  }
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
@@ -184,8 +225,10 @@ class DistributedCallback final : public Callback {
     learn.visit_params([&](const std::string& name, float* value, float*, std::int64_t n) {
       check<ValueError>(n <= std::int64_t{std::numeric_limits<int>::max()}, "distributed: parameter ", name, " has ", n,
                         " elements, more than one MPI message holds");
-      mpi_detail::check_mpi(MPI_Bcast(value, static_cast<int>(n), MPI_FLOAT, 0, group_->comm()),
-                            "MPI_Bcast (rank 0's weights)");
+      MPI_Request r = MPI_REQUEST_NULL;
+      mpi_detail::check_mpi(MPI_Ibcast(value, static_cast<int>(n), MPI_FLOAT, 0, group_->comm(), &r),
+                            "MPI_Ibcast (rank 0's weights)");
+      mpi_detail::wait_one(r, "MPI_Ibcast (rank 0's weights)");
     });
   }
 
@@ -212,8 +255,7 @@ class DistributedCallback final : public Callback {
                                            MPI_FLOAT, MPI_SUM, group_->comm(), &reqs[b]),
                             "MPI_Iallreduce (gradients)");
     }
-    mpi_detail::check_mpi(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE),
-                          "MPI_Waitall (gradients)");
+    mpi_detail::wait_all(reqs, "MPI_Iallreduce (gradients)");
     const float scale = 1.0f / static_cast<float>(group_->size());
     for (Bucket& bk : buckets_) {
       std::size_t at = 0;
