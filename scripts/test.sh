@@ -18,6 +18,9 @@ STAGES=${STAGES:-"gcc asan tsan cuda fuzz"}
 FASTPP_CUDA=${FASTPP_CUDA:-AUTO}
 FUZZ_RUNS=${FUZZ_RUNS:-2000}
 export FASTPP_NUM_THREADS=${FASTPP_NUM_THREADS:-2}
+# ctest -j runs two-threaded tests side by side: OpenMP's spinning waits (oneDNN's threads) would stall them
+# (README, "Threads"), so its threads sleep while they wait.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 scripts/deps.sh || { echo "test.sh: installing dependencies failed"; exit 1; }
 
