@@ -45,6 +45,7 @@ TEST_CASE("after_backward sees the whole gradient before the step", "[learner]")
     void after_backward(LearnerBase& l) override {
       ++*calls;
       l.visit_params([&](const std::string&, float*, float* g, std::int64_t n) {
+        REQUIRE(g != nullptr);  // nothing is frozen here
         for (std::int64_t i = 0; i < n; ++i) {
           *seen += std::abs(g[i]);
           g[i] = 0.0f;  // what the step then reads: the parameters must not move
@@ -92,4 +93,25 @@ TEST_CASE("a process group: validation sums added over ranks, rank 0 alone print
   CHECK(group->barriers == 2);
   learn.fit(1, 1e-3);
   CHECK_FALSE(table.str().empty());
+}
+
+TEST_CASE("visit_params gives no gradient for a frozen parameter, so nothing averages it", "[learner]") {
+  TempDir t;
+  write_colour_dataset(t.path(), 4, 2);
+  auto learn = make_learner<SGD>(colour_dls(t.path(), 4), tiny_net(), {}, quiet_in(t.path()));
+  std::string first;
+  learn.model().for_each_param([&](const std::string& name, nn::Param& p) {
+    if (first.empty()) {
+      first = name;
+      p.frozen = true;
+    }
+  });
+  int with_grad = 0, without = 0;
+  learn.visit_params([&](const std::string& name, float* v, float* g, std::int64_t) {
+    CHECK(v != nullptr);
+    if (name == first) CHECK(g == nullptr);
+    (g ? with_grad : without)++;
+  });
+  CHECK(without == 1);
+  CHECK(with_grad > 0);
 }

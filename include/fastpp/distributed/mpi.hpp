@@ -276,7 +276,7 @@ class DistributedCallback final : public Callback {
     std::vector<float> buffer;
   };
 
-  // The buckets, in parameter order: consecutive parameters until a bucket holds bucket_bytes (a larger
+  // The buckets, in parameter order: consecutive trainable parameters until a bucket holds bucket_bytes (a larger
   // parameter alone in its own). Rebuilt each step: cheap, and the pointers move when a learner does.
   void plan(LearnerBase& learn) {
     const std::size_t cap = o_.bucket_bytes / sizeof(float);
@@ -290,6 +290,7 @@ class DistributedCallback final : public Callback {
     Bucket* cur = nullptr;
     std::size_t filled = 0;
     learn.visit_params([&](const std::string& name, float*, float* grad, std::int64_t n) {
+      if (!grad) return;  // frozen: no gradient to average (fine_tune's first phase sends the head's only)
       const auto count = static_cast<std::size_t>(n);
       check<ValueError>(n <= std::int64_t{std::numeric_limits<int>::max()}, "distributed: parameter ", name, " has ", n,
                         " elements, more than one MPI message holds");

@@ -111,7 +111,7 @@ class Learner final : public LearnerBase {
   std::vector<Hypers>& hypers() override { return opt().hypers(); }
   void visit_params(const ParamVisitor& f) override {
     model_.for_each_param([&](const std::string& name, nn::ParamOn<device_type>& p) {
-      f(name, p.value.data(), p.grad.data(), p.value.numel());
+      f(name, p.value.data(), p.requires_grad() ? p.grad.data() : nullptr, p.value.numel());
     });
   }
 

@@ -106,7 +106,8 @@ class LearnerBase {
   int epochs_done() const noexcept { return epochs_done_; }
 
   // Every parameter in a fixed order (the same in every process that built the same model): its name,
-  // its value and gradient (host pointers on the cpu, device pointers elsewhere) and its element count.
+  // its value and gradient (host pointers on the cpu, device pointers elsewhere; the gradient is null for a
+  // frozen parameter, which backward leaves alone) and its element count.
   // What data-parallel training broadcasts and averages (fastpp/distributed/).
   using ParamVisitor = std::function<void(const std::string& name, float* value, float* grad, std::int64_t n)>;
   virtual void visit_params(const ParamVisitor& f) = 0;
