@@ -10,6 +10,7 @@
 #include <fastpp/core/caching_allocator.hpp>
 
 #include "check.hpp"
+#include "stream.hpp"
 
 namespace fastpp::cuda_runtime {
 
@@ -53,14 +54,19 @@ void release(void* p) noexcept {
 CachingAllocatorStats cache_stats() { return cache().stats(); }
 std::size_t release_cached() noexcept { return cache().release_cached(); }
 
+// Copies are ordered on the calling thread's current stream (stream.hpp), after the kernels queued there: a
+// blocking cudaMemcpy runs on the legacy default stream, which does not wait for a non-blocking stream's
+// work. A copy from or to host memory waits for its end, since the host may reuse or read the buffer next.
 void copy_to_device(void* dst, const void* src, std::size_t bytes) {
-  FASTPP_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  FASTPP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
+  FASTPP_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }
 void copy_to_host(void* dst, const void* src, std::size_t bytes) {
-  FASTPP_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+  FASTPP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
+  FASTPP_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }
 void copy_on_device(void* dst, const void* src, std::size_t bytes) {
-  FASTPP_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+  FASTPP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
 }
 
 }  // namespace fastpp::cuda_runtime

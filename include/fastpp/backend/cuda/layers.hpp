@@ -1,0 +1,65 @@
+#pragma once
+// The layer kernels of fastpp::cuda (src/cuda/*.cu), callable from plain C++: the same contracts as the
+// cpu's (backend/cpu/layer_kernels.hpp and its detail/ files), with every array in device memory and
+// geometry structs and scalars passed by value from the host. Activations NHWC, convolution weights OHWI,
+// all float. Each call is queued on the calling thread's current stream (backend/cuda/stream.hpp) and
+// returns without waiting for it.
+#if !defined(FASTPP_WITH_CUDA)
+#error "fastpp/backend/cuda/layers.hpp declares kernels of fastpp::cuda: configure with -DFASTPP_CUDA=ON, link fastpp::cuda"
+#endif
+#include <cstdint>
+
+#include "../../core/rng.hpp"
+#include "../geometry.hpp"
+
+namespace fastpp::cuda_kernels {
+
+using i64 = std::int64_t;
+
+// A convolution's cuDNN state for one input shape: descriptors, the algorithms chosen for it (once per
+// shape) and their workspace. Opaque here (src/cuda/conv.cu); a layer holds one through ConvWorkspace.
+struct ConvPlan;
+void destroy_conv_plan(ConvPlan* plan) noexcept;
+
+// y = conv(x, w) + bias (bias may be null). `plan` is created or replaced when g differs from its shape.
+void conv2d_forward(const float* x, const float* w, const float* bias, const backend::ConvGeom& g, float* y,
+                    ConvPlan*& plan);
+// dw and dbias are added to (gradients accumulate); dx is overwritten. Each may be null.
+void conv2d_backward(const float* x, const float* w, const float* dy, const backend::ConvGeom& g, float* dw,
+                     float* dbias, float* dx, ConvPlan*& plan);
+
+// y[n, out] = x[n, in] w[out, in]^T + b (b may be null); backward adds dw and db, overwrites dx (each may be null).
+void linear_forward(const float* x, const float* w, const float* b, i64 n, i64 in, i64 out, float* y);
+void linear_backward(const float* x, const float* w, const float* dy, i64 n, i64 in, i64 out, float* dw, float* db,
+                     float* dx);
+
+// Batch normalisation over x[rows, c] (backend/cpu/detail/norm.hpp has the formulas): with `training`, the
+// batch's statistics and PyTorch's running update; else the running estimates. Writes y, invstd[c] and
+// xhat (when not null). The backward adds dgamma and dbeta (when not null) and writes dx (may be dy).
+void batchnorm_forward(const float* x, i64 rows, i64 c, bool training, float momentum, float eps, const float* gamma,
+                       const float* beta, float* running_mean, float* running_var, float* y, float* xhat,
+                       float* invstd);
+void batchnorm_backward(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma, const float* invstd,
+                        bool frozen_stats, float* dgamma, float* dbeta, float* dx);
+
+// Pooling (backend/cpu/detail/pool.hpp): argmax holds each output's input offset within its image.
+void maxpool2d_forward(const float* x, const backend::PoolGeom& g, float* y, std::int32_t* argmax);
+void maxpool2d_backward(const float* dy, const std::int32_t* argmax, const backend::PoolGeom& g, float* dx);
+void avgpool2d(const float* in, const backend::PoolGeom& g, bool backward, float* out);
+void adaptive_pool_forward(const float* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, float* y,
+                           i64 ystride, i64 yoff, std::int32_t* argmax);
+void adaptive_pool_backward(const float* dy, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, i64 ystride,
+                            i64 yoff, const std::int32_t* argmax, float* dx);
+
+// Element-wise. relu_backward's dx may be dy. dropout draws element i from the i-th number of rng's
+// stream from its current position, the cpu's draws exactly.
+void relu_forward(const float* x, i64 n, float* y);
+void relu_backward(const float* y, const float* dy, i64 n, float* dx);
+void dropout_forward(const float* x, i64 n, float p, Rng rng, float* y, float* mask);
+void add_inplace(float* a, const float* b, i64 n);
+void multiply(const float* a, const float* b, i64 n, float* out);
+void fill(float* p, i64 n, float value);
+void nhwc_to_nchw(const float* x, i64 n, i64 h, i64 w, i64 c, float* y);
+void nchw_to_nhwc(const float* x, i64 n, i64 h, i64 w, i64 c, float* y);
+
+}  // namespace fastpp::cuda_kernels

@@ -1,0 +1,17 @@
+#pragma once
+// fastpp::backend::optim_kernels<cuda>: the optimizer's arithmetic on the GPU (optim.hpp, fastpp::cuda).
+#include "../../core/device.hpp"
+#include "../kernels.hpp"
+#include "optim.hpp"
+
+namespace fastpp::backend {
+
+template <>
+struct optim_kernels<fastpp::cuda> {
+  static constexpr auto adam_step = &cuda_kernels::adam_step;
+  static constexpr auto sgd_step = &cuda_kernels::sgd_step;
+  static constexpr auto unscale_and_check_finite = &cuda_kernels::unscale_and_check_finite;
+  static constexpr auto zero = &cuda_kernels::zero;
+};
+
+}  // namespace fastpp::backend
