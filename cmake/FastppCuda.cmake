@@ -32,6 +32,19 @@ if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION AND CMAKE_CUDA_COMPILER_ID S
   set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
 endif()
 find_package(CUDAToolkit REQUIRED)
+# cuDNN (cmake/FindCUDNN.cmake) runs the convolutions (src/cuda/conv.cu): the CUDA backend needs it. Missing,
+# FASTPP_CUDA=ON stops with what to install; AUTO builds without the CUDA backend, as without nvcc.
+find_package(CUDNN QUIET)
+if(NOT CUDNN_FOUND)
+  if(FASTPP_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "FASTPP_CUDA=ON but cuDNN was not found (looked for cudnn.h and libcudnn in CUDNN_ROOT, "
+                        "beside the CUDA toolkit in ${CUDAToolkit_INCLUDE_DIRS} and ${CUDAToolkit_LIBRARY_DIR}, and "
+                        "the system's paths): install cuDNN 8 or 9 for CUDA ${CUDAToolkit_VERSION_MAJOR} (Debian/"
+                        "Ubuntu: cudnn9-cuda-${CUDAToolkit_VERSION_MAJOR}) or pass -DCUDNN_ROOT=<its prefix>")
+  endif()
+  message(STATUS "fastpp: nvcc found but cuDNN not, the CUDA backend is not built (set CUDNN_ROOT to its prefix)")
+  return()
+endif()
 # Ampere (A100) and Hopper (H100/H200) by default; override with -DFASTPP_CUDA_ARCHITECTURES=...
 set(FASTPP_CUDA_ARCHITECTURES "80;90" CACHE STRING "GPU architectures fastpp::cuda is compiled for")
 
@@ -42,8 +55,17 @@ set_target_properties(fastpp_cuda PROPERTIES EXPORT_NAME cuda POSITION_INDEPENDE
                       CUDA_ARCHITECTURES "${FASTPP_CUDA_ARCHITECTURES}"
                       CUDA_SEPARABLE_COMPILATION OFF
                       CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON CUDA_EXTENSIONS OFF)
-target_link_libraries(fastpp_cuda PUBLIC fastpp CUDA::cudart CUDA::cublas)
+target_link_libraries(fastpp_cuda PUBLIC fastpp CUDA::cudart CUDA::cublas CUDNN::cudnn)
+# CUDA 13 moved CCCL (cub, thrust, libcu++) to include/cccl. nvcc finds it by itself (its nvcc.profile adds
+# -isystem include/cccl), but CMake 3.25's CUDAToolkit does not list it, so another CUDA compiler would not:
+# named here for fastpp's own .cu files. Public headers include no CUDA header, so consumers need nothing.
+foreach(_fastpp_cuda_inc IN LISTS CUDAToolkit_INCLUDE_DIRS)
+  if(IS_DIRECTORY "${_fastpp_cuda_inc}/cccl" AND NOT "${_fastpp_cuda_inc}/cccl" IN_LIST CUDAToolkit_INCLUDE_DIRS)
+    target_include_directories(fastpp_cuda SYSTEM PRIVATE "${_fastpp_cuda_inc}/cccl")
+  endif()
+endforeach()
 target_compile_definitions(fastpp_cuda PUBLIC FASTPP_WITH_CUDA=1)
 target_compile_options(fastpp_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Werror=all-warnings>)
 set(FASTPP_HAVE_CUDA ON)
-message(STATUS "fastpp: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${FASTPP_CUDA_ARCHITECTURES})")
+message(STATUS "fastpp: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, cuDNN ${CUDNN_VERSION}, "
+               "archs ${FASTPP_CUDA_ARCHITECTURES})")

@@ -21,6 +21,8 @@ if(TARGET fastpp_cuda)
 endif()")
   install(TARGETS fastpp_cuda EXPORT fastppCudaTargets ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" OPTIONAL)
   install(EXPORT fastppCudaTargets NAMESPACE fastpp:: DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
+  # fastpp::cuda links CUDNN::cudnn: the package config finds cuDNN again with this module.
+  install(FILES "${PROJECT_SOURCE_DIR}/cmake/FindCUDNN.cmake" DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
   set(FASTPP_EXPORTED_CUDA ON)
 endif()
 # fastpp::turbojpeg (header-only too, linking libjpeg-turbo) in an export set of its own, so the package

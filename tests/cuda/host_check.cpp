@@ -1,6 +1,6 @@
-// The checks around CUDA and cuBLAS calls (src/cuda/check.hpp), run with or without a GPU: each call below
-// fails everywhere (a device number no machine has, a null cuBLAS handle), so the error must name the call as
-// written, this file and the line.
+// The checks around CUDA, cuBLAS and cuDNN calls (src/cuda/check.hpp), run with or without a GPU: each call
+// below fails everywhere (a device number no machine has, a null cuBLAS handle, a null cuDNN descriptor), so
+// the error must name the call as written, this file and the line. cuDNN's descriptors need no GPU.
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -17,6 +17,7 @@ std::string failure_of(void (*f)()) {
 }
 int bad_device_line = 0;
 int null_handle_line = 0;
+int null_descriptor_line = 0;
 }  // namespace
 
 TEST_CASE("a failed CUDA call names the call, file and line", "[cuda_host]") {
@@ -41,7 +42,25 @@ TEST_CASE("a failed cuBLAS call names the call, file and line", "[cuda_host]") {
                                    ": CUBLAS_STATUS_NOT_INITIALIZED"));
 }
 
+TEST_CASE("a failed cuDNN call names the call, file, line and status", "[cuda_host]") {
+  const std::string what = failure_of([] {
+    null_descriptor_line = __LINE__ + 1;
+    FASTPP_CUDNN_CHECK(cudnnSetTensor4dDescriptor(nullptr, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, 2, 3, 4));
+  });
+  INFO(what);
+  CHECK_THAT(what, Catch::StartsWith("cuDNN call cudnnSetTensor4dDescriptor(nullptr, CUDNN_TENSOR_NHWC, "
+                                     "CUDNN_DATA_FLOAT, 1, 2, 3, 4) failed at "));
+  CHECK_THAT(what, Catch::Contains("host_check.cpp:" + std::to_string(null_descriptor_line) +
+                                   ": CUDNN_STATUS_BAD_PARAM"));
+}
+
 TEST_CASE("a successful call passes quietly", "[cuda_host]") {
   CHECK_NOTHROW(FASTPP_CUDA_CHECK(cudaSuccess));
   CHECK_NOTHROW(FASTPP_CUBLAS_CHECK(CUBLAS_STATUS_SUCCESS));
+  CHECK_NOTHROW(FASTPP_CUDNN_CHECK(CUDNN_STATUS_SUCCESS));
+  // a real cuDNN call that succeeds without a GPU
+  cudnnTensorDescriptor_t desc = nullptr;
+  REQUIRE_NOTHROW(FASTPP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&desc)));
+  CHECK_NOTHROW(FASTPP_CUDNN_CHECK(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, 2, 3, 4)));
+  CHECK_NOTHROW(FASTPP_CUDNN_CHECK(cudnnDestroyTensorDescriptor(desc)));
 }
