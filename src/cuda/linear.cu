@@ -4,7 +4,7 @@
 //   backward  dw += dy^T x, db += column sums of dy, dx = dy w   (each may be null)
 // The products run in cuBLAS, which is column-major: a row-major [r, c] array is the column-major [c, r]
 // array, its transpose, so each product is computed transposed (y^T = w x^T, dw^T = x^T dy, dx^T = w^T dy^T)
-// on the same memory. The 64-bit cuBLAS API takes the sizes as they are. TF32: off unless FASTPP_CUDA_TF32
+// on the same memory. The 64-bit cuBLAS API takes the sizes as they are. The bias and its gradient: bias.hpp. TF32: off unless FASTPP_CUDA_TF32
 // says so (tf32.hpp: PyTorch's matmul default).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <fastpp/backend/cuda/layers.hpp>
 
+#include "bias.hpp"
 #include "check.hpp"
 #include "handles.hpp"
 #include "stream.hpp"
@@ -21,49 +22,6 @@
 namespace fastpp::cuda_kernels {
 
 namespace {
-
-// y[r, o] += b[o] over rows x cols, grid-stride.
-__global__ void add_bias(float* y, const float* b, i64 rows, i64 cols) {
-  const i64 total = rows * cols;
-  for (i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
-       i += static_cast<i64>(gridDim.x) * blockDim.x) {
-    y[i] += b[i % cols];
-  }
-}
-
-// db[c] += sum over rows of dy[r, c]. A block covers 32 columns (threadIdx.x) and a chunk of rows, its 8 rows
-// of threads (threadIdx.y) each summing every 8th row of the chunk; the 8 partial sums are added in shared
-// memory in a fixed order. With one chunk (rows <= kChunk) each column gets one addition into db, in an order
-// fixed by the shape: the same bits every run. Longer inputs split the rows over gridDim.y chunks whose sums
-// are added with atomicAdd (order left to the hardware).
-constexpr int kColumns = 32, kRowThreads = 8;
-constexpr i64 kChunk = 4096;
-__global__ void add_column_sums(const float* dy, i64 rows, i64 cols, i64 chunk, float* db) {
-  __shared__ float partial[kRowThreads][kColumns];
-  const i64 c = static_cast<i64>(blockIdx.x) * kColumns + threadIdx.x;
-  const i64 begin = static_cast<i64>(blockIdx.y) * chunk;
-  const i64 end = begin + chunk < rows ? begin + chunk : rows;
-  float sum = 0.0f;
-  if (c < cols)
-    for (i64 r = begin + threadIdx.y; r < end; r += kRowThreads) sum += dy[r * cols + c];
-  partial[threadIdx.y][threadIdx.x] = sum;
-  __syncthreads();
-  if (threadIdx.y == 0 && c < cols) {
-    float total = 0.0f;
-    for (int k = 0; k < kRowThreads; ++k) total += partial[k][threadIdx.x];
-    if (gridDim.y == 1) {
-      db[c] += total;
-    } else {
-      atomicAdd(db + c, total);
-    }
-  }
-}
-
-constexpr int kThreads = 256;
-unsigned blocks_for(i64 total) {
-  const i64 b = (total + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(std::min<i64>(std::max<i64>(b, 1), 65535 * 8));
-}
 
 // This thread's handle on the current stream, in the math mode tf32.hpp gives for matrix products.
 cublasHandle_t gemm_handle() {
@@ -88,10 +46,7 @@ void linear_forward(const float* x, const float* w, const float* b, i64 n, i64 i
     FASTPP_CUBLAS_CHECK(cublasSgemm_64(gemm_handle(), CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w, ld(in), x,
                                        ld(in), &zero, y, ld(out)));
   }
-  if (b != nullptr) {
-    add_bias<<<blocks_for(n * out), kThreads, 0, s>>>(y, b, n, out);
-    FASTPP_CUDA_CHECK(cudaGetLastError());
-  }
+  if (b != nullptr) bias::add_rows(y, b, n, out);
 }
 
 void linear_backward(const float* x, const float* w, const float* dy, i64 n, i64 in, i64 out, float* dw, float* db,
@@ -103,13 +58,7 @@ void linear_backward(const float* x, const float* w, const float* dy, i64 n, i64
     FASTPP_CUBLAS_CHECK(cublasSgemm_64(gemm_handle(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x, ld(in), dy,
                                        ld(out), &one, dw, ld(in)));
   }
-  if (db != nullptr && n > 0 && out > 0) {
-    const i64 chunk = std::max<i64>(kChunk, (n + 65534) / 65535);
-    const dim3 grid(static_cast<unsigned>((out + kColumns - 1) / kColumns),
-                    static_cast<unsigned>((n + chunk - 1) / chunk));
-    add_column_sums<<<grid, dim3(kColumns, kRowThreads), 0, s>>>(dy, n, out, chunk, db);
-    FASTPP_CUDA_CHECK(cudaGetLastError());
-  }
+  if (db != nullptr) bias::add_column_sums(dy, n, out, db);
   // dx^T[in, n] = w^T[in, out] dy^T[out, n]: column-major w is w^T (op N), column-major dy is dy^T (op N)
   if (dx != nullptr && n > 0 && in > 0) {
     if (out == 0) {
