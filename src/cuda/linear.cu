@@ -4,8 +4,8 @@
 //   backward  dw += dy^T x, db += column sums of dy, dx = dy w   (each may be null)
 // The products run in cuBLAS, which is column-major: a row-major [r, c] array is the column-major [c, r]
 // array, its transpose, so each product is computed transposed (y^T = w x^T, dw^T = x^T dy, dx^T = w^T dy^T)
-// on the same memory. The 64-bit cuBLAS API takes the sizes as they are. The bias and its gradient: bias.hpp. TF32: off unless FASTPP_CUDA_TF32
-// says so (tf32.hpp: PyTorch's matmul default).
+// on the same memory. The 64-bit cuBLAS API takes the sizes as they are. The bias and its gradient:
+// bias.hpp. TF32: off unless FASTPP_CUDA_TF32 says so (tf32.hpp: PyTorch's matmul default).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
