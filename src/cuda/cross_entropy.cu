@@ -13,6 +13,8 @@
 #include <fastpp/core/error.hpp>
 
 #include "check.hpp"
+#include "reduce.cuh"
+#include "stream.hpp"
 
 namespace fastpp::cuda_kernels {
 
@@ -33,20 +35,10 @@ struct Args {
   double* terms;  // [rows, 2]: each row's nll and smooth terms, for a reduced loss
 };
 
-constexpr unsigned full_mask = 0xffffffffu;
-
-__device__ __forceinline__ float warp_max(float v) {
-  for (int o = 16; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(full_mask, v, o));
-  return v;
-}
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(full_mask, v, o);
-  return v;
-}
-__device__ __forceinline__ double warp_sum(double v) {
-  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(full_mask, v, o);
-  return v;
-}
+using reduce::block_reduce;
+using reduce::full_mask;
+using reduce::warp_max;
+using reduce::warp_sum;
 
 // A row's end, run by one thread of the row once its maximum m and sums are known: it writes the loss
 // outputs and returns what every thread of the row needs for dx_j = scale exp(d_j) + offset (then
@@ -139,26 +131,6 @@ __global__ void __launch_bounds__(32 * rows_per_block) warp_rows(Args<T> a) {
   }
 }
 
-// Reduces one value per thread over the block with a warp reduction op whose identity is `identity`;
-// `slots` holds 32 partial results.
-template <class V, class Op>
-__device__ V block_reduce(V v, V* slots, Op op, V identity) {
-  const int lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
-  const int warps = static_cast<int>((blockDim.x + 31) / 32);
-  v = op(v);
-  if (lane == 0) slots[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < warps ? slots[lane] : identity;
-    v = op(v);
-    if (lane == 0) slots[0] = v;
-  }
-  __syncthreads();
-  v = slots[0];
-  __syncthreads();  // slots is used again by the next reduction
-  return v;
-}
-
 // A block per row. The row is staged in shared memory when it fits (`staged`), so the logits are read
 // once; longer rows read them again for the exp and for dx.
 template <class T>
@@ -221,10 +193,10 @@ template <class T>
 void launch_warp_rows(const Args<T>& a) {
   const dim3 block(32, rows_per_block);
   const auto grid = static_cast<unsigned>((a.rows + rows_per_block - 1) / rows_per_block);
-  if (a.n <= 32) warp_rows<T, 1><<<grid, block>>>(a);
-  else if (a.n <= 64) warp_rows<T, 2><<<grid, block>>>(a);
-  else if (a.n <= 128) warp_rows<T, 4><<<grid, block>>>(a);
-  else warp_rows<T, 8><<<grid, block>>>(a);
+  if (a.n <= 32) warp_rows<T, 1><<<grid, block, 0, cuda_runtime::stream()>>>(a);
+  else if (a.n <= 64) warp_rows<T, 2><<<grid, block, 0, cuda_runtime::stream()>>>(a);
+  else if (a.n <= 128) warp_rows<T, 4><<<grid, block, 0, cuda_runtime::stream()>>>(a);
+  else warp_rows<T, 8><<<grid, block, 0, cuda_runtime::stream()>>>(a);
 }
 
 template <class T>
@@ -249,12 +221,14 @@ void run(const T* x, std::int64_t rows, std::int64_t n, const std::int64_t* targ
       } else {
         const bool staged = n <= staged_row_limit;
         const unsigned threads = n >= 4096 ? 512 : 256;
-        block_rows<T><<<static_cast<unsigned>(rows), threads, staged ? sizeof(float) * n : 0>>>(a, staged);
+        const std::size_t smem = staged ? sizeof(float) * n : 0;
+        block_rows<T><<<static_cast<unsigned>(rows), threads, smem, cuda_runtime::stream()>>>(a, staged);
       }
       FASTPP_CUDA_CHECK(cudaGetLastError());
     }
     if (reduce) {
-      reduce_terms<T><<<1, 1024>>>(terms, rows, nll_divisor, smooth_divisor, eps, static_cast<double>(n), loss);
+      reduce_terms<T><<<1, 1024, 0, cuda_runtime::stream()>>>(terms, rows, nll_divisor, smooth_divisor, eps,
+                                                             static_cast<double>(n), loss);
       FASTPP_CUDA_CHECK(cudaGetLastError());
     }
   } catch (...) {

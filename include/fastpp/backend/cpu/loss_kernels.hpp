@@ -11,27 +11,30 @@
 
 #include "../cross_entropy_row.hpp"
 #include "../kernels.hpp"
+#include "../logistic_math.hpp"
 #include "detail/loss_blocks.hpp"
 
 namespace fastpp::backend {
 
 namespace cpu_detail {
 
-// 1 / (1 + exp(-x)) without overflow for either sign: with e = exp(-|x|) <= 1, 1/(1+e) or e/(1+e).
-template <class A>
-A sigmoid_of(A x) {
-  const A e = exp_nonpos_value(x < A(0) ? x : -x);
-  const A r = A(1) / (A(1) + e);
-  return x < A(0) ? e * r : r;
-}
+// The transcendental functions of backend/logistic_math.hpp's formulas on the cpu: the loss kernels'
+// polynomial exp (detail/exp.hpp) and std::log1p.
+struct CpuLogisticMath {
+  template <class A>
+  static A exp_nonpos(A x) { return exp_nonpos_value(x); }
+  template <class A>
+  static A log1p(A x) { return std::log1p(x); }
+};
 
-// PyTorch's binary_cross_entropy_with_logits for one element, class weight w, positive weight pw:
-//   w ((1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x))),  log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|))
+// 1 / (1 + exp(-x)) without overflow for either sign (logistic_math.hpp, shared with the CUDA kernels).
 template <class A>
-A bce_of(A x, A y, A w, A pw) {
-  const A softplus_neg = (x < A(0) ? -x : A(0)) + std::log1p(exp_nonpos_value(x < A(0) ? x : -x));
-  return w * ((A(1) - y) * x + (A(1) + (pw - A(1)) * y) * softplus_neg);
-}
+A sigmoid_of(A x) { return sigmoid_value<CpuLogisticMath>(x); }
+
+// PyTorch's binary_cross_entropy_with_logits for one element, class weight w, positive weight pw
+// (logistic_math.hpp).
+template <class A>
+A bce_of(A x, A y, A w, A pw) { return bce_value<CpuLogisticMath>(x, y, w, pw); }
 
 // f(i) for every element, in parallel (element-wise results do not depend on how the work is split).
 template <class F>
@@ -160,7 +163,7 @@ struct LossKernels {
   }
   template <std::floating_point A>
   static void sigmoid_backward(const A* y, const A* dy, std::int64_t count, A* dx) {
-    for_elements(count, [&](std::int64_t i) { dx[i] = dy[i] * y[i] * (A(1) - y[i]); });
+    for_elements(count, [&](std::int64_t i) { dx[i] = sigmoid_grad_value(y[i], dy[i]); });
   }
 
   // Elements of rows of n (weights along the last axis); reduced as sum / divisor unless per_element.
@@ -186,7 +189,7 @@ struct LossKernels {
     const A scale = static_cast<A>(static_cast<double>(grad[0]) / divisor);
     for_elements(count, [&](std::int64_t i) {
       const A w = weight ? A(weight[i % n]) : A(1), pw = pos_weight ? A(pos_weight[i % n]) : A(1);
-      dx[i] = w * ((A(1) - y[i]) - (A(1) + (pw - A(1)) * y[i]) * sigmoid_of(-x[i])) * (per_element ? grad[i] : scale);
+      dx[i] = bce_grad_value<CpuLogisticMath>(x[i], y[i], w, pw) * (per_element ? grad[i] : scale);
     });
   }
  private:
