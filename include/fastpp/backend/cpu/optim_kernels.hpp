@@ -17,6 +17,7 @@
 
 #include "../../core/device.hpp"
 #include "../kernels.hpp"
+#include "../optim_math.hpp"
 #include "detail/kernel.hpp"
 #include "detail/layer_isa.hpp"
 
@@ -24,34 +25,26 @@ namespace fastpp::backend {
 
 namespace cpu_detail {
 
-// Adam's per-element constants, combined in double and rounded to float once, as PyTorch rounds fastai's
-// Python scalars (1 - sqr_mom from a float sqr_mom would be 1e-6 off: 1 - 0.99f = 0.00999999).
-struct AdamConsts {
-  float keep, l2, m1, d1, m2, d2, step, db2, eps;
-  AdamConsts(double lr, double mom, double sqr_mom, double eps_, double wd, bool decouple_wd, double debias1,
-             double debias2)
-      : keep(static_cast<float>(decouple_wd ? 1 - lr * wd : 1.0)),  // wd == 0 keeps p exactly
-        l2(static_cast<float>(decouple_wd ? 0.0 : wd)),
-        m1(static_cast<float>(mom)),
-        d1(static_cast<float>(1 - mom)),
-        m2(static_cast<float>(sqr_mom)),
-        d2(static_cast<float>(1 - sqr_mom)),
-        step(static_cast<float>(lr / debias1)),
-        db2(static_cast<float>(debias2)),
-        eps(static_cast<float>(eps_)) {}
+// The per-element expressions (and AdamConsts, SgdConsts) are in backend/optim_math.hpp, shared with the
+// CUDA kernels; the cpu evaluates them with plain operators.
+struct HostOps {
+  [[gnu::always_inline]] static float mul(float a, float b) { return a * b; }
+  [[gnu::always_inline]] static float add(float a, float b) { return a + b; }
+  [[gnu::always_inline]] static float sub(float a, float b) { return a - b; }
+  [[gnu::always_inline]] static float div(float a, float b) { return a / b; }
+  [[gnu::always_inline]] static float sqrt(float a) { return std::sqrt(a); }
 };
+using fastpp::backend::AdamConsts;
+using fastpp::backend::SgdConsts;
 
 // Adam over elements [i, n), one at a time.
 [[gnu::always_inline]] inline void adam_scalar(float* p, const float* g, float* grad_avg, float* sqr_avg, i64 i, i64 n,
                                                const AdamConsts& c) {
   for (; i < n; ++i) {
-    const float pi = p[i];
-    const float gi = g[i] + c.l2 * pi;
-    const float ga = c.m1 * grad_avg[i] + c.d1 * gi;
-    const float sa = c.m2 * sqr_avg[i] + c.d2 * (gi * gi);
-    grad_avg[i] = ga;
-    sqr_avg[i] = sa;
-    p[i] = pi * c.keep - c.step * (ga / (std::sqrt(sa / c.db2) + c.eps));
+    const AdamElement e = adam_element<HostOps>(p[i], g[i], grad_avg[i], sqr_avg[i], c);
+    grad_avg[i] = e.grad_avg;
+    sqr_avg[i] = e.sqr_avg;
+    p[i] = e.p;
   }
 }
 
@@ -105,32 +98,24 @@ FASTPP_KERNEL void adam_step(float* p, const float* g, float* grad_avg, float* s
 // fastai's SGD: weight_decay or l2_reg, then with momentum (grad_avg not null) average_grad without
 // dampening, grad_avg = mom*grad_avg + g, and p -= lr*grad_avg; without it p -= lr*g. The loops run in an
 // AVX2 build or the baseline one, whichever the CPU allows (detail/layer_isa.hpp).
-[[gnu::always_inline]] inline void sgd_momentum_loop(float* p, const float* g, float* grad_avg, i64 n, float keep,
-                                                     float l2, float mom, float lr) {
+[[gnu::always_inline]] inline void sgd_momentum_loop(float* p, const float* g, float* grad_avg, i64 n,
+                                                     SgdConsts c) {
   for (i64 i = 0; i < n; ++i) {
-    const float pi = p[i];
-    const float ga = mom * grad_avg[i] + (g[i] + l2 * pi);
-    grad_avg[i] = ga;
-    p[i] = pi * keep - lr * ga;
+    const SgdElement e = sgd_momentum_element<HostOps>(p[i], g[i], grad_avg[i], c);
+    grad_avg[i] = e.grad_avg;
+    p[i] = e.p;
   }
 }
-[[gnu::always_inline]] inline void sgd_plain_loop(float* p, const float* g, i64 n, float keep, float l2, float lr) {
-  for (i64 i = 0; i < n; ++i) {
-    const float pi = p[i];
-    p[i] = pi * keep - lr * (g[i] + l2 * pi);
-  }
+[[gnu::always_inline]] inline void sgd_plain_loop(float* p, const float* g, i64 n, SgdConsts c) {
+  for (i64 i = 0; i < n; ++i) p[i] = sgd_plain_element<HostOps>(p[i], g[i], c);
 }
-inline void sgd_range(float* p, const float* g, float* grad_avg, i64 n, float keep, float l2, float mom,
-                      float lr) {
-  if (grad_avg) layer_loop<sgd_momentum_loop>(p, g, grad_avg, n, keep, l2, mom, lr);
-  else layer_loop<sgd_plain_loop>(p, g, n, keep, l2, lr);
+inline void sgd_range(float* p, const float* g, float* grad_avg, i64 n, SgdConsts c) {
+  if (grad_avg) layer_loop<sgd_momentum_loop>(p, g, grad_avg, n, c);
+  else layer_loop<sgd_plain_loop>(p, g, n, c);
 }
 FASTPP_KERNEL void sgd_step(float* p, const float* g, float* grad_avg, i64 n, double lr, double mom, double wd,
                             bool decouple_wd) {
-  const auto keep = static_cast<float>(decouple_wd ? 1 - lr * wd : 1.0);
-  const auto l2 = static_cast<float>(decouple_wd ? 0.0 : wd);
-  const auto m = static_cast<float>(mom), lr32 = static_cast<float>(lr);
-  sgd_range(p, g, grad_avg, n, keep, l2, m, lr32);
+  sgd_range(p, g, grad_avg, n, SgdConsts(lr, mom, wd, decouple_wd));
 }
 
 // g *= inv_scale in place; false if any scaled value is inf or NaN (the loss scaler then skips the step).
@@ -140,7 +125,7 @@ FASTPP_KERNEL bool unscale_and_check_finite(float* g, i64 n, float inv_scale) {
   for (i64 i = 0; i < n; ++i) {
     const float v = g[i] * inv_scale;
     g[i] = v;
-    bad |= !(std::fabs(v) <= FLT_MAX);
+    bad |= !finite_value(v);
   }
   return bad == 0;
 }

@@ -16,4 +16,25 @@ void sgd_step(float* p, const float* g, float* grad_avg, std::int64_t n, double 
 bool unscale_and_check_finite(float* g, std::int64_t n, float inv_scale);
 void zero(float* p, std::int64_t n);
 
+// Multi-tensor steps: the per-tensor steps above over many parameters with the same hyperparameters (one
+// parameter group) in few launches (each launch takes up to 36 tensors and 320 chunks of 65536 elements in
+// its arguments), since a ResNet's ~160 parameters, most of them small, cost more in launches than in math.
+// Each element gets the bits of the per-tensor step. `tensors` is a host array of `count` descriptors of
+// device arrays; it may be freed when the call returns.
+struct AdamTensor {
+  float* p;
+  const float* g;
+  float *grad_avg, *sqr_avg;
+  std::int64_t n;
+};
+void adam_step_many(const AdamTensor* tensors, std::int64_t count, double lr, double mom, double sqr_mom, double eps,
+                    double wd, bool decouple_wd, double debias1, double debias2);
+struct SgdTensor {
+  float* p;
+  const float* g;
+  float* grad_avg;  // null: no momentum for this tensor
+  std::int64_t n;
+};
+void sgd_step_many(const SgdTensor* tensors, std::int64_t count, double lr, double mom, double wd, bool decouple_wd);
+
 }  // namespace fastpp::cuda_kernels
