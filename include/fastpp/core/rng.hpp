@@ -90,11 +90,37 @@ class Rng {
   // Blocks of four numbers consumed so far.
   FASTPP_HD constexpr std::uint64_t position() const { return counter_; }
 
+  // Random access into the stream, so many threads (or GPU threads) can draw what a sequential loop would:
+  // drawn() numbers were taken so far (next_u32 returns the stream's number drawn() next, counting from 0),
+  // block_at(b) is the stream's b-th block of four numbers (numbers 4b..4b+3), and u32_at(k) / uniform_at(k)
+  // are the k-th number from the current position (k = 0: the next draw), without advancing.
+  FASTPP_HD constexpr std::uint64_t drawn() const { return 4 * counter_ + static_cast<std::uint64_t>(index_) - 4; }
+  FASTPP_HD constexpr Philox4x32Block block_at(std::uint64_t b) const {
+    const Philox4x32Block ctr{{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(b >> 32),
+                               static_cast<std::uint32_t>(stream_), static_cast<std::uint32_t>(stream_ >> 32)}};
+    return philox4x32_10(ctr, static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32));
+  }
+  FASTPP_HD constexpr std::uint32_t u32_at(std::uint64_t k) const {
+    const std::uint64_t m = drawn() + k;
+    return block_at(m / 4).v[m % 4];
+  }
+  FASTPP_HD constexpr float uniform_at(std::uint64_t k) const { return u32_to_unit_float(u32_at(k)); }
+  // Moves the position k numbers ahead, as k calls of next_u32 would.
+  FASTPP_HD constexpr void discard(std::uint64_t k) {
+    const std::uint64_t m = drawn() + k;
+    if (m % 4 == 0) {  // at a block's start: the next draw makes it
+      counter_ = m / 4;
+      index_ = 4;
+    } else {
+      block_ = block_at(m / 4);
+      counter_ = m / 4 + 1;
+      index_ = static_cast<int>(m % 4);
+    }
+  }
+
  private:
   FASTPP_HD constexpr void refill() {
-    const Philox4x32Block ctr{{static_cast<std::uint32_t>(counter_), static_cast<std::uint32_t>(counter_ >> 32),
-                               static_cast<std::uint32_t>(stream_), static_cast<std::uint32_t>(stream_ >> 32)}};
-    block_ = philox4x32_10(ctr, static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32));
+    block_ = block_at(counter_);
     ++counter_;
     index_ = 0;
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../../../core/thread_pool.hpp"
+#include "../../batchnorm_channel.hpp"
 #include "../../geometry.hpp"
 #include "kernel.hpp"
 #include "layer_isa.hpp"
@@ -40,9 +41,9 @@ template <bool WithXhat>
                                                        float* y, float* __restrict xhat) {
   for (i64 r = b; r < e; ++r)
     for (i64 j = 0; j < c; ++j) {
-      const float h = (x[r * c + j] - mean[j]) * invstd[j];
+      const float h = batchnorm_xhat(x[r * c + j], mean[j], invstd[j]);
       if constexpr (WithXhat) xhat[r * c + j] = h;
-      y[r * c + j] = h * gamma[j] + beta[j];
+      y[r * c + j] = batchnorm_affine(h, gamma[j], beta[j]);
     }
 }
 // s[j] += dy[r, j] and sh[j] += dy[r, j] * xhat[r, j] over rows [r0, r1), in double.
@@ -58,7 +59,7 @@ template <bool WithXhat>
 [[gnu::always_inline]] inline void batchnorm_dx_rows(const float* xhat, const float* dy, i64 b, i64 e, i64 c,
                                                      const float* a, const float* mb, const float* mh, float* dx) {
   for (i64 r = b; r < e; ++r)
-    for (i64 j = 0; j < c; ++j) dx[r * c + j] = a[j] * (dy[r * c + j] - mb[j] - xhat[r * c + j] * mh[j]);
+    for (i64 j = 0; j < c; ++j) dx[r * c + j] = batchnorm_dx(a[j], dy[r * c + j], mb[j], xhat[r * c + j], mh[j]);
 }
 
 // Per-channel mean and biased variance of x[rows, C], in double, two passes, fixed chunking.
@@ -107,18 +108,16 @@ FASTPP_KERNEL void batchnorm_forward(const float* x, i64 rows, i64 c, bool train
   if (training) {
     std::vector<double> bmean, bvar;
     channel_mean_var(x, rows, c, bmean, bvar);
-    const double unbias = static_cast<double>(rows) / static_cast<double>(rows - 1);
     for (i64 j = 0; j < c; ++j) {
       const auto u = static_cast<std::size_t>(j);
       mean[u] = static_cast<float>(bmean[u]);
-      invstd[j] = static_cast<float>(1.0 / std::sqrt(bvar[u] + eps));
-      running_mean[j] = static_cast<float>((1.0 - momentum) * running_mean[j] + momentum * bmean[u]);
-      running_var[j] = static_cast<float>((1.0 - momentum) * running_var[j] + momentum * bvar[u] * unbias);
+      invstd[j] = batchnorm_invstd(bvar[u], eps);
+      batchnorm_running_update(bmean[u], bvar[u], rows, momentum, running_mean[j], running_var[j]);
     }
   } else {
     for (i64 j = 0; j < c; ++j) {
       mean[static_cast<std::size_t>(j)] = running_mean[j];
-      invstd[j] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(running_var[j]) + eps));
+      invstd[j] = batchnorm_invstd(static_cast<double>(running_var[j]), eps);
     }
   }
   channel_affine(x, rows, c, mean.data(), invstd, gamma, beta, y, xhat);
@@ -152,9 +151,10 @@ FASTPP_KERNEL void batchnorm_backward(const float* xhat, const float* dy, i64 ro
   std::vector<float> a(static_cast<std::size_t>(c)), mb(static_cast<std::size_t>(c)), mh(static_cast<std::size_t>(c));
   for (i64 j = 0; j < c; ++j) {
     const auto u = static_cast<std::size_t>(j);
-    a[u] = gamma[j] * invstd[j];
-    mb[u] = frozen_stats ? 0.0f : static_cast<float>(sum[u] / static_cast<double>(rows));
-    mh[u] = frozen_stats ? 0.0f : static_cast<float>(sumh[u] / static_cast<double>(rows));
+    const BatchNormGradCoeffs k = batchnorm_grad_coeffs(sum[u], sumh[u], rows, gamma[j], invstd[j], frozen_stats);
+    a[u] = k.a;
+    mb[u] = k.mb;
+    mh[u] = k.mh;
   }
   parallel_for(0, rows, 256, [&](i64 b, i64 e) {
     layer_loop<batchnorm_dx_rows>(xhat, dy, b, e, c, a.data(), mb.data(), mh.data(), dx);

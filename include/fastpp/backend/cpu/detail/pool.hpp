@@ -9,6 +9,7 @@
 
 #include "../../../core/thread_pool.hpp"
 #include "../../geometry.hpp"
+#include "../../pool_window.hpp"
 #include "kernel.hpp"
 #include "layer_isa.hpp"
 
@@ -42,7 +43,7 @@ namespace fastpp::backend::cpu_detail {
           const float* __restrict xv = xi + at;
           for (std::int32_t ch = 0; ch < c; ++ch) {
             const float v = xv[ch];
-            const bool take = (v > best[ch]) | (arg[ch] < 0) | (v != v);  // v != v: NaN wins, as in PyTorch
+            const bool take = max_pool_takes(v, best[ch], arg[ch] < 0);  // NaN wins, as in PyTorch
             best[ch] = take ? v : best[ch];
             arg[ch] = take ? at + ch : arg[ch];
           }
@@ -107,9 +108,7 @@ FASTPP_KERNEL void avgpool2d(const float* in, const PoolGeom& g, bool backward, 
   parallel_for(0, g.n, 1, [&](i64 b, i64 e) { layer_loop<avgpool_images>(in, &g, backward, out, b, e); });
 }
 
-// PyTorch's adaptive pooling windows: [floor(i*in/out), ceil((i+1)*in/out)).
-inline i64 adaptive_start(i64 i, i64 in, i64 out) { return (i * in) / out; }
-inline i64 adaptive_end(i64 i, i64 in, i64 out) { return ((i + 1) * in + out - 1) / out; }
+// adaptive_start / adaptive_end: PyTorch's adaptive pooling windows (backend/pool_window.hpp).
 
 // Adaptive average (is_max false) or max pooling of x[n, h, w, c] to y[n, oh, ow, c] with y's channel
 // stride `ystride` and offset `yoff`, so AdaptiveConcatPool2d can write both halves into one tensor.
@@ -130,7 +129,7 @@ FASTPP_KERNEL void adaptive_pool_forward(const float* x, i64 n, i64 h, i64 w, i6
             for (i64 xx = x0; xx < x1; ++xx) {
               const i64 at = ((img * h + yy) * w + xx) * c + ch;
               if (is_max) {
-                if (x[at] > best || arg < 0 || std::isnan(x[at])) {
+                if (max_pool_takes(x[at], best, arg < 0)) {
                   best = x[at];
                   arg = at;
                 }

@@ -1,0 +1,237 @@
+// Pooling over NHWC for fastpp::cuda (declared in backend/cuda/layers.hpp): max, average and adaptive
+// windows with their adjoints, the cpu's contracts (backend/cpu/detail/pool.hpp) and window arithmetic
+// (backend/pool_window.hpp, which the cpu runs too).
+//
+// A thread per output element for the forwards (the channels fastest, so a warp reads and writes runs of a
+// row). The backwards gather instead of scattering: a thread per input element sums, over the outputs
+// whose windows hold it (pool_window.hpp's cover ranges), the gradients that the cpu adds into it, in the
+// cpu's order (outputs ascending, from 0, or from dx's value where the cpu adds into dx). No atomics, and
+// each input written once; overlapping windows (stride < kernel, adaptive windows) need nothing special.
+// argmax holds each output's input offset within its image, ((y * w) + x) * c + channel, as on the cpu.
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <fastpp/backend/cuda/layers.hpp>
+#include <fastpp/backend/pool_window.hpp>
+#include <fastpp/core/error.hpp>
+#include <limits>
+
+#include "check.hpp"
+#include "launch.hpp"
+#include "stream.hpp"
+
+namespace fastpp::cuda_kernels {
+
+namespace {
+
+using backend::adaptive_end;
+using backend::adaptive_end_cover;
+using backend::adaptive_first_cover;
+using backend::adaptive_start;
+using cuda_launch::first_index;
+using cuda_launch::grid_step;
+
+// A sliding window's shape with its output size, as the kernels read it (PoolGeom's ho()/wo() are host code).
+struct Window {
+  i64 n, h, w, c, kh, kw, stride, pad, ho, wo;
+};
+
+Window window_of(const backend::PoolGeom& g, const char* what) {
+  check(g.n >= 0 && g.h >= 1 && g.w >= 1 && g.c >= 0 && g.kh >= 1 && g.kw >= 1 && g.stride >= 1 && g.pad >= 0, what,
+        ": bad pooling geometry (n ", g.n, ", h ", g.h, ", w ", g.w, ", c ", g.c, ", kernel ", g.kh, "x", g.kw,
+        ", stride ", g.stride, ", pad ", g.pad, ")");
+  check(g.h * g.w * g.c <= std::numeric_limits<std::int32_t>::max(), what, ": an image of ", g.h * g.w * g.c,
+        " values is more than argmax's 32-bit offsets hold");
+  return {g.n, g.h, g.w, g.c, g.kh, g.kw, g.stride, g.pad, g.ho(), g.wo()};
+}
+
+__global__ void maxpool_forward_kernel(const float* x, Window g, float* y, std::int32_t* argmax) {
+  const i64 total = g.n * g.ho * g.wo * g.c;
+  for (i64 o = first_index(); o < total; o += grid_step()) {
+    const i64 ch = o % g.c, t = o / g.c, ox = t % g.wo, t2 = t / g.wo, oy = t2 % g.ho, img = t2 / g.ho;
+    const float* xi = x + img * g.h * g.w * g.c;
+    float best = -INFINITY;
+    std::int32_t arg = -1;
+    for (i64 i = 0; i < g.kh; ++i) {
+      const i64 y0 = oy * g.stride - g.pad + i;
+      if (y0 < 0 || y0 >= g.h) continue;
+      for (i64 j = 0; j < g.kw; ++j) {
+        const i64 x0 = ox * g.stride - g.pad + j;
+        if (x0 < 0 || x0 >= g.w) continue;
+        const auto at = static_cast<std::int32_t>((y0 * g.w + x0) * g.c + ch);
+        const float v = xi[at];
+        if (backend::max_pool_takes(v, best, arg < 0)) {
+          best = v;
+          arg = at;
+        }
+      }
+    }
+    y[o] = best;
+    argmax[o] = arg;
+  }
+}
+
+// dx[img, yy, xx, ch] = the sum of dy over the outputs whose argmax is this element, outputs ascending.
+__global__ void maxpool_backward_kernel(const float* dy, const std::int32_t* argmax, Window g, float* dx) {
+  const i64 total = g.n * g.h * g.w * g.c;
+  for (i64 i = first_index(); i < total; i += grid_step()) {
+    const i64 ch = i % g.c, t = i / g.c, xx = t % g.w, t2 = t / g.w, yy = t2 % g.h, img = t2 / g.h;
+    const auto at = static_cast<std::int32_t>((yy * g.w + xx) * g.c + ch);
+    const i64 oy0 = backend::window_first_cover(yy, g.kh, g.stride, g.pad);
+    const i64 oy1 = backend::window_end_cover(yy, g.stride, g.pad, g.ho);
+    const i64 ox0 = backend::window_first_cover(xx, g.kw, g.stride, g.pad);
+    const i64 ox1 = backend::window_end_cover(xx, g.stride, g.pad, g.wo);
+    float acc = 0.0f;
+    for (i64 oy = oy0; oy < oy1; ++oy)
+      for (i64 ox = ox0; ox < ox1; ++ox) {
+        const i64 o = ((img * g.ho + oy) * g.wo + ox) * g.c + ch;
+        if (argmax[o] == at) acc += dy[o];
+      }
+    dx[i] = acc;
+  }
+}
+
+// Forward: out[o] = sum over the window's inputs of in * inv, in (i, j) order, padding counted in kh*kw.
+__global__ void avgpool_forward_kernel(const float* in, Window g, float inv, float* out) {
+  const i64 total = g.n * g.ho * g.wo * g.c;
+  for (i64 o = first_index(); o < total; o += grid_step()) {
+    const i64 ch = o % g.c, t = o / g.c, ox = t % g.wo, t2 = t / g.wo, oy = t2 % g.ho, img = t2 / g.ho;
+    float acc = 0.0f;
+    for (i64 i = 0; i < g.kh; ++i) {
+      const i64 y0 = oy * g.stride - g.pad + i;
+      if (y0 < 0 || y0 >= g.h) continue;
+      for (i64 j = 0; j < g.kw; ++j) {
+        const i64 x0 = ox * g.stride - g.pad + j;
+        if (x0 < 0 || x0 >= g.w) continue;
+        acc += in[((img * g.h + y0) * g.w + x0) * g.c + ch] * inv;
+      }
+    }
+    out[o] = acc;
+  }
+}
+// Adjoint: out[i] = sum over the outputs whose windows hold input i of in[o] * inv, outputs ascending.
+__global__ void avgpool_backward_kernel(const float* in, Window g, float inv, float* out) {
+  const i64 total = g.n * g.h * g.w * g.c;
+  for (i64 i = first_index(); i < total; i += grid_step()) {
+    const i64 ch = i % g.c, t = i / g.c, xx = t % g.w, t2 = t / g.w, yy = t2 % g.h, img = t2 / g.h;
+    const i64 oy0 = backend::window_first_cover(yy, g.kh, g.stride, g.pad);
+    const i64 oy1 = backend::window_end_cover(yy, g.stride, g.pad, g.ho);
+    const i64 ox0 = backend::window_first_cover(xx, g.kw, g.stride, g.pad);
+    const i64 ox1 = backend::window_end_cover(xx, g.stride, g.pad, g.wo);
+    float acc = 0.0f;
+    for (i64 oy = oy0; oy < oy1; ++oy)
+      for (i64 ox = ox0; ox < ox1; ++ox) acc += in[((img * g.ho + oy) * g.wo + ox) * g.c + ch] * inv;
+    out[i] = acc;
+  }
+}
+
+struct Adaptive {
+  i64 n, h, w, c, oh, ow, ystride, yoff;
+};
+
+__global__ void adaptive_forward_kernel(const float* x, Adaptive a, bool is_max, float* y, std::int32_t* argmax) {
+  const i64 total = a.n * a.oh * a.ow * a.c;
+  for (i64 k = first_index(); k < total; k += grid_step()) {
+    const i64 ch = k % a.c, o = k / a.c, ox = o % a.ow, r = o / a.ow, oy = r % a.oh, img = r / a.oh;
+    const i64 y0 = adaptive_start(oy, a.h, a.oh), y1 = adaptive_end(oy, a.h, a.oh);
+    const i64 x0 = adaptive_start(ox, a.w, a.ow), x1 = adaptive_end(ox, a.w, a.ow);
+    const float* xi = x + img * a.h * a.w * a.c;
+    if (is_max) {
+      float best = -INFINITY;
+      i64 arg = -1;
+      for (i64 yy = y0; yy < y1; ++yy)
+        for (i64 xx = x0; xx < x1; ++xx) {
+          const i64 at = (yy * a.w + xx) * a.c + ch;
+          const float v = xi[at];
+          if (backend::max_pool_takes(v, best, arg < 0)) {
+            best = v;
+            arg = at;
+          }
+        }
+      y[o * a.ystride + a.yoff + ch] = best;
+      argmax[k] = static_cast<std::int32_t>(arg);
+    } else {
+      double acc = 0.0;  // in double, as the cpu
+      for (i64 yy = y0; yy < y1; ++yy)
+        for (i64 xx = x0; xx < x1; ++xx) acc += xi[(yy * a.w + xx) * a.c + ch];
+      y[o * a.ystride + a.yoff + ch] = static_cast<float>(acc / static_cast<double>((y1 - y0) * (x1 - x0)));
+    }
+  }
+}
+
+// Adds to dx[img, yy, xx, ch], from its value, what the cpu adds into it: over the outputs whose windows
+// hold it, ascending, dy (max: where argmax names it) or dy / the window's size (average).
+__global__ void adaptive_backward_kernel(const float* dy, Adaptive a, bool is_max, const std::int32_t* argmax,
+                                         float* dx) {
+  const i64 total = a.n * a.h * a.w * a.c;
+  for (i64 i = first_index(); i < total; i += grid_step()) {
+    const i64 ch = i % a.c, t = i / a.c, xx = t % a.w, t2 = t / a.w, yy = t2 % a.h, img = t2 / a.h;
+    const i64 oy0 = adaptive_first_cover(yy, a.h, a.oh), oy1 = adaptive_end_cover(yy, a.h, a.oh);
+    const i64 ox0 = adaptive_first_cover(xx, a.w, a.ow), ox1 = adaptive_end_cover(xx, a.w, a.ow);
+    const auto at = static_cast<std::int32_t>((yy * a.w + xx) * a.c + ch);
+    float acc = dx[i];
+    for (i64 oy = oy0; oy < oy1; ++oy)
+      for (i64 ox = ox0; ox < ox1; ++ox) {
+        const i64 o = (img * a.oh + oy) * a.ow + ox;
+        const float g = dy[o * a.ystride + a.yoff + ch];
+        if (is_max) {
+          if (argmax[o * a.c + ch] == at) acc += g;
+        } else {
+          const i64 count = (adaptive_end(oy, a.h, a.oh) - adaptive_start(oy, a.h, a.oh)) *
+                            (adaptive_end(ox, a.w, a.ow) - adaptive_start(ox, a.w, a.ow));
+          acc += g * (1.0f / static_cast<float>(count));
+        }
+      }
+    dx[i] = acc;
+  }
+}
+
+Adaptive adaptive_of(i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, i64 ystride, i64 yoff, const char* what) {
+  check(n >= 0 && h >= 1 && w >= 1 && c >= 0 && oh >= 1 && ow >= 1, what, ": bad shape (n ", n, ", h ", h, ", w ",
+        w, ", c ", c, ", output ", oh, "x", ow, ")");
+  check(h * w * c <= std::numeric_limits<std::int32_t>::max(), what, ": an image of ", h * w * c,
+        " values is more than argmax's 32-bit offsets hold");
+  return {n, h, w, c, oh, ow, ystride, yoff};
+}
+
+template <class Kernel, class... Args>
+void launch(Kernel kernel, i64 total, Args... args) {
+  if (total <= 0) return;
+  kernel<<<cuda_launch::blocks_for(total, cuda_launch::threads), cuda_launch::threads, 0, cuda_runtime::stream()>>>(
+      args...);
+  FASTPP_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+void maxpool2d_forward(const float* x, const backend::PoolGeom& g, float* y, std::int32_t* argmax) {
+  const Window k = window_of(g, "cuda maxpool2d_forward");
+  launch(maxpool_forward_kernel, k.n * k.ho * k.wo * k.c, x, k, y, argmax);
+}
+
+void maxpool2d_backward(const float* dy, const std::int32_t* argmax, const backend::PoolGeom& g, float* dx) {
+  const Window k = window_of(g, "cuda maxpool2d_backward");
+  launch(maxpool_backward_kernel, k.n * k.h * k.w * k.c, dy, argmax, k, dx);
+}
+
+void avgpool2d(const float* in, const backend::PoolGeom& g, bool backward, float* out) {
+  const Window k = window_of(g, "cuda avgpool2d");
+  const float inv = 1.0f / static_cast<float>(g.kh * g.kw);  // count_include_pad, as the cpu
+  if (backward) launch(avgpool_backward_kernel, k.n * k.h * k.w * k.c, in, k, inv, out);
+  else launch(avgpool_forward_kernel, k.n * k.ho * k.wo * k.c, in, k, inv, out);
+}
+
+void adaptive_pool_forward(const float* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, float* y,
+                           i64 ystride, i64 yoff, std::int32_t* argmax) {
+  const Adaptive a = adaptive_of(n, h, w, c, oh, ow, ystride, yoff, "cuda adaptive_pool_forward");
+  launch(adaptive_forward_kernel, n * oh * ow * c, x, a, is_max, y, argmax);
+}
+
+void adaptive_pool_backward(const float* dy, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, i64 ystride,
+                            i64 yoff, const std::int32_t* argmax, float* dx) {
+  const Adaptive a = adaptive_of(n, h, w, c, oh, ow, ystride, yoff, "cuda adaptive_pool_backward");
+  launch(adaptive_backward_kernel, n * h * w * c, dy, a, is_max, argmax, dx);
+}
+
+}  // namespace fastpp::cuda_kernels
