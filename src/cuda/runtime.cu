@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fastpp/core/allocator.hpp>
 #include <fastpp/core/caching_allocator.hpp>
 
@@ -56,8 +57,68 @@ std::size_t release_cached() noexcept { return cache().release_cached(); }
 
 // Copies are ordered on the calling thread's current stream (stream.hpp), after the kernels queued there: a
 // blocking cudaMemcpy runs on the legacy default stream, which does not wait for a non-blocking stream's
-// work. A copy from or to host memory waits for its end, since the host may reuse or read the buffer next.
+// work. A copy to host memory waits for its end, since the host reads the buffer next.
+//
+// A copy from the host goes through pinned staging buffers: the host's bytes are copied into page-locked
+// memory (a memcpy), and the DMA from there is queued on the stream without waiting for it, so the host
+// goes on (to the next batch, or the model's kernels' launches) while the bytes travel; a pageable source
+// would make the driver stage it itself, synchronously. Each thread keeps two 16 MiB buffers and reuses one
+// only after the DMA that read it has finished (an event), so the source may be freed or changed as soon as
+// the call returns. Small copies (parameters, targets) take the plain path.
+namespace {
+constexpr std::size_t staging_bytes = std::size_t{16} << 20;
+constexpr std::size_t small_copy = std::size_t{256} << 10;
+
+class Staging {
+ public:
+  Staging() {
+    for (Slot& s : slots_) {
+      FASTPP_CUDA_CHECK(cudaHostAlloc(&s.host, staging_bytes, cudaHostAllocDefault));
+      FASTPP_CUDA_CHECK(cudaEventCreateWithFlags(&s.done, cudaEventDisableTiming));
+    }
+  }
+  ~Staging() {  // at thread exit: unchecked, the driver may already be shutting down
+    for (Slot& s : slots_) {
+      (void)cudaEventSynchronize(s.done);
+      (void)cudaEventDestroy(s.done);
+      (void)cudaFreeHost(s.host);
+    }
+  }
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+
+  void copy(void* dst, const void* src, std::size_t bytes) {
+    auto* d = static_cast<char*>(dst);
+    const auto* h = static_cast<const char*>(src);
+    const cudaStream_t st = stream();
+    for (std::size_t off = 0; off < bytes; off += staging_bytes) {
+      Slot& s = slots_[next_];
+      next_ = (next_ + 1) % slots;
+      FASTPP_CUDA_CHECK(cudaEventSynchronize(s.done));  // the DMA that last read this buffer is over
+      const std::size_t n = bytes - off < staging_bytes ? bytes - off : staging_bytes;
+      std::memcpy(s.host, h + off, n);
+      FASTPP_CUDA_CHECK(cudaMemcpyAsync(d + off, s.host, n, cudaMemcpyHostToDevice, st));
+      FASTPP_CUDA_CHECK(cudaEventRecord(s.done, st));
+    }
+  }
+
+ private:
+  static constexpr int slots = 2;
+  struct Slot {
+    void* host = nullptr;
+    cudaEvent_t done = nullptr;
+  };
+  Slot slots_[slots];
+  int next_ = 0;
+};
+}  // namespace
+
 void copy_to_device(void* dst, const void* src, std::size_t bytes) {
+  if (bytes >= small_copy) {
+    thread_local Staging staging;
+    staging.copy(dst, src, bytes);
+    return;
+  }
   FASTPP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
   FASTPP_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }

@@ -53,6 +53,17 @@ struct optim_kernels {
                 "for fastpp::cpu) or specialise fastpp::backend::optim_kernels<Device> for a new device");
 };
 
+// Where a device's work is queued while a Learner (or anyone) runs a batch of work on it: the cpu has
+// nothing to set up. The cuda device's context owns a stream (backend/cuda/stream.hpp), made current by a
+// scope and waited for when the scope ends, so what runs outside it (a checkpoint's copy, the caller's
+// own reads) sees finished results.
+template <class D>
+struct execution_context {
+  struct scope {
+    explicit scope(execution_context&) {}
+  };
+};
+
 }  // namespace fastpp::backend
 
 #if defined(FASTPP_WITH_CUDA)
@@ -60,4 +71,5 @@ struct optim_kernels {
 #include "cuda/layer_kernels.hpp"
 #include "cuda/loss_kernels.hpp"
 #include "cuda/optim_kernels.hpp"
+#include "cuda/stream.hpp"
 #endif

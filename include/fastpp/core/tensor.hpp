@@ -185,6 +185,15 @@ class Tensor {
   Shape shape_;
 };
 
+// A tensor of `shape` with every element `value`, on any device: filled in place where the host can write
+// the device's memory, else filled on the cpu and copied (for the small tensors it is used for: a loss's
+// upstream gradient of ones).
+template <class T, class D>
+Tensor<T, D> full_on(const Shape& shape, T value) {
+  if constexpr (HostDevice<D>) return Tensor<T, D>::full(shape, value);
+  else return Tensor<T, cpu>::full(shape, value).template to<D>();
+}
+
 template <class T>
 concept CpuTensor = requires { typename T::value_type; } && std::is_same_v<T, Tensor<typename T::value_type, cpu>>;
 

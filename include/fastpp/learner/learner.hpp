@@ -126,9 +126,9 @@ class Learner final : public LearnerBase {
   // Mixed precision (fastai's to_fp16): weights and activations stored in half (the model computes with
   // half-rounded copies of float master weights; its input, output and output gradient are rounded to
   // half), the loss scaled by a dynamic factor before backward, the step skipped when a gradient
-  // overflows. On the CPU the arithmetic stays float; the CUDA backend computes in half.
+  // overflows. The arithmetic stays float, with values rounded to half (optim_kernels<D>::round_to_half), on
+  // the cpu and, for now, on the GPU too: half storage and tensor-core arithmetic there are still to come.
   Learner& to_fp16(LossScalerOptions o = {}) {
-    static_assert(HostDevice<device_type>, "to_fp16 rounds on the host today: the CUDA backend brings its kernels");
     scaler_.emplace(o);
     half_.emplace(model_);
     return *this;
@@ -214,6 +214,9 @@ class Learner final : public LearnerBase {
   tensor dlogits_;
   std::optional<LossScaler> scaler_;
   std::optional<HalfWeights<device_type>> half_;
+  // Where the device's work is queued (backend/kernels.hpp): nothing on the cpu, a stream of this
+  // learner's own on a GPU. A moved-to learner makes its own.
+  backend::execution_context<device_type> exec_;
 
   // While it lives, the model holds half-rounded weights (fp16 inference); the masters come back after.
   struct HalfScope {

@@ -6,6 +6,7 @@ namespace fastpp {
 
 template <class Model, class Loss, class Opt, class Dls>
 void Learner<Model, Loss, Opt, Dls>::fit(int n_epoch, const LrSpec& lr, const FitOptions& fo) {
+  typename backend::execution_context<device_type>::scope on_device(exec_);  // the learner's stream on a GPU
   check<ValueError>(n_epoch >= 0, "fit: n_epoch must be 0 or more, got ", n_epoch);
   check<ValueError>(fo.start_epoch >= 0 && fo.start_epoch <= n_epoch, "fit: start_epoch ", fo.start_epoch,
                     " is outside 0..", n_epoch);
@@ -107,7 +108,7 @@ void Learner<Model, Loss, Opt, Dls>::train_batch(const typename loader_type::bat
     if (half_) half_->round_model(model_);
     tensor out = model_.forward(ctx, model_input(b.x));
     if (half_) round_to_half(out);
-    state.loss = loss_and_grad(out, to_device(b.y));
+    state.loss = loss_and_grad(out, b.y);
     event(&Callback::after_loss);
     if (scaler_) {
       // The scale is a power of two, so scaling is exact until the half rounding overflows to inf.
@@ -153,7 +154,7 @@ double Learner<Model, Loss, Opt, Dls>::loss_and_grad(const tensor& out, const y_
     return host_value(loss_.forward_backward(out, to_device(y), dlogits_));
   } else {
     const auto o = loss_(out, to_device(y));
-    o.backward_out(dlogits_, decltype(o.loss)::full(o.loss.shape(), 1));
+    o.backward_out(dlogits_, full_on<typename decltype(o.loss)::value_type, device_type>(o.loss.shape(), 1));
     return host_value(o.loss);
   }
 }
@@ -204,6 +205,7 @@ void Learner<Model, Loss, Opt, Dls>::valid_pass(std::vector<double>& values) {
 
 template <class Model, class Loss, class Opt, class Dls>
 std::vector<double> Learner<Model, Loss, Opt, Dls>::validate() {
+  typename backend::execution_context<device_type>::scope on_device(exec_);  // the learner's stream on a GPU
   std::vector<CallbackPtr> none;
   std::swap(none, running_);
   std::vector<double> values;
@@ -240,6 +242,7 @@ Tensor<T, cpu> concat_rows(const std::vector<Tensor<T, cpu>>& parts) {
 
 template <class Model, class Loss, class Opt, class Dls>
 auto Learner<Model, Loss, Opt, Dls>::get_preds(int ds_idx, bool with_loss) -> Preds<y_batch> {
+  typename backend::execution_context<device_type>::scope on_device(exec_);  // the learner's stream on a GPU
   const auto& dl = loader(ds_idx);
   std::vector<Tensor<float, cpu>> probs, losses;
   std::vector<y_batch> targets;
@@ -277,6 +280,7 @@ auto Learner<Model, Loss, Opt, Dls>::get_preds(int ds_idx, bool with_loss) -> Pr
 
 template <class Model, class Loss, class Opt, class Dls>
 Prediction Learner<Model, Loss, Opt, Dls>::predict(const item_type& item) {
+  typename backend::execution_context<device_type>::scope on_device(exec_);  // the learner's stream on a GPU
   const auto x = dls_.valid.inputs({item});
   nn::Ctx ctx = nn::Ctx::eval();
   HalfScope half(*this);

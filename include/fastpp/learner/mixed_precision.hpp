@@ -54,18 +54,6 @@ namespace detail {
 template <class P>
 using param_device_t = typename std::remove_reference_t<decltype(std::declval<P&>().value)>::device_type;
 
-// Elements of a host buffer rounded to the nearest half (ties to even, overflow to inf, NaN kept quiet).
-inline void round_floats_to_half(float* x, std::int64_t n) {
-  parallel_for(0, n, 1 << 15, [x](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) x[i] = half_bits_to_float(float_to_half_bits(x[i]));
-  });
-}
-inline void round_floats_to_half(float* dst, const float* src, std::int64_t n) {
-  parallel_for(0, n, 1 << 15, [dst, src](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) dst[i] = half_bits_to_float(float_to_half_bits(src[i]));
-  });
-}
-
 }  // namespace detail
 
 struct LossScalerOptions {
@@ -168,20 +156,13 @@ class LossScaler {
 // tensor, for activations "stored in half" on the CPU path.
 template <class D>
 void round_to_half(Tensor<float, D>& t) {
-  static_assert(HostDevice<D>,
-                "round_to_half runs on the host: a device whose memory the host cannot read needs a rounding "
-                "kernel in its backend first");
-  detail::round_floats_to_half(t.data(), t.numel());
+  backend::optim_kernels<D>::round_to_half(t.data(), t.numel(), t.data());
 }
 
 // fp16 weights with float masters: see the step order at the top. Normalisation layers' parameters stay
 // float unless keep_norm_float is false (fastai's ModelToHalf keeps BatchNorm in float too).
 template <class D>
 class HalfWeights {
-  static_assert(HostDevice<D>,
-                "HalfWeights rounds on the host: a device whose memory the host cannot read needs a rounding "
-                "kernel in its backend first");
-
  public:
   // Keeps a float master copy of every parameter's value, in for_each_param order.
   template <class Model>
@@ -199,7 +180,7 @@ class HalfWeights {
   void round_model(Model& m) {
     each(m, "round_model", [&](auto& p, Tensor<float, D>& master) {
       if (keep_norm_float_ && p.is_norm) copy_bytes<D, D>(p.value.data(), master.data(), master.nbytes());
-      else detail::round_floats_to_half(p.value.data(), master.data(), master.numel());
+      else backend::optim_kernels<D>::round_to_half(master.data(), master.numel(), p.value.data());
     });
   }
   // Model values = masters. Call after backward, before the optimizer step: the gradients, computed with

@@ -89,7 +89,7 @@ struct FlatLoss {
     // dlogits for the upstream gradient `grad` (every row's, when the loss is not reduced).
     Tensor<T, D> backward(double grad = 1.0) const {
       auto d = Tensor<T, D>::empty(logits.shape());
-      backward_out(d, Tensor<acc_t<T>, D>::full(loss.shape(), static_cast<acc_t<T>>(grad)));
+      backward_out(d, full_on<acc_t<T>, D>(loss.shape(), static_cast<acc_t<T>>(grad)));
       return d;
     }
   };
@@ -126,7 +126,7 @@ struct FlatLoss {
     loss_detail::check_shape("CrossEntropyLossFlat", "dlogits", dlogits, logits.shape());
     auto d = dlogits.reshape(x.shape());
     auto loss = Tensor<acc_t<T>, D>::empty(loss_detail::loss_shape(reduction, x.size(0)));
-    const auto grad = Tensor<acc_t<T>, D>::full(loss.shape(), acc_t<T>(1));
+    const auto grad = full_on<acc_t<T>, D>(loss.shape(), acc_t<T>(1));
     loss_detail::softmax_loss("CrossEntropyLossFlat", x, t, *this, {.loss = &loss, .grad = &grad, .dx = &d});
     return loss;
   }

@@ -16,6 +16,8 @@
 #include <cstdint>
 
 #include "../../core/device.hpp"
+#include "../../core/half.hpp"
+#include "../../core/thread_pool.hpp"
 #include "../kernels.hpp"
 #include "../optim_math.hpp"
 #include "detail/kernel.hpp"
@@ -130,6 +132,14 @@ FASTPP_KERNEL bool unscale_and_check_finite(float* g, i64 n, float inv_scale) {
   return bad == 0;
 }
 
+// dst[i] = src[i] rounded to the nearest half (core/half.hpp: ties to even, overflow to inf, NaN kept), as a
+// float: mixed precision's half weights and activations (learner/mixed_precision.hpp). dst may be src.
+FASTPP_KERNEL void round_to_half(const float* src, i64 n, float* dst) {
+  parallel_for(0, n, i64{1} << 15, [src, dst](i64 b, i64 e) {
+    for (i64 i = b; i < e; ++i) dst[i] = fastpp::detail::half_bits_to_float(fastpp::detail::float_to_half_bits(src[i]));
+  });
+}
+
 // Optimizer state starts at zero (fastai's torch.zeros_like) and clear_state() returns it there.
 FASTPP_KERNEL void zero(float* p, i64 n) { std::fill(p, p + n, 0.0f); }
 
@@ -145,6 +155,8 @@ struct optim_kernels<fastpp::cpu> {
   static constexpr auto unscale_and_check_finite = &cpu_detail::unscale_and_check_finite;
   // (p, n)
   static constexpr auto zero = &cpu_detail::zero;
+  // (src, n, dst): dst = half(src) as floats; dst may be src
+  static constexpr auto round_to_half = &cpu_detail::round_to_half;
 };
 
 }  // namespace fastpp::backend

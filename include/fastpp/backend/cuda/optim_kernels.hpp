@@ -2,6 +2,7 @@
 // fastpp::backend::optim_kernels<cuda>: the optimizer's arithmetic on the GPU (optim.hpp, fastpp::cuda).
 #include "../../core/device.hpp"
 #include "../kernels.hpp"
+#include "cast.hpp"
 #include "optim.hpp"
 
 namespace fastpp::backend {
@@ -12,6 +13,7 @@ struct optim_kernels<fastpp::cuda> {
   static constexpr auto sgd_step = &cuda_kernels::sgd_step;
   static constexpr auto unscale_and_check_finite = &cuda_kernels::unscale_and_check_finite;
   static constexpr auto zero = &cuda_kernels::zero;
+  static constexpr auto round_to_half = &cuda_kernels::round_to_half;
 };
 
 }  // namespace fastpp::backend

@@ -6,6 +6,7 @@
 #if !defined(FASTPP_WITH_CUDA)
 #error "fastpp/backend/cuda/stream.hpp belongs to fastpp::cuda: configure with -DFASTPP_CUDA=ON, link fastpp::cuda"
 #endif
+#include <exception>
 
 namespace fastpp::cuda_runtime {
 
@@ -42,3 +43,31 @@ class StreamGuard {
 };
 
 }  // namespace fastpp::cuda_runtime
+
+#include "../../core/device.hpp"
+#include "../kernels.hpp"
+
+namespace fastpp::backend {
+
+// A learner's stream: its training and inference run on a stream of their own, made current for the
+// duration of a fit, validate, get_preds or predict, and waited for at the end of each.
+template <>
+struct execution_context<fastpp::cuda> {
+  cuda_runtime::Stream stream;
+
+  class scope {
+   public:
+    explicit scope(execution_context& c) : stream_(c.stream), guard_(c.stream) {}
+    ~scope() noexcept(false) {
+      if (std::uncaught_exceptions() == 0) stream_.synchronize();
+    }
+    scope(const scope&) = delete;
+    scope& operator=(const scope&) = delete;
+
+   private:
+    const cuda_runtime::Stream& stream_;
+    cuda_runtime::StreamGuard guard_;
+  };
+};
+
+}  // namespace fastpp::backend
