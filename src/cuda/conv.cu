@@ -165,18 +165,29 @@ ConvPlan& plan_for(const ConvGeom& g, ConvPlan*& plan) {
 }
 
 // The first entry of cuDNN's ranked list that it can run (and, without TF32, whose math is not a tensor-op
-// one); its workspace is asked again for the algorithm as configured, as the list's figure may differ.
-template <class Perf>
-const Perf& first_usable(const Perf* perf, int count, bool tf32, const char* which, const ConvGeom& g) {
+// one) and whose workspace cuDNN can size for the algorithm as configured (`size(algo, &bytes)`, a
+// cudnnGet*WorkspaceSize call: the list's own figure may differ); an entry it refuses to size is passed over.
+template <class Perf, class Algo, class Size>
+void first_usable(const Perf* perf, int count, bool tf32, const char* which, const ConvGeom& g, Size size,
+                  Algo& algo, std::size_t& bytes) {
+  cudnnStatus_t last = CUDNN_STATUS_SUCCESS;
   for (int i = 0; i < count; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
     const bool tensor_op =
         perf[i].mathType == CUDNN_TENSOR_OP_MATH || perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
     if (!tf32 && tensor_op) continue;
-    return perf[i];
+    std::size_t need = 0;
+    last = size(perf[i].algo, &need);
+    if (last != CUDNN_STATUS_SUCCESS) continue;
+    algo = perf[i].algo;
+    bytes = need;
+    return;
   }
-  throw Error(std::string("cuda conv2d: cuDNN offers no ") + which + " algorithm for " + describe(g) +
-              (tf32 ? "" : " without TF32 (FASTPP_CUDA_TF32=0)"));
+  std::string why = std::string("cuda conv2d: cuDNN offers no ") + which + " algorithm for " + describe(g) +
+                    (tf32 ? "" : " without TF32 (FASTPP_CUDA_TF32=0)") + " among its " + std::to_string(count) +
+                    " candidates";
+  if (last != CUDNN_STATUS_SUCCESS) why += std::string("; the last one's workspace: ") + cudnnGetErrorString(last);
+  throw Error(why);
 }
 
 // Makes the workspace at least `bytes` (its old contents are not kept).
@@ -195,9 +206,12 @@ void choose_forward(ConvPlan& p, cudnnHandle_t h) {
   int count = 0;
   FASTPP_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                             &count, perf));
-  p.forward_algo = first_usable(perf, count, p.tf32, "forward", p.g).algo;
-  FASTPP_CUDNN_CHECK(
-      cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, p.forward_algo, &p.forward_bytes));
+  first_usable(
+      perf, count, p.tf32, "forward", p.g,
+      [&](cudnnConvolutionFwdAlgo_t a, std::size_t* b) {
+        return cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, a, b);
+      },
+      p.forward_algo, p.forward_bytes);
   reserve(p, p.forward_bytes);
   p.have_forward = true;
 }
@@ -208,16 +222,22 @@ void choose_backward(ConvPlan& p, cudnnHandle_t h) {
   int count = 0;
   FASTPP_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x,
                                                                  CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, data));
-  p.data_algo = first_usable(data, count, p.tf32, "backward-data", p.g).algo;
-  FASTPP_CUDNN_CHECK(
-      cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, p.data_algo, &p.data_bytes));
+  first_usable(
+      data, count, p.tf32, "backward-data", p.g,
+      [&](cudnnConvolutionBwdDataAlgo_t a, std::size_t* b) {
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, a, b);
+      },
+      p.data_algo, p.data_bytes);
   cudnnConvolutionBwdFilterAlgoPerf_t filter[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
   count = 0;
   FASTPP_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
       h, p.x, p.y, p.conv, p.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, filter));
-  p.filter_algo = first_usable(filter, count, p.tf32, "backward-filter", p.g).algo;
-  FASTPP_CUDNN_CHECK(
-      cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, p.filter_algo, &p.filter_bytes));
+  first_usable(
+      filter, count, p.tf32, "backward-filter", p.g,
+      [&](cudnnConvolutionBwdFilterAlgo_t a, std::size_t* b) {
+        return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, a, b);
+      },
+      p.filter_algo, p.filter_bytes);
   reserve(p, p.data_bytes > p.filter_bytes ? p.data_bytes : p.filter_bytes);
   p.have_backward = true;
 }
