@@ -70,7 +70,8 @@ __global__ void __launch_bounds__(tile * tile_rows) transpose_kernel(const float
   const i64 per_matrix = row_tiles * col_tiles, tiles = batch * per_matrix;
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   for (i64 k = blockIdx.x; k < tiles; k += gridDim.x) {
-    const i64 b = k / per_matrix, rt = (k % per_matrix) / col_tiles, ct = k % col_tiles;
+    i64 rem, ct;
+    const i64 b = cuda_launch::divmod(k, per_matrix, rem), rt = cuda_launch::divmod(rem, col_tiles, ct);
     const float* xb = x + b * rows * cols;
     float* yb = y + b * rows * cols;
     __syncthreads();  // the previous tile's reads of t are done

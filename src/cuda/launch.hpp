@@ -35,4 +35,14 @@ __device__ __forceinline__ std::int64_t first_index() {
 }
 __device__ __forceinline__ std::int64_t grid_step() { return static_cast<std::int64_t>(gridDim.x) * blockDim.x; }
 
+// a / b, with a % b in `rem`, for 0 <= a and 0 < b: in 32 bits where both fit, since a 64-bit division is
+// a long software routine on the GPU and the kernels split a flat index into coordinates per element.
+__device__ __forceinline__ std::int64_t divmod(std::int64_t a, std::int64_t b, std::int64_t& rem) {
+  const std::int64_t q = ((a | b) >> 32) == 0
+                             ? static_cast<std::int64_t>(static_cast<std::uint32_t>(a) / static_cast<std::uint32_t>(b))
+                             : a / b;
+  rem = a - q * b;
+  return q;
+}
+
 }  // namespace fastpp::cuda_launch

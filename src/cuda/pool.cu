@@ -29,6 +29,7 @@ using backend::adaptive_end;
 using backend::adaptive_end_cover;
 using backend::adaptive_first_cover;
 using backend::adaptive_start;
+using cuda_launch::divmod;
 using cuda_launch::first_index;
 using cuda_launch::grid_step;
 
@@ -49,7 +50,8 @@ Window window_of(const backend::PoolGeom& g, const char* what) {
 __global__ void maxpool_forward_kernel(const float* x, Window g, float* y, std::int32_t* argmax) {
   const i64 total = g.n * g.ho * g.wo * g.c;
   for (i64 o = first_index(); o < total; o += grid_step()) {
-    const i64 ch = o % g.c, t = o / g.c, ox = t % g.wo, t2 = t / g.wo, oy = t2 % g.ho, img = t2 / g.ho;
+    i64 ch, ox, oy;
+    const i64 img = divmod(divmod(divmod(o, g.c, ch), g.wo, ox), g.ho, oy);
     const float* xi = x + img * g.h * g.w * g.c;
     float best = -INFINITY;
     std::int32_t arg = -1;
@@ -76,7 +78,8 @@ __global__ void maxpool_forward_kernel(const float* x, Window g, float* y, std::
 __global__ void maxpool_backward_kernel(const float* dy, const std::int32_t* argmax, Window g, float* dx) {
   const i64 total = g.n * g.h * g.w * g.c;
   for (i64 i = first_index(); i < total; i += grid_step()) {
-    const i64 ch = i % g.c, t = i / g.c, xx = t % g.w, t2 = t / g.w, yy = t2 % g.h, img = t2 / g.h;
+    i64 ch, xx, yy;
+    const i64 img = divmod(divmod(divmod(i, g.c, ch), g.w, xx), g.h, yy);
     const auto at = static_cast<std::int32_t>((yy * g.w + xx) * g.c + ch);
     const i64 oy0 = backend::window_first_cover(yy, g.kh, g.stride, g.pad);
     const i64 oy1 = backend::window_end_cover(yy, g.stride, g.pad, g.ho);
@@ -96,7 +99,8 @@ __global__ void maxpool_backward_kernel(const float* dy, const std::int32_t* arg
 __global__ void avgpool_forward_kernel(const float* in, Window g, float inv, float* out) {
   const i64 total = g.n * g.ho * g.wo * g.c;
   for (i64 o = first_index(); o < total; o += grid_step()) {
-    const i64 ch = o % g.c, t = o / g.c, ox = t % g.wo, t2 = t / g.wo, oy = t2 % g.ho, img = t2 / g.ho;
+    i64 ch, ox, oy;
+    const i64 img = divmod(divmod(divmod(o, g.c, ch), g.wo, ox), g.ho, oy);
     float acc = 0.0f;
     for (i64 i = 0; i < g.kh; ++i) {
       const i64 y0 = oy * g.stride - g.pad + i;
@@ -114,7 +118,8 @@ __global__ void avgpool_forward_kernel(const float* in, Window g, float inv, flo
 __global__ void avgpool_backward_kernel(const float* in, Window g, float inv, float* out) {
   const i64 total = g.n * g.h * g.w * g.c;
   for (i64 i = first_index(); i < total; i += grid_step()) {
-    const i64 ch = i % g.c, t = i / g.c, xx = t % g.w, t2 = t / g.w, yy = t2 % g.h, img = t2 / g.h;
+    i64 ch, xx, yy;
+    const i64 img = divmod(divmod(divmod(i, g.c, ch), g.w, xx), g.h, yy);
     const i64 oy0 = backend::window_first_cover(yy, g.kh, g.stride, g.pad);
     const i64 oy1 = backend::window_end_cover(yy, g.stride, g.pad, g.ho);
     const i64 ox0 = backend::window_first_cover(xx, g.kw, g.stride, g.pad);
@@ -133,7 +138,8 @@ struct Adaptive {
 __global__ void adaptive_forward_kernel(const float* x, Adaptive a, bool is_max, float* y, std::int32_t* argmax) {
   const i64 total = a.n * a.oh * a.ow * a.c;
   for (i64 k = first_index(); k < total; k += grid_step()) {
-    const i64 ch = k % a.c, o = k / a.c, ox = o % a.ow, r = o / a.ow, oy = r % a.oh, img = r / a.oh;
+    i64 ch, ox, oy;
+    const i64 o = divmod(k, a.c, ch), img = divmod(divmod(o, a.ow, ox), a.oh, oy);
     const i64 y0 = adaptive_start(oy, a.h, a.oh), y1 = adaptive_end(oy, a.h, a.oh);
     const i64 x0 = adaptive_start(ox, a.w, a.ow), x1 = adaptive_end(ox, a.w, a.ow);
     const float* xi = x + img * a.h * a.w * a.c;
@@ -166,7 +172,8 @@ __global__ void adaptive_backward_kernel(const float* dy, Adaptive a, bool is_ma
                                          float* dx) {
   const i64 total = a.n * a.h * a.w * a.c;
   for (i64 i = first_index(); i < total; i += grid_step()) {
-    const i64 ch = i % a.c, t = i / a.c, xx = t % a.w, t2 = t / a.w, yy = t2 % a.h, img = t2 / a.h;
+    i64 ch, xx, yy;
+    const i64 img = divmod(divmod(divmod(i, a.c, ch), a.w, xx), a.h, yy);
     const i64 oy0 = adaptive_first_cover(yy, a.h, a.oh), oy1 = adaptive_end_cover(yy, a.h, a.oh);
     const i64 ox0 = adaptive_first_cover(xx, a.w, a.ow), ox1 = adaptive_end_cover(xx, a.w, a.ow);
     const auto at = static_cast<std::int32_t>((yy * a.w + xx) * a.c + ch);
