@@ -1,6 +1,6 @@
 # `cmake --install` puts the headers and a package config in place, so a consumer can
 # find_package(fastpp CONFIG REQUIRED) and link fastpp::fastpp (and fastpp::cuda when it was built,
-# fastpp::turbojpeg where libjpeg-turbo is found).
+# fastpp::turbojpeg where libjpeg-turbo is found, fastpp::mpi where MPI is).
 #
 # Installing right after configuring (the README's sequence) must work: fastpp::fastpp is header-only and
 # needs nothing built. fastpp::cuda is the one compiled library; where nvcc is found its target exists at
@@ -34,6 +34,14 @@ if(TARGET fastpp_turbojpeg)
   set(FASTPP_EXPORTED_TURBOJPEG ON)
 endif()
 install(FILES "${PROJECT_SOURCE_DIR}/cmake/FastppTurbojpeg.cmake" DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
+# fastpp::mpi likewise, offered where the consumer's machine has MPI (cmake/FastppMpi.cmake finds it again).
+set(FASTPP_EXPORTED_MPI OFF)
+if(TARGET fastpp_mpi)
+  install(TARGETS fastpp_mpi EXPORT fastppMpiTargets)
+  install(EXPORT fastppMpiTargets NAMESPACE fastpp:: DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
+  set(FASTPP_EXPORTED_MPI ON)
+endif()
+install(FILES "${PROJECT_SOURCE_DIR}/cmake/FastppMpi.cmake" DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
 install(EXPORT fastppTargets NAMESPACE fastpp:: DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
 install(FILES "${PROJECT_SOURCE_DIR}/cmake/FastppDependencies.cmake" DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/fastpp")
 
