@@ -18,7 +18,8 @@
 //
 // Workspace: one block from fastpp's caching allocator per plan (cuda_runtime::allocate), sized by
 // cudnnGet*WorkspaceSize for the chosen algorithms and grown when the backward's need more than the forward's;
-// released with the plan. The caching allocator makes remaking it on a shape change cheap.
+// released with the plan. The caching allocator makes remaking it on a shape change cheap. An algorithm whose
+// workspace finds no room in the device's memory is passed over for the next in cuDNN's ranking.
 //
 // TF32 (tf32.hpp): allowed by default as in PyTorch (CUDNN_DEFAULT_MATH, which permits TF32 tensor cores on
 // Ampere and later), CUDNN_FMA_MATH with FASTPP_CUDA_TF32=0; in FMA mode no algorithm whose heuristic entry
@@ -164,40 +165,53 @@ ConvPlan& plan_for(const ConvGeom& g, ConvPlan*& plan) {
   return *plan;
 }
 
+// Makes the workspace at least `bytes` (its old contents are not kept). The new block is taken before the
+// old is given back, so a failure (no room) leaves the plan's workspace as it was.
+void reserve(ConvPlan& p, std::size_t bytes) {
+  if (bytes <= p.workspace_bytes) return;
+  void* const bigger = cuda_runtime::allocate(bytes);
+  cuda_runtime::release(p.workspace);
+  p.workspace = bigger;
+  p.workspace_bytes = bytes;
+}
+
 // The first entry of cuDNN's ranked list that it can run (and, without TF32, whose math is not a tensor-op
-// one) and whose workspace cuDNN can size for the algorithm as configured (`size(algo, &bytes)`, a
-// cudnnGet*WorkspaceSize call: the list's own figure may differ); an entry it refuses to size is passed over.
+// one), whose workspace cuDNN can size for the algorithm as configured (`size(algo, &bytes)`, a
+// cudnnGet*WorkspaceSize call: the list's own figure may differ) and whose workspace fits in the device's
+// memory: an entry cuDNN will not size, or whose workspace the caching allocator cannot find room for, is
+// passed over for the next (as PyTorch does), down to the algorithms that need no workspace.
 template <class Perf, class Algo, class Size>
-void first_usable(const Perf* perf, int count, bool tf32, const char* which, const ConvGeom& g, Size size,
-                  Algo& algo, std::size_t& bytes) {
-  cudnnStatus_t last = CUDNN_STATUS_SUCCESS;
+void choose(ConvPlan& p, const Perf* perf, int count, const char* which, Size size, Algo& algo, std::size_t& bytes) {
+  cudnnStatus_t refused = CUDNN_STATUS_SUCCESS;
+  std::string no_room;
   for (int i = 0; i < count; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
     const bool tensor_op =
         perf[i].mathType == CUDNN_TENSOR_OP_MATH || perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-    if (!tf32 && tensor_op) continue;
+    if (!p.tf32 && tensor_op) continue;
     std::size_t need = 0;
-    last = size(perf[i].algo, &need);
-    if (last != CUDNN_STATUS_SUCCESS) continue;
+    const cudnnStatus_t st = size(perf[i].algo, &need);
+    if (st != CUDNN_STATUS_SUCCESS) {
+      refused = st;
+      continue;
+    }
+    try {
+      reserve(p, need);
+    } catch (const Error& e) {
+      if (std::string(e.what()).find("out of device memory") == std::string::npos) throw;
+      no_room = e.what();
+      continue;
+    }
     algo = perf[i].algo;
     bytes = need;
     return;
   }
-  std::string why = std::string("cuda conv2d: cuDNN offers no ") + which + " algorithm for " + describe(g) +
-                    (tf32 ? "" : " without TF32 (FASTPP_CUDA_TF32=0)") + " among its " + std::to_string(count) +
+  std::string why = std::string("cuda conv2d: cuDNN offers no ") + which + " algorithm for " + describe(p.g) +
+                    (p.tf32 ? "" : " without TF32 (FASTPP_CUDA_TF32=0)") + " among its " + std::to_string(count) +
                     " candidates";
-  if (last != CUDNN_STATUS_SUCCESS) why += std::string("; the last one's workspace: ") + cudnnGetErrorString(last);
+  if (refused != CUDNN_STATUS_SUCCESS) why += std::string("; a workspace query: ") + cudnnGetErrorString(refused);
+  if (!no_room.empty()) why += "; a workspace: " + no_room;
   throw Error(why);
-}
-
-// Makes the workspace at least `bytes` (its old contents are not kept).
-void reserve(ConvPlan& p, std::size_t bytes) {
-  if (bytes <= p.workspace_bytes) return;
-  cuda_runtime::release(p.workspace);
-  p.workspace = nullptr;
-  p.workspace_bytes = 0;
-  p.workspace = cuda_runtime::allocate(bytes);
-  p.workspace_bytes = bytes;
 }
 
 void choose_forward(ConvPlan& p, cudnnHandle_t h) {
@@ -206,13 +220,12 @@ void choose_forward(ConvPlan& p, cudnnHandle_t h) {
   int count = 0;
   FASTPP_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                             &count, perf));
-  first_usable(
-      perf, count, p.tf32, "forward", p.g,
+  choose(
+      p, perf, count, "forward",
       [&](cudnnConvolutionFwdAlgo_t a, std::size_t* b) {
         return cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, a, b);
       },
       p.forward_algo, p.forward_bytes);
-  reserve(p, p.forward_bytes);
   p.have_forward = true;
 }
 
@@ -222,8 +235,8 @@ void choose_backward(ConvPlan& p, cudnnHandle_t h) {
   int count = 0;
   FASTPP_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x,
                                                                  CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, data));
-  first_usable(
-      data, count, p.tf32, "backward-data", p.g,
+  choose(
+      p, data, count, "backward-data",
       [&](cudnnConvolutionBwdDataAlgo_t a, std::size_t* b) {
         return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, a, b);
       },
@@ -232,13 +245,12 @@ void choose_backward(ConvPlan& p, cudnnHandle_t h) {
   count = 0;
   FASTPP_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
       h, p.x, p.y, p.conv, p.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, filter));
-  first_usable(
-      filter, count, p.tf32, "backward-filter", p.g,
+  choose(
+      p, filter, count, "backward-filter",
       [&](cudnnConvolutionBwdFilterAlgo_t a, std::size_t* b) {
         return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, a, b);
       },
       p.filter_algo, p.filter_bytes);
-  reserve(p, p.data_bytes > p.filter_bytes ? p.data_bytes : p.filter_bytes);
   p.have_backward = true;
 }
 
