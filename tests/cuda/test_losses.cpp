@@ -321,3 +321,33 @@ TEST_CASE("cuda binary cross-entropy on logits and its backward match the cpu ke
     }
   }
 }
+
+TEST_CASE("cuda loss kernels loop past their grid: more rows and elements than one grid covers", "[cuda]") {
+  std::mt19937 gen(14);
+  // a warp per row: 65536 blocks of 8 rows cover 524288 rows; a block per row: 65536 rows
+  for (const RowShape s : {RowShape{600000, 2}, RowShape{70000, 513}}) {
+    INFO("rows " << s.rows << ", n " << s.n);
+    const auto count = static_cast<std::size_t>(s.rows * s.n);
+    const auto x = normal(count, 0.0f, 3.0f, gen);
+    std::vector<float> y_c(count);
+    Cpu::log_softmax(x.data(), s.rows, s.n, y_c.data());
+    std::vector<i64> arg_c(static_cast<std::size_t>(s.rows));
+    Cpu::argmax(x.data(), s.rows, s.n, arg_c.data());
+    const auto x_d = dev(x);
+    auto y_d = poisoned<float>(static_cast<i64>(count), nan_f);
+    cuda_kernels::log_softmax(x_d.data(), s.rows, s.n, y_d.data());
+    check_close(host(y_d), y_c, "log_softmax");
+    auto arg_d = poisoned<i64>(s.rows, -7);
+    cuda_kernels::argmax(x_d.data(), s.rows, s.n, arg_d.data());
+    CHECK(host(arg_d) == arg_c);
+  }
+  // element-wise: 65536 blocks of 256 threads cover 16777216 elements
+  const i64 count = (i64{1} << 24) + 1001;
+  const auto x = normal(static_cast<std::size_t>(count), 0.0f, 4.0f, gen);
+  std::vector<float> y_c(x.size());
+  Cpu::sigmoid(x.data(), count, y_c.data());
+  const auto x_d = dev(x);
+  auto y_d = poisoned<float>(count, nan_f);
+  cuda_kernels::sigmoid(x_d.data(), count, y_d.data());
+  check_close(host(y_d), y_c, "sigmoid", 1e-6);
+}

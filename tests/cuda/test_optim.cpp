@@ -270,3 +270,27 @@ TEST_CASE("cuda adam_step_many and sgd_step_many give the per-tensor steps' bits
     check_same(host(st[k].ga2), host(st[k].ga), "grad_avg");
   }
 }
+
+TEST_CASE("cuda optimizer kernels loop past their grid (65536 blocks of 256 threads)", "[cuda]") {
+  std::mt19937 gen(25);
+  const i64 n = (i64{1} << 24) + 77;
+  auto p = random_floats(n, gen, -1.0f, 1.0f), ga = random_floats(n, gen, -0.1f, 0.1f),
+       sa = random_floats(n, gen, 0.0f, 0.01f);
+  const auto g = random_floats(n, gen, -1.0f, 1.0f);
+  auto p_d = dev(p), ga_d = dev(ga), sa_d = dev(sa), g_d = dev(g);
+  const backend::AdamConsts c(1e-3, 0.9, 0.99, 1e-5, 0.01, true, 0.1, 0.01);
+  for (i64 i = 0; i < n; ++i) {
+    const auto e = backend::adam_element<StrictOps>(p[i], g[i], ga[i], sa[i], c);
+    p[i] = e.p, ga[i] = e.grad_avg, sa[i] = e.sqr_avg;
+  }
+  cuda_kernels::adam_step(p_d.data(), g_d.data(), ga_d.data(), sa_d.data(), n, 1e-3, 0.9, 0.99, 1e-5, 0.01, true, 0.1,
+                          0.01);
+  check_same(host(p_d), p, "p");
+  check_same(host(sa_d), sa, "sqr_avg");
+  auto with_inf = g;
+  with_inf.back() = std::numeric_limits<float>::infinity();
+  auto inf_d = dev(with_inf);
+  CHECK_FALSE(cuda_kernels::unscale_and_check_finite(inf_d.data(), n, 0.5f));
+  cuda_kernels::zero(p_d.data(), n);
+  check_same(host(p_d), std::vector<float>(static_cast<std::size_t>(n), 0.0f), "zeros");
+}

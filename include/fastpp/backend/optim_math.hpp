@@ -83,10 +83,14 @@ FASTPP_HD_ALWAYS_INLINE float sgd_plain_element(float p, float g, const SgdConst
   return Ops::sub(Ops::mul(p, c.keep), Ops::mul(c.lr, Ops::add(g, Ops::mul(c.l2, p))));
 }
 
-// Whether v is finite: |v| <= FLT_MAX is false for inf and NaN alike (a comparison, so it vectorises).
+// Whether v is finite: |v| <= FLT_MAX is false for inf and NaN alike (a mask and a comparison, so the
+// cpu's loop vectorises).
 FASTPP_HD_ALWAYS_INLINE bool finite_value(float v) {
-  const float a = v < 0.0f ? -v : v;
-  return a <= 3.40282346638528859812e+38f;
+#if defined(__CUDA_ARCH__)
+  return fabsf(v) <= 3.40282346638528859812e+38f;
+#else
+  return __builtin_fabsf(v) <= 3.40282346638528859812e+38f;
+#endif
 }
 
 }  // namespace fastpp::backend
