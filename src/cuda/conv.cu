@@ -22,8 +22,9 @@
 // workspace finds no room in the device's memory is passed over for the next in cuDNN's ranking.
 //
 // TF32 (tf32.hpp): allowed by default as in PyTorch (CUDNN_DEFAULT_MATH, which permits TF32 tensor cores on
-// Ampere and later), CUDNN_FMA_MATH with FASTPP_CUDA_TF32=0; in FMA mode no algorithm whose heuristic entry
-// names a tensor-op math type is taken.
+// Ampere and later), CUDNN_FMA_MATH with FASTPP_CUDA_TF32=0. The math type is the descriptor's, set before the
+// heuristics are asked, and whatever math an entry of their list names, cuDNN runs the algorithm under the
+// descriptor's (PyTorch likewise sets CUDNN_FMA_MATH over the chosen entry's math type when TF32 is off).
 //
 // The bias and its gradient use fastpp's own kernels over y as [n * ho * wo, cout] (bias.hpp), the cpu's
 // semantics exactly. cuDNN's scaling: beta = 0 never reads the output (so y and dx need no initial values),
@@ -175,8 +176,7 @@ void reserve(ConvPlan& p, std::size_t bytes) {
   p.workspace_bytes = bytes;
 }
 
-// The first entry of cuDNN's ranked list that it can run (and, without TF32, whose math is not a tensor-op
-// one), whose workspace cuDNN can size for the algorithm as configured (`size(algo, &bytes)`, a
+// The first entry of cuDNN's ranked list that it can run, whose workspace cuDNN can size for the algorithm as configured (`size(algo, &bytes)`, a
 // cudnnGet*WorkspaceSize call: the list's own figure may differ) and whose workspace fits in the device's
 // memory: an entry cuDNN will not size, or whose workspace the caching allocator cannot find room for, is
 // passed over for the next (as PyTorch does), down to the algorithms that need no workspace.
@@ -186,9 +186,6 @@ void choose(ConvPlan& p, const Perf* perf, int count, const char* which, Size si
   std::string no_room;
   for (int i = 0; i < count; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
-    const bool tensor_op =
-        perf[i].mathType == CUDNN_TENSOR_OP_MATH || perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-    if (!p.tf32 && tensor_op) continue;
     std::size_t need = 0;
     const cudnnStatus_t st = size(perf[i].algo, &need);
     if (st != CUDNN_STATUS_SUCCESS) {
