@@ -2,9 +2,11 @@
 // below fails everywhere (a device number no machine has, a null cuBLAS handle, a null cuDNN descriptor), so
 // the error must name the call as written, this file and the line. cuDNN's descriptors need no GPU.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <string>
 
 #include "cuda/check.hpp"
+#include "cuda/tf32.hpp"
 
 namespace {
 std::string failure_of(void (*f)()) {
@@ -63,4 +65,25 @@ TEST_CASE("a successful call passes quietly", "[cuda_host]") {
   REQUIRE_NOTHROW(FASTPP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&desc)));
   CHECK_NOTHROW(FASTPP_CUDNN_CHECK(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, 2, 3, 4)));
   CHECK_NOTHROW(FASTPP_CUDNN_CHECK(cudnnDestroyTensorDescriptor(desc)));
+}
+
+// src/cuda/tf32.hpp: PyTorch's defaults (matrix products in float, convolutions with TF32), both changed by
+// FASTPP_CUDA_TF32, read at each call.
+TEST_CASE("TF32 follows PyTorch's defaults and FASTPP_CUDA_TF32", "[cuda_host]") {
+  const char* before = std::getenv("FASTPP_CUDA_TF32");
+  const std::string saved = before ? before : "";
+  ::unsetenv("FASTPP_CUDA_TF32");
+  CHECK_FALSE(fastpp::cuda_runtime::matmul_tf32());
+  CHECK(fastpp::cuda_runtime::conv_tf32());
+  ::setenv("FASTPP_CUDA_TF32", "1", 1);
+  CHECK(fastpp::cuda_runtime::matmul_tf32());
+  CHECK(fastpp::cuda_runtime::conv_tf32());
+  ::setenv("FASTPP_CUDA_TF32", "off", 1);
+  CHECK_FALSE(fastpp::cuda_runtime::matmul_tf32());
+  CHECK_FALSE(fastpp::cuda_runtime::conv_tf32());
+  if (before) {
+    ::setenv("FASTPP_CUDA_TF32", saved.c_str(), 1);
+  } else {
+    ::unsetenv("FASTPP_CUDA_TF32");
+  }
 }

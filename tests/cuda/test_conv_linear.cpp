@@ -7,8 +7,8 @@
 //
 // TF32: the float cases set FASTPP_CUDA_TF32=0 (cuDNN's FMA math, cuBLAS's default float math) and allow 2e-4,
 // relative, with an absolute floor of 2e-4 times the array's largest value (different summation orders, and
-// cuDNN's Winograd and FFT algorithms, which round differently from a direct sum). One case per kind runs with
-// FASTPP_CUDA_TF32=1 and allows 1e-2 (TF32 keeps 10 mantissa bits: about 1e-3 relative per product).
+// cuDNN's Winograd and FFT algorithms, which round differently from a direct sum). Every shape runs again (with
+// bias) under FASTPP_CUDA_TF32=1 and allows 1e-2 (TF32 keeps 10 mantissa bits: about 1e-3 relative a product).
 // The plan test: two calls at one shape keep the layer's ConvPlan, a new shape or TF32 setting makes another.
 #include <catch2/catch.hpp>
 #include <cmath>
