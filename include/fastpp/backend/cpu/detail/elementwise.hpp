@@ -51,13 +51,18 @@ FASTPP_KERNEL void multiply(const float* a, const float* b, i64 n, float* out) {
 FASTPP_KERNEL void fill(float* p, i64 n, float value) { std::fill_n(p, n, value); }
 
 // Inverted dropout: mask[i] = 0 with probability p, else 1/(1-p); y = x * mask. Draws element i from
-// the i-th number of `rng`'s stream in order, so a mask depends only on the stream, never on threads.
+// the i-th number of `rng`'s stream (from its position), so a mask depends only on the stream, never on
+// threads: each chunk starts its copy of the stream at its first element (Rng::discard) and draws in order.
 FASTPP_KERNEL void dropout_forward(const float* x, i64 n, float p, Rng rng, float* y, float* mask) {
   const float scale = 1.0f / (1.0f - p);
-  for (i64 i = 0; i < n; ++i) {
-    mask[i] = rng.uniform() < p ? 0.0f : scale;
-    y[i] = x[i] * mask[i];
-  }
+  parallel_for(0, n, elementwise_grain, [&](i64 b, i64 e) {
+    Rng r = rng;
+    r.discard(static_cast<std::uint64_t>(b));
+    for (i64 i = b; i < e; ++i) {
+      mask[i] = r.uniform() < p ? 0.0f : scale;
+      y[i] = x[i] * mask[i];
+    }
+  });
 }
 
 // NHWC [n, h, w, c] -> PyTorch's flatten order [n, c*h*w] (c outermost), and back.
