@@ -1,18 +1,78 @@
 #!/usr/bin/env bash
-# The CUDA path on a machine with a GPU, in one go: build fastpp::cuda and its tests, run them, and
-# print the device. Meant for a short, prepared run (a few minutes); the CPU suite is scripts/test.sh.
-set -euo pipefail
+# The CUDA path on a machine with a GPU, in one go (issue 23): build fastpp::cuda and its tests, run the GPU
+# tests (each kernel and a whole training run against the cpu's results), then the benchmarks, and end with a
+# summary table. Meant for one short, prepared run (under 4 minutes on 16 cores); the CPU suite is
+# scripts/test.sh. Without a GPU it says so and exits 0.
+#
+# The GPU machine has nvcc, CMake and ninja but none of Debian's packages and no network: the header-only
+# dependencies (Eigen, stb, Catch2) come from .gpu-deps/, which scripts/gpu-deps.sh fills on a machine that
+# has them (the folder is ignored by git; carry it to the GPU machine with the working tree). cuDNN is taken
+# from the CUDA toolkit's folders or, failing that, from the Python package nvidia-cudnn (as PyTorch's wheels
+# bring it). Results go to $OUT (default build/gpu-check), each file written as its step ends:
+#   device.txt  build.log  tests.log  bench-cross-entropy.txt  bench-resnet50.txt  summary.txt
+set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-build/gpu-check}
 mkdir -p "$out"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/device.txt"
+summary="$out/summary.txt"
+: >"$summary"
+row() { printf '%-34s %s\n' "$1" "$2" | tee -a "$summary"; }
+
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "gpu-check: no NVIDIA GPU on this machine: nothing to check (the CPU suite is scripts/test.sh)"
+  exit 0
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/device.txt"
+nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+"$nvcc_bin" --version | tail -n 2 | head -n 1 | tee -a "$out/device.txt"
+
+args=(-DCMAKE_BUILD_TYPE=Release -DFASTPP_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc_bin"
+      -DFASTPP_CUDA_ARCHITECTURES="${FASTPP_CUDA_ARCHITECTURES:-90}" -DFASTPP_BUILD_EXAMPLES=OFF
+      -DFASTPP_BUILD_BENCHMARKS=OFF -DFASTPP_BLAS=AUTO -DFASTPP_ONEDNN=AUTO -DFASTPP_TURBOJPEG=AUTO)
+[[ -d .gpu-deps ]] && args+=(-DCMAKE_PREFIX_PATH="$PWD/.gpu-deps" -DFASTPP_STB_INCLUDE_DIR="$PWD/.gpu-deps/include/stb")
+cuda_root=$(dirname "$(dirname "$(readlink -f "$nvcc_bin")")")
+if ! ls "$cuda_root"/include/cudnn.h >/dev/null 2>&1 && ! ls "$cuda_root"/targets/*/include/cudnn.h >/dev/null 2>&1; then
+  # the pip package nvidia-cudnn-cu13: include/ and lib/libcudnn.so.9 (no unversioned link)
+  pkg=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null ||
+        python3 -c 'import nvidia.cudnn; print(list(nvidia.cudnn.__path__)[0])' 2>/dev/null || true)
+  if [[ -n "$pkg" && -f "$pkg/include/cudnn.h" ]]; then
+    lib=$(ls "$pkg"/lib/libcudnn.so* | head -n 1)
+    args+=(-DCUDNN_INCLUDE_DIR="$pkg/include" -DCUDNN_LIBRARY="$lib")
+    export LD_LIBRARY_PATH="$pkg/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "cuDNN from $pkg" | tee -a "$out/device.txt"
+  fi
+fi
+
 b=build/gpu
 gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
-cmake -S . -B "$b" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DFASTPP_CUDA=ON -DFASTPP_CUDA_ARCHITECTURES=90 \
-      -DFASTPP_BUILD_EXAMPLES=OFF -DFASTPP_BUILD_BENCHMARKS=OFF >"$out/configure.log" 2>&1
-cmake --build "$b" -j "$(nproc)" --target fastpp_cuda fastpp_tests_cuda fastpp_tests_cuda_host \
-      fastpp_bench_cuda_cross_entropy 2>&1 | tail -n 3
-"$b/tests/cuda/fastpp_tests_cuda_host" 2>&1 | tee "$out/cuda-host-tests.log"
-"$b/tests/cuda/fastpp_tests_cuda" --reporter console 2>&1 | tee "$out/cuda-tests.log"
-# then the timings, each line written as it is measured
+start=$(date +%s)
+if ! { cmake -S . -B "$b" "${gen[@]}" "${args[@]}" &&
+       cmake --build "$b" -j "$(nproc)" --target fastpp_cuda fastpp_tests_cuda fastpp_tests_cuda_host \
+             fastpp_bench_cuda_cross_entropy fastpp_bench_cuda_resnet50; } >"$out/build.log" 2>&1; then
+  tail -n 40 "$out/build.log"
+  row "build" "FAILED (build.log)"
+  exit 1
+fi
+row "build" "ok in $(( $(date +%s) - start )) s"
+
+# the tests first: each kernel against the cpu's, then whole training runs
+"$b/tests/cuda/fastpp_tests_cuda_host" >"$out/tests.log" 2>&1
+host_rc=$?
+"$b/tests/cuda/fastpp_tests_cuda" --reporter compact --durations yes >>"$out/tests.log" 2>&1
+gpu_rc=$?
+tail -n 5 "$out/tests.log"
+row "host tests (call checks)" "$([[ $host_rc == 0 ]] && echo passed || echo "FAILED ($host_rc)")"
+row "GPU tests" "$([[ $gpu_rc == 0 ]] && echo passed || echo "FAILED ($gpu_rc)"): $(grep -E '^(All tests passed|test cases:)' "$out/tests.log" | tail -n 1)"
+
+# then the timings, each file written as it is measured
 "$b/tests/cuda/fastpp_bench_cuda_cross_entropy" 2>&1 | tee "$out/bench-cross-entropy.txt"
+row "cross-entropy fwd+bwd (large)" "$(grep -E 'of copy' "$out/bench-cross-entropy.txt" | head -n 2 | tr -s ' ' | paste -sd ';' -)"
+timeout 120 "$b/tests/cuda/fastpp_bench_cuda_resnet50" 2>&1 | tee "$out/bench-resnet50.txt"
+row "ResNet-50 train step, b128 224px" "$(grep -E '^(float|fp16)' "$out/bench-resnet50.txt" | tr -s ' ' | paste -sd ';' -)"
+if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/dev/null; then
+  timeout 90 python3 benchmarks/compare/resnet50_gpu.py 2>&1 | tee -a "$out/bench-resnet50.txt"
+  row "PyTorch AMP channels-last" "$(grep -E '^pytorch' "$out/bench-resnet50.txt" | tr -s ' ' | paste -sd ';' -)"
+fi
+echo "== summary =="
+cat "$summary"
+[[ $host_rc == 0 && $gpu_rc == 0 ]]
