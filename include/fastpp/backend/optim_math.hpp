@@ -59,11 +59,22 @@ struct AdamElement {
 //   p = p keep - step (grad_avg / (sqrt(sqr_avg / db2) + eps))
 template <class Ops>
 FASTPP_HD_ALWAYS_INLINE AdamElement adam_element(float p, float g, float grad_avg, float sqr_avg, const AdamConsts& c) {
-  const float gi = Ops::add(g, Ops::mul(c.l2, p));
-  const float ga = Ops::add(Ops::mul(c.m1, grad_avg), Ops::mul(c.d1, gi));
-  const float sa = Ops::add(Ops::mul(c.m2, sqr_avg), Ops::mul(c.d2, Ops::mul(gi, gi)));
+  // One operation a statement, in the order the cpu's expressions always evaluated them: the operands of a
+  // call are evaluated in an unspecified order (GCC: right to left), and where the build allows FMA the
+  // compiler's choice of which product to fuse follows the statements' order, so the cpu keeps its bits.
+  const float l2p = Ops::mul(c.l2, p);
+  const float gi = Ops::add(g, l2p);
+  const float ga_kept = Ops::mul(c.m1, grad_avg);
+  const float ga_new = Ops::mul(c.d1, gi);
+  const float ga = Ops::add(ga_kept, ga_new);
+  const float sa_kept = Ops::mul(c.m2, sqr_avg);
+  const float g2 = Ops::mul(gi, gi);
+  const float sa_new = Ops::mul(c.d2, g2);
+  const float sa = Ops::add(sa_kept, sa_new);
+  const float p_kept = Ops::mul(p, c.keep);
   const float den = Ops::add(Ops::sqrt(Ops::div(sa, c.db2)), c.eps);
-  return {Ops::sub(Ops::mul(p, c.keep), Ops::mul(c.step, Ops::div(ga, den))), ga, sa};
+  const float update = Ops::mul(c.step, Ops::div(ga, den));
+  return {Ops::sub(p_kept, update), ga, sa};
 }
 
 struct SgdElement {
@@ -73,14 +84,21 @@ struct SgdElement {
 // SGD with momentum (no dampening): grad_avg = mom grad_avg + (g + l2 p), p = p keep - lr grad_avg.
 template <class Ops>
 FASTPP_HD_ALWAYS_INLINE SgdElement sgd_momentum_element(float p, float g, float grad_avg, const SgdConsts& c) {
-  const float ga = Ops::add(Ops::mul(c.mom, grad_avg), Ops::add(g, Ops::mul(c.l2, p)));
-  return {Ops::sub(Ops::mul(p, c.keep), Ops::mul(c.lr, ga)), ga};
+  const float kept = Ops::mul(c.mom, grad_avg);  // in the cpu's order, as in adam_element
+  const float l2p = Ops::mul(c.l2, p);
+  const float ga = Ops::add(kept, Ops::add(g, l2p));
+  const float p_kept = Ops::mul(p, c.keep);
+  const float update = Ops::mul(c.lr, ga);
+  return {Ops::sub(p_kept, update), ga};
 }
 
 // SGD without momentum: p = p keep - lr (g + l2 p).
 template <class Ops>
 FASTPP_HD_ALWAYS_INLINE float sgd_plain_element(float p, float g, const SgdConsts& c) {
-  return Ops::sub(Ops::mul(p, c.keep), Ops::mul(c.lr, Ops::add(g, Ops::mul(c.l2, p))));
+  const float p_kept = Ops::mul(p, c.keep);
+  const float l2p = Ops::mul(c.l2, p);
+  const float update = Ops::mul(c.lr, Ops::add(g, l2p));
+  return Ops::sub(p_kept, update);
 }
 
 // Whether v is finite: |v| <= FLT_MAX is false for inf and NaN alike (a mask and a comparison, so the
