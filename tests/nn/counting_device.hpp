@@ -135,6 +135,7 @@ struct fastpp::backend::optim_kernels<seam::counting> {
   SEAM_FORWARD(optim_kernels, adam_step)
   SEAM_FORWARD(optim_kernels, sgd_step)
   SEAM_FORWARD(optim_kernels, zero)
+  SEAM_FORWARD(optim_kernels, round_to_half)
   template <class... A>
   static bool unscale_and_check_finite(A&&... a) {
     seam::kernel_log().add("unscale_and_check_finite");

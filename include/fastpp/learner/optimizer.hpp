@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <concepts>
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -224,6 +225,68 @@ class OptimizerBase {
 
 }  // namespace detail
 
+namespace detail {
+
+// Multi-tensor steps. A device whose optim_kernels table has adam_step_many / sgd_step_many (with their
+// descriptor types adam_tensor / sgd_tensor) gets all the parameters that share every hyperparameter of a
+// step (the same group, the same weight-decay choice and, for Adam, the same step count) in one call: on a GPU
+// one launch for many tensors instead of one each (src/cuda/optim.cu). Each element gets the bits of the
+// per-tensor step; the cpu has no such entries and steps tensor by tensor.
+template <class D>
+concept has_many_steps = requires {
+  typename backend::optim_kernels<D>::adam_tensor;
+  typename backend::optim_kernels<D>::sgd_tensor;
+};
+struct NoTensor {};
+template <class D>
+struct many_step_types {
+  using adam = NoTensor;
+  using sgd = NoTensor;
+};
+template <has_many_steps D>
+struct many_step_types<D> {
+  using adam = typename backend::optim_kernels<D>::adam_tensor;
+  using sgd = typename backend::optim_kernels<D>::sgd_tensor;
+};
+template <class D>
+using adam_tensor_t = typename many_step_types<D>::adam;
+template <class D>
+using sgd_tensor_t = typename many_step_types<D>::sgd;
+
+// The parameters of one step gathered by key (a handful of keys: groups x weight decay or not x step
+// counts), each key's tensors run in one call at flush(). Tensors are independent, so the order of the calls
+// does not change any result.
+template <class D, class Tensor>
+class StepBatch {
+ public:
+  struct Key {
+    const Hypers* group;
+    bool do_wd;
+    std::int64_t step;
+    bool operator==(const Key&) const = default;
+  };
+  template <class Run>
+  void add(Key key, Tensor t, Run run) {
+    auto it = std::find_if(buckets_.begin(), buckets_.end(), [&](const Bucket& b) { return b.key == key; });
+    if (it == buckets_.end()) it = buckets_.insert(buckets_.end(), Bucket{key, run, {}});
+    it->tensors.push_back(t);
+  }
+  void flush() {
+    for (auto& b : buckets_) b.run(b.tensors.data(), static_cast<std::int64_t>(b.tensors.size()));
+    buckets_.clear();
+  }
+
+ private:
+  struct Bucket {
+    Key key;
+    std::function<void(const Tensor*, std::int64_t)> run;
+    std::vector<Tensor> tensors;
+  };
+  std::vector<Bucket> buckets_;
+};
+
+}  // namespace detail
+
 // fastai's Adam: decoupled weight decay (or L2 with decouple_wd = false), dampened first moment, second
 // moment with sqr_mom, debiased step (fastai-behaviour.md 3.2). Norm-layer params and biases get no
 // weight decay unless wd_bn_bias.
@@ -243,6 +306,7 @@ class AdamOn : public detail::OptimizerBase<D> {
   // One step for every parameter that requires a gradient, with its group's hyperparameters as they are now.
   void step() {
     this->allocate_state(true, true);
+    detail::StepBatch<D, detail::adam_tensor_t<D>> batch;
     for (std::size_t i = 0; i < this->params_.size(); ++i) {
       auto& p = *this->params_[i].param;
       if (!p.requires_grad()) continue;
@@ -252,10 +316,22 @@ class AdamOn : public detail::OptimizerBase<D> {
       s.step += 1;
       const double debias1 = 1 - std::pow(h.mom, static_cast<double>(s.step));
       const double debias2 = 1 - std::pow(h.sqr_mom, static_cast<double>(s.step));
-      backend::optim_kernels<D>::adam_step(p.value.data(), p.grad.data(), s.grad_avg.data(), s.sqr_avg.data(),
-                                           p.value.numel(), h.lr, h.mom, h.sqr_mom, h.eps, s.do_wd ? h.wd : 0.0,
-                                           decouple_wd_, debias1, debias2);
+      const double wd = s.do_wd ? h.wd : 0.0;
+      if constexpr (detail::has_many_steps<D>) {
+        // by value: the batch may run after this iteration's locals are gone
+        const auto run = [=, hy = h, decouple = decouple_wd_](const auto* tensors, std::int64_t count) {
+          backend::optim_kernels<D>::adam_step_many(tensors, count, hy.lr, hy.mom, hy.sqr_mom, hy.eps, wd, decouple,
+                                                    debias1, debias2);
+        };
+        batch.add({&h, s.do_wd, s.step}, {p.value.data(), p.grad.data(), s.grad_avg.data(), s.sqr_avg.data(),
+                                          p.value.numel()}, run);
+      } else {
+        backend::optim_kernels<D>::adam_step(p.value.data(), p.grad.data(), s.grad_avg.data(), s.sqr_avg.data(),
+                                             p.value.numel(), h.lr, h.mom, h.sqr_mom, h.eps, wd, decouple_wd_,
+                                             debias1, debias2);
+      }
     }
+    batch.flush();
   }
 
   // f(name, Tensor<float, D>&) for "<param>.grad_avg" and "<param>.sqr_avg" of every parameter.
@@ -293,16 +369,27 @@ class SgdOn : public detail::OptimizerBase<D> {
 
   void step() {
     this->allocate_state(momentum_, false);
+    detail::StepBatch<D, detail::sgd_tensor_t<D>> batch;
     for (std::size_t i = 0; i < this->params_.size(); ++i) {
       auto& p = *this->params_[i].param;
       if (!p.requires_grad()) continue;
       this->check_fits(i, name);
       auto& s = this->slots_[i];
       const Hypers& h = this->hypers_of(i);
-      backend::optim_kernels<D>::sgd_step(p.value.data(), p.grad.data(), momentum_ ? s.grad_avg.data() : nullptr,
-                                          p.value.numel(), h.lr, momentum_ ? h.mom : 0.0, s.do_wd ? h.wd : 0.0,
-                                          decouple_wd_);
+      const double mom = momentum_ ? h.mom : 0.0, wd = s.do_wd ? h.wd : 0.0;
+      float* avg = momentum_ ? s.grad_avg.data() : nullptr;
+      if constexpr (detail::has_many_steps<D>) {
+        // by value: the batch may run after this iteration's locals are gone
+        const auto run = [=, lr = h.lr, decouple = decouple_wd_](const auto* tensors, std::int64_t count) {
+          backend::optim_kernels<D>::sgd_step_many(tensors, count, lr, mom, wd, decouple);
+        };
+        batch.add({&h, s.do_wd, 0}, {p.value.data(), p.grad.data(), avg, p.value.numel()}, run);
+      } else {
+        backend::optim_kernels<D>::sgd_step(p.value.data(), p.grad.data(), avg, p.value.numel(), h.lr, mom, wd,
+                                            decouple_wd_);
+      }
     }
+    batch.flush();
   }
 
   // f(name, Tensor<float, D>&) for "<param>.grad_avg" of every parameter (none without momentum).

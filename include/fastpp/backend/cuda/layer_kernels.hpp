@@ -3,7 +3,7 @@
 // function of fastpp::cuda (declared in layers.hpp, built by nvcc), so code that includes this header is
 // plain C++; it links fastpp::cuda.
 #include "../../core/device.hpp"
-#include "../kernels.hpp"
+#include "../tables.hpp"
 #include "layers.hpp"
 
 namespace fastpp::backend {

@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "../../core/device.hpp"
-#include "../kernels.hpp"
+#include "../tables.hpp"
 #include "cross_entropy.hpp"
 #include "losses.hpp"
 

@@ -45,7 +45,7 @@ class StreamGuard {
 }  // namespace fastpp::cuda_runtime
 
 #include "../../core/device.hpp"
-#include "../kernels.hpp"
+#include "../tables.hpp"
 
 namespace fastpp::backend {
 
