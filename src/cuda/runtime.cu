@@ -41,7 +41,9 @@ CachingAllocator<CudaMemory>& cache() {
 }
 }  // namespace
 
-void* allocate(std::size_t bytes) { return cache().allocate(bytes); }
+// Blocks are pooled per stream (core/caching_allocator.hpp): a block is reused only by the stream it was made
+// for, where its earlier work is ordered before the new.
+void* allocate(std::size_t bytes) { return cache().allocate(bytes, current_stream()); }
 
 void release(void* p) noexcept {
   if (p == nullptr) return;

@@ -112,6 +112,30 @@ TEST_CASE("caching allocator: nearby sizes share a block, other classes do not",
   CHECK(cache.stats().cached_blocks == 0);
 }
 
+TEST_CASE("caching allocator: a released block goes back to its own stream only", "[allocator]") {
+  FakeDevice device;
+  Cache cache(FakeRaw{&device});
+  int s1 = 0, s2 = 0;  // two streams' keys
+  void* a = cache.allocate(5'000'000, &s1);
+  REQUIRE(cache.release(a));
+  void* b = cache.allocate(5'000'000, &s2);  // another stream: s1's block may still be read by s1's work
+  CHECK(b != a);
+  CHECK(device.allocations == 2);
+  CHECK(cache.allocate(5'000'000, &s1) == a);  // its own stream: reused, ordered after its earlier work
+  void* c = cache.allocate(5'000'000);        // the default stream is a stream of its own too
+  CHECK(c != a);
+  CHECK(c != b);
+  CHECK(device.allocations == 3);
+  CHECK(cache.release(a));
+  CHECK(cache.release(b));
+  CHECK(cache.release(c));
+  CHECK(cache.allocate(5'000'000, &s2) == b);  // after release, s2 gets its own block back
+  CHECK(cache.release(b));
+  CHECK(cache.stats().cached_blocks == 3);
+  CHECK(cache.release_cached() == 3 * Cache::size_class(5'000'000));  // every stream's blocks
+  CHECK(device.in_use == 0);
+}
+
 TEST_CASE("caching allocator: out of memory frees the cache and tries again, then names the sizes", "[allocator]") {
   FakeDevice device;
   device.capacity = 4u << 20;

@@ -13,10 +13,15 @@
 // There is no limit: a request the device cannot meet frees every cached block and is tried once more, so
 // cached memory never makes an allocation fail that would have succeeded without the cache.
 //
-// Blocks are handed out again as soon as they are released. That is safe while all work on the device runs
-// in one stream (runtime.cu's copies and kernels use the default stream): work queued after the release runs
-// after the work that used the block before. Several streams would need an event recorded per block.
+// Streams: a released block is handed out again at once, but only to a request made for the same stream as
+// the one the block was first allocated for (PyTorch's caching allocator's rule). Work queued on that stream
+// after the release runs after the work that used the block before, so no event is needed; a block is never
+// given to another stream, whose work could run while the first stream's still reads it. The stream is an
+// opaque key here (runtime.cu passes the current cudaStream_t; null is the default stream). A tensor
+// allocated on one stream and used on another must have that other stream's work finished before it is
+// released (a Learner's stream is synchronised at the end of each fit, validate or get_preds).
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -51,11 +56,12 @@ class CachingAllocator {
   // Frees the cached blocks; blocks still handed out belong to their owners.
   ~CachingAllocator() { release_cached(); }
 
-  // A block of at least `bytes`; throws fastpp::Error when the device has no room even with the cache emptied.
-  void* allocate(std::size_t bytes) {
+  // A block of at least `bytes` for work on `stream`; throws fastpp::Error when the device has no room even
+  // with the cache emptied.
+  void* allocate(std::size_t bytes, const void* stream = nullptr) {
     const std::size_t size = size_class(bytes);
     std::lock_guard lock(mutex_);
-    void* p = take_cached(size);
+    void* p = take_cached(size, stream);
     if (p) {
       ++stats_.hits;
     } else {
@@ -70,9 +76,9 @@ class CachingAllocator {
       }
     }
     try {
-      live_.emplace(p, size);
+      live_.emplace(p, Pool{size, stream});
     } catch (...) {
-      give_back(p, size);
+      give_back(p, {size, stream});
       throw;
     }
     stats_.live_bytes += size;
@@ -85,11 +91,11 @@ class CachingAllocator {
     std::lock_guard lock(mutex_);
     const auto it = live_.find(p);
     if (it == live_.end()) return false;
-    const std::size_t size = it->second;
+    const Pool pool = it->second;
     live_.erase(it);
-    stats_.live_bytes -= size;
+    stats_.live_bytes -= pool.size;
     --stats_.live_blocks;
-    give_back(p, size);
+    give_back(p, pool);
     return true;
   }
 
@@ -105,8 +111,20 @@ class CachingAllocator {
   }
 
  private:
-  void* take_cached(std::size_t size) {
-    const auto it = free_.find(size);
+  // A free list: blocks of one size class, for one stream.
+  struct Pool {
+    std::size_t size;
+    const void* stream;
+    bool operator==(const Pool&) const = default;
+  };
+  struct PoolHash {
+    std::size_t operator()(const Pool& k) const noexcept {
+      return std::hash<std::size_t>{}(k.size) ^ (std::hash<const void*>{}(k.stream) * 31);
+    }
+  };
+
+  void* take_cached(std::size_t size, const void* stream) {
+    const auto it = free_.find(Pool{size, stream});
     if (it == free_.end() || it->second.empty()) return nullptr;
     void* p = it->second.back();  // the most recently released: likeliest still in the device's caches
     it->second.pop_back();
@@ -120,9 +138,10 @@ class CachingAllocator {
     return p;
   }
   // Onto the free list, or straight back to the device where the list cannot grow (called from release()).
-  void give_back(void* p, std::size_t size) noexcept {
+  void give_back(void* p, Pool pool) noexcept {
+    const std::size_t size = pool.size;
     try {
-      free_[size].push_back(p);
+      free_[pool].push_back(p);
       stats_.cached_bytes += size;
       ++stats_.cached_blocks;
     } catch (...) {
@@ -132,7 +151,7 @@ class CachingAllocator {
   }
   std::size_t release_cached_locked() noexcept {
     const std::size_t freed = stats_.cached_bytes;
-    for (auto& [size, blocks] : free_) {
+    for (auto& [pool, blocks] : free_) {
       for (void* p : blocks) raw_.release(p);
       stats_.raw_releases += blocks.size();
     }
@@ -144,8 +163,8 @@ class CachingAllocator {
 
   Raw raw_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::size_t, std::vector<void*>> free_;  // size class -> released blocks
-  std::unordered_map<void*, std::size_t> live_;                 // handed-out block -> its size class
+  std::unordered_map<Pool, std::vector<void*>, PoolHash> free_;  // (size class, stream) -> released blocks
+  std::unordered_map<void*, Pool> live_;                           // handed-out block -> its size and stream
   CachingAllocatorStats stats_;
 };
 
