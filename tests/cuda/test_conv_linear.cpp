@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "compare.hpp"
+
 using namespace fastpp;
 
 namespace conv_linear_test {
@@ -63,31 +65,10 @@ inline std::vector<float> random_floats(i64 n, std::mt19937& gen, float sd = 1.0
   return v;
 }
 
-inline Tensor<float, cuda> on_gpu(const std::vector<float>& v) {
-  return Tensor<float>::from({static_cast<i64>(v.size())}, v).to<cuda>();
-}
-inline Tensor<float, cuda> poisoned(i64 n) {
-  return Tensor<float>::full({n}, std::numeric_limits<float>::quiet_NaN()).to<cuda>();
-}
-inline std::vector<float> on_host(const Tensor<float, cuda>& t) {
-  const auto h = t.to<cpu>();
-  return std::vector<float>(h.data(), h.data() + h.numel());
-}
-
-// Every element of gpu within tol of cpu, relative, with an absolute floor of tol * max |cpu|.
-inline void check_close(const std::vector<float>& gpu, const std::vector<float>& cpu, double tol, const char* what) {
-  REQUIRE(gpu.size() == cpu.size());
-  double scale = 0;
-  for (float c : cpu) scale = std::max(scale, std::abs(static_cast<double>(c)));
-  std::size_t bad = 0, first = 0;
-  for (std::size_t k = 0; k < cpu.size(); ++k) {
-    const double c = cpu[k], g = gpu[k];
-    if (!(std::abs(g - c) <= tol * (std::abs(c) + scale))) first = bad++ == 0 ? k : first;
-  }
-  INFO(what << ": " << bad << " of " << cpu.size() << " differ; first at " << first << ": gpu "
-            << (bad ? gpu[first] : 0.0f) << ", cpu " << (bad ? cpu[first] : 0.0f) << " (scale " << scale << ")");
-  CHECK(bad == 0);
-}
+inline Tensor<float, cuda> on_gpu(const std::vector<float>& v) { return gpu_compare::device(v); }
+using gpu_compare::check_close;
+using gpu_compare::poisoned;
+inline std::vector<float> on_host(const Tensor<float, cuda>& t) { return gpu_compare::host(t); }
 
 // ---- convolution ----
 

@@ -13,6 +13,8 @@
 #include <random>
 #include <vector>
 
+#include "compare.hpp"
+
 using namespace fastpp;
 
 namespace ce_test {
@@ -25,24 +27,9 @@ struct Case {
 
 template <class T>
 std::vector<float> to_floats(const Tensor<T, cuda>& t) {
-  const auto h = t.template to<cpu>();
-  return std::vector<float>(h.data(), h.data() + h.numel());
+  return gpu_compare::host_floats(t);
 }
-
-// Every element of gpu within tol of cpu, relative, with an absolute floor of tol * max |cpu|.
-inline void check_close(const std::vector<float>& gpu, const std::vector<float>& cpu, double tol, const char* what) {
-  REQUIRE(gpu.size() == cpu.size());
-  double scale = 0;
-  for (float c : cpu) scale = std::max(scale, std::abs(static_cast<double>(c)));
-  std::size_t bad = 0, first = 0;
-  for (std::size_t k = 0; k < cpu.size(); ++k) {
-    const double c = cpu[k], g = gpu[k];
-    if (!(std::abs(g - c) <= tol * (std::abs(c) + scale))) first = bad++ == 0 ? k : first;
-  }
-  INFO(what << ": " << bad << " of " << cpu.size() << " differ; first at " << first << ": gpu "
-            << (bad ? gpu[first] : 0.0f) << ", cpu " << (bad ? cpu[first] : 0.0f));
-  CHECK(bad == 0);
-}
+using gpu_compare::check_close;
 
 template <class T>
 void compare(const Case& c, double tol, std::uint32_t seed) {

@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "compare.hpp"
+
 using namespace fastpp;
 
 namespace layers_test {
@@ -29,16 +31,9 @@ using i64 = std::int64_t;
 using CpuK = backend::layer_kernels<cpu>;
 constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
 
-template <class T>
-Tensor<T, cuda> device(const std::vector<T>& v) {
-  return Tensor<T>::from({static_cast<i64>(v.size())}, v).template to<cuda>();
-}
-inline Tensor<float, cuda> poisoned(std::size_t n) { return Tensor<float>::full({static_cast<i64>(n)}, nan_f).to<cuda>(); }
-template <class T>
-std::vector<T> host(const Tensor<T, cuda>& t) {
-  const auto h = t.template to<cpu>();
-  return std::vector<T>(h.data(), h.data() + h.numel());
-}
+using gpu_compare::device;
+using gpu_compare::host;
+inline Tensor<float, cuda> poisoned(std::size_t n) { return gpu_compare::poisoned(static_cast<i64>(n)); }
 
 inline std::vector<float> normal(std::size_t n, float mean, float sd, std::mt19937& gen) {
   std::normal_distribution<float> d(mean, sd);
@@ -47,23 +42,7 @@ inline std::vector<float> normal(std::size_t n, float mean, float sd, std::mt199
   return v;
 }
 
-// Every element of gpu within tol of cpu, relative, with an absolute floor of tol * max |cpu|; NaN only
-// where the cpu has NaN.
-inline void check_close(const std::vector<float>& gpu, const std::vector<float>& cpu, double tol, const char* what) {
-  REQUIRE(gpu.size() == cpu.size());
-  double scale = 0;
-  for (float c : cpu)
-    if (!std::isnan(c)) scale = std::max(scale, std::abs(static_cast<double>(c)));
-  std::size_t bad = 0, first = 0;
-  for (std::size_t k = 0; k < cpu.size(); ++k) {
-    const double c = cpu[k], g = gpu[k];
-    const bool ok = std::isnan(c) ? std::isnan(g) : std::abs(g - c) <= tol * (std::abs(c) + scale);
-    if (!ok) first = bad++ == 0 ? k : first;
-  }
-  INFO(what << ": " << bad << " of " << cpu.size() << " differ; first at " << first << ": gpu "
-            << (bad ? gpu[first] : 0.0f) << ", cpu " << (bad ? cpu[first] : 0.0f));
-  CHECK(bad == 0);
-}
+using gpu_compare::check_close;
 // The same values (NaN where the cpu has NaN).
 template <class T>
 void check_same(const std::vector<T>& gpu, const std::vector<T>& cpu, const char* what) {

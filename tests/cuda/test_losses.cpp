@@ -18,6 +18,8 @@
 #include <random>
 #include <vector>
 
+#include "compare.hpp"
+
 using namespace fastpp;
 
 namespace loss_test {
@@ -37,27 +39,11 @@ template <class T>
 Tensor<T, cuda> poisoned(i64 count, T poison) {
   return Tensor<T>::full({count}, poison).template to<cuda>();
 }
-template <class T>
-std::vector<T> host(const Tensor<T, cuda>& t) {
-  const auto h = t.template to<cpu>();
-  return std::vector<T>(h.data(), h.data() + h.numel());
-}
+using gpu_compare::host;
 
 inline void check_close(const std::vector<float>& gpu, const std::vector<float>& cpu, const char* what,
                         double rel = tol) {
-  REQUIRE(gpu.size() == cpu.size());
-  double scale = 0;
-  for (float c : cpu)
-    if (std::isfinite(c)) scale = std::max(scale, std::abs(static_cast<double>(c)));
-  std::size_t bad = 0, first = 0;
-  for (std::size_t k = 0; k < cpu.size(); ++k) {
-    const double c = cpu[k], g = gpu[k];
-    const bool ok = std::isnan(c) ? std::isnan(g) : std::abs(g - c) <= rel * (std::abs(c) + scale);
-    if (!ok) first = bad++ == 0 ? k : first;
-  }
-  INFO(what << ": " << bad << " of " << cpu.size() << " differ; first at " << first << ": gpu "
-            << (bad ? gpu[first] : 0.0f) << ", cpu " << (bad ? cpu[first] : 0.0f));
-  CHECK(bad == 0);
+  gpu_compare::check_close(gpu, cpu, rel, what);
 }
 
 inline void check_bits(const std::vector<float>& gpu, const std::vector<float>& cpu, const char* what) {
