@@ -4,7 +4,7 @@
 //   pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs 5] [--bs 256]
 //        [--lr 1e-2|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]
 //        [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR] [--fashion-folder DIR]
-//        [--report FILE.html] [--distributed]
+//        [--report FILE.html] [--distributed [--sync-bn] [--no-overlap]]
 //
 // --data fashion (the default) reads data/fashion, the folders examples/export_fashion_mnist writes from
 // Debian's dataset-fashion-mnist (the official 60k/10k split); pets is the Oxford-IIIT Pets folder that
@@ -54,13 +54,16 @@ struct Options {
   fs::path report;  // the training report (HTML), rewritten after every epoch; empty: none
   std::int64_t size = 224;  // the training size for pets and folders (Resize to it, then aug_transforms)
   bool distributed = false;  // one rank of an MPI data-parallel run
+  bool sync_bn = false;      // --distributed: BatchNorm statistics over all ranks (SyncBatchNorm)
+  bool no_overlap = false;   // --distributed: one gradient all-reduce after backward (the measurement's baseline)
 };
 
 const char* usage =
     "usage: pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs N] [--bs N]\n"
     "            [--lr RATE|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]\n"
     "            [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR]\n"
-    "            [--fashion-folder DIR] [--report FILE.html] [--size N] [--distributed]\n"
+    "            [--fashion-folder DIR] [--report FILE.html] [--size N]\n"
+    "            [--distributed [--sync-bn] [--no-overlap]]\n"
     "  --data       fashion (data/fashion from export_fashion_mnist, default), pets (untar_data's folder) or a\n"
     "               folder of images labelled by their parent folder\n"
     "  --arch       fashion_resnet (a 0.3M-parameter ResNet for 28x28 images, default) or a torchvision ResNet\n"
@@ -78,7 +81,9 @@ const char* usage =
     "  --report     write the training report there (one HTML file, rewritten after every epoch: open it in a\n"
     "               browser to watch the run)\n"
     "  --distributed  one rank of a data-parallel run over MPI: mpirun -np 2 -x FASTPP_NUM_THREADS=1 pets\n"
-    "               --distributed ...; --bs is per rank; rank 0 prints and writes the files\n";
+    "               --distributed ...; --bs is per rank; rank 0 prints and writes the files\n"
+    "  --sync-bn    with --distributed: synchronised BatchNorm (statistics of the global batch)\n"
+    "  --no-overlap with --distributed: all gradients in one all-reduce after backward, not overlapped\n";
 
 [[noreturn]] void bad_usage(const std::string& why) {
   std::cerr << "pets: " << why << "\n" << usage;
@@ -110,6 +115,10 @@ Options parse(int argc, char** argv) {
     }
     if (a == "--distributed") {
       o.distributed = true;
+      continue;
+    }
+    if (a == "--sync-bn" || a == "--no-overlap") {
+      (a == "--sync-bn" ? o.sync_bn : o.no_overlap) = true;
       continue;
     }
     if (i + 1 >= argc) bad_usage("option " + a + " needs a value");
@@ -340,7 +349,15 @@ int main(int argc, char** argv) {
     if (!mpi.is_main()) std::cout.rdbuf(&null);  // rank 0 prints; errors (std::cerr) from every rank
     std::cout << "distributed: " << mpi.size() << " ranks\n";
     // an error on any rank ends the whole job with it shown (not a hang in the next collective)
-    const int rc = run_distributed([&] { return run(o, mpi.is_main(), [&](AnyLearner& l) { distributed(l, mpi); }); });
+    const int rc = run_distributed([&] { return run(o, mpi.is_main(), [&](AnyLearner& l) {
+      DistributedOptions d;
+      d.sync_batchnorm = o.sync_bn;
+      if (o.no_overlap) {
+        d.overlap = false;
+        d.first_bucket_bytes = d.bucket_bytes;
+      }
+      distributed(l, mpi, d);
+    }); });
     std::cout.rdbuf(console);
     return rc;
 #else

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "../learner/helpers.hpp"
+#include "work_dir.hpp"
 
 using namespace fastpp;
 
@@ -19,7 +20,7 @@ using PlainNet = nn::Sequential<nn::Conv2d<3, 4, nn::ConvOpts{.kernel = 3, .stri
                                 nn::AdaptiveAvgPool2d<1>, nn::Flatten, nn::Linear<4, nn::dyn>>;
 
 int train(const MpiSession& mpi, bool hang) {
-  test::TempDir dir;  // each rank its own copy of the data: nothing shared needed
+  test::WorkDir dir("failing_rank");  // each rank its own copy of the data: nothing shared needed
   test::write_colour_dataset(dir / "data", 8, 2);
   auto learn = make_learner(test::colour_dls(dir / "data", 2), PlainNet(nn::Build{Rng(0), 3}), {},
                             test::quiet_in(dir.path()));

@@ -11,6 +11,7 @@
 
 #include "../learner/helpers.hpp"
 #include "mpi_session.hpp"
+#include "work_dir.hpp"
 
 using namespace fastpp;
 using namespace fastpp::test;
@@ -26,7 +27,7 @@ class SharedDir {
  public:
   SharedDir() {
     std::string p;
-    if (rank() == 0) p = dir_.emplace().path().string();
+    if (rank() == 0) p = dir_.emplace("shared").path().string();
     int len = static_cast<int>(p.size());
     MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
     p.resize(static_cast<std::size_t>(len));
@@ -37,7 +38,7 @@ class SharedDir {
   fs::path operator/(const std::string& s) const { return path_ / s; }
 
  private:
-  std::optional<TempDir> dir_;
+  std::optional<WorkDir> dir_;
   fs::path path_;
 };
 
@@ -194,4 +195,87 @@ TEST_CASE("checkpoints written by rank 0 resume on 2 ranks and on 1", "[mpi]") {
   on_one.load("epoch1");
   on_one.fit(3, 1e-2, o2);
   CHECK(max_abs_diff(weights_of(on_one.model()), want) <= tolerance);
+}
+
+namespace {
+
+// With BatchNorm: a 2-rank run matches 1 process of the global batch only when the statistics are synchronised.
+using BnNet = nn::Sequential<nn::Conv2d<3, 8, nn::ConvOpts{.kernel = 3, .stride = 2, .padding = 1, .bias = false}>,
+                             nn::BatchNorm2d<8>, nn::ReLU, nn::AdaptiveAvgPool2d<1>, nn::Flatten, nn::BatchNorm1d<8>,
+                             nn::Linear<8, nn::dyn>>;
+
+std::shared_ptr<DistributedCallback> distributed_callback(LearnerBase& learn) {
+  for (const auto& cb : learn.options().cbs)
+    if (auto d = std::dynamic_pointer_cast<DistributedCallback>(cb)) return d;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("sync_batchnorm: 2 ranks with batch b end with the weights and BatchNorm statistics of 1 process with 2b",
+          "[mpi]") {
+  SharedDir t;
+  if (rank() == 0) write_colour_dataset(t / "data", 12, 7);  // 36 train items: 4 batches of 8, 4 of 4 a rank
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto bn_learner = [&](std::int64_t bs, const std::string& dir, std::uint64_t seed) {
+    return make_learner(colour_dls(t / "data", bs, 0, 5), BnNet(nn::Build{Rng(seed), 3}), metrics(error_rate),
+                        quiet_in(t / dir));
+  };
+  auto single = bn_learner(8, "single", 0);
+  single.fit(3, 1e-2);
+  const auto want = weights_of(single.model());  // parameters, then running_mean/var and the batch counts
+
+  auto synced = bn_learner(4, "sync", static_cast<std::uint64_t>(rank()));
+  distributed(synced, *mpi_session, {.sync_batchnorm = true});
+  synced.fit(3, 1e-2);
+  const auto got = weights_of(synced.model());
+
+  auto local = bn_learner(4, "local", static_cast<std::uint64_t>(rank()));
+  distributed(local, *mpi_session);
+  local.fit(3, 1e-2);
+  const auto without = weights_of(local.model());
+
+  INFO("rank " << rank());
+  CHECK(max_abs_diff(got, want) <= tolerance);
+  CHECK(bit_equal(got, from_rank0(got)));
+  CHECK(max_abs_diff(without, want) > 100 * tolerance);  // local statistics: another run
+  // the running statistics alone: the 2-rank synchronised ones are the global batch's
+  std::vector<float> stats_want, stats_got, stats_local;
+  auto stats = [](auto& model, std::vector<float>& out) {
+    nn::visit_buffers(model, [&](const std::string&, auto b) {
+      if (b.f32) out.insert(out.end(), b.f32->data(), b.f32->data() + b.f32->numel());
+    }, std::string{});
+  };
+  stats(single.model(), stats_want);
+  stats(synced.model(), stats_got);
+  stats(local.model(), stats_local);
+  CHECK(max_abs_diff(stats_got, stats_want) <= tolerance);
+  CHECK(max_abs_diff(stats_local, stats_want) > 100 * tolerance);
+  UNSCOPED_INFO("sync: " << max_abs_diff(got, want) << ", local: " << max_abs_diff(without, want));
+}
+
+TEST_CASE("gradient buckets overlapped with backward: the same bits as after it, started during backward", "[mpi]") {
+  SharedDir t;
+  if (rank() == 0) write_colour_dataset(t / "data", 12, 7);
+  MPI_Barrier(MPI_COMM_WORLD);
+  // tiny buckets: one per parameter or so, so several start while backward still runs
+  std::vector<float> result[2];
+  std::size_t overlapped[2] = {0, 0}, buckets[2] = {0, 0};
+  for (int overlap = 0; overlap < 2; ++overlap) {
+    auto learn = learner(t / "data", t / ("o" + std::to_string(overlap)), 4);
+    distributed(learn, *mpi_session, {.bucket_bytes = 64, .first_bucket_bytes = 64, .overlap = overlap == 1});
+    const auto cb = distributed_callback(learn);
+    REQUIRE(cb);
+    learn.fit(2, 1e-2);
+    result[overlap] = weights_of(learn.model());
+    overlapped[overlap] = cb->started_in_backward();
+    buckets[overlap] = cb->buckets();
+  }
+  INFO("rank " << rank());
+  CHECK(bit_equal(result[0], result[1]));
+  CHECK(buckets[1] >= 4);
+  CHECK(overlapped[0] == 0);
+  // every bucket but those of the first layer (the last to finish: nothing runs after it) started early
+  CHECK(overlapped[1] >= buckets[1] - 2);
+  CHECK(overlapped[1] > 0);
 }

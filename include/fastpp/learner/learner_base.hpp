@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../nn/hooks.hpp"
 #include "callback.hpp"
 #include "lr_suggest.hpp"
 #include "metrics.hpp"
@@ -117,6 +118,8 @@ class LearnerBase {
   ProcessGroup* process_group() const noexcept { return group_.get(); }
   // Whether this process prints, plots and writes files: rank 0, or the only process.
   bool is_main_process() const noexcept { return !group_ || group_->rank() == 0; }
+  // What a data-parallel run hands the training forward and backward (nn/hooks.hpp; null: nothing).
+  nn::ParallelHooks parallel_hooks;
 
   void freeze() { freeze_to(-1); }
   void unfreeze() { freeze_to(0); }

@@ -105,6 +105,7 @@ void Learner<Model, Loss, Opt, Dls>::train_batch(const typename loader_type::bat
     // Dropout's masks: one stream per (seed, loader epoch, batch), so a resumed run draws the same ones.
     nn::Ctx ctx{true, true, Rng(opts_.seed ^ 0xD50FF0Cull, (loader_epoch << 32) ^ static_cast<std::uint64_t>(state.iter)), 0};
     ctx.input_grad = false;  // nothing uses the images' gradient
+    ctx.parallel = parallel_hooks;
     if (half_) half_->round_model(model_);
     tensor out = model_.forward(ctx, model_input(b.x));
     if (half_) round_to_half(out);

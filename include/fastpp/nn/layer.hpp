@@ -19,6 +19,7 @@
 #include "../backend/cpu/layer_kernels.hpp"  // the default device's kernels
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
+#include "hooks.hpp"
 #include "param.hpp"
 #include "text.hpp"
 
@@ -42,6 +43,9 @@ struct Ctx {
   // and a col2im over the largest columns of the network) and returns an undefined tensor; a Sequential
   // stops going down where nothing below trains. Layers may ignore it and return the gradient anyway.
   bool input_grad = true;
+  // A data-parallel run's hooks (hooks.hpp): gradients reported as backward makes them final, BatchNorm's
+  // statistics summed over the processes. Null in a single process.
+  ParallelHooks parallel{};
 
   static Ctx train(std::uint64_t seed = 0) { return Ctx{true, true, Rng(seed), 0}; }
   static Ctx eval() { return Ctx{false, false, Rng(0), 0}; }
@@ -200,6 +204,27 @@ struct NoParams {
 template <class L, class F>
 void visit_buffers(L& l, F&& f, const std::string& prefix) {
   if constexpr (requires { l.for_each_buffer(f, prefix); }) l.for_each_buffer(f, prefix);
+}
+
+// A container that reports its own children's gradients to ctx.parallel.grad_ready (Sequential, Residual
+// and a Named one of them), so the container above it reports none of them again.
+template <class L>
+inline constexpr bool reports_child_grads = requires { L::reports_child_grads; };
+
+// Called by a container after child l's backward: l's trainable gradients are final (hooks.hpp). Costs a
+// null test when no data-parallel run listens.
+template <class L>
+void report_grads(Ctx& ctx, L& l) {
+  GradReady* const hook = ctx.parallel.grad_ready;
+  if (!hook) return;
+  if constexpr (!reports_child_grads<L>) {
+    l.for_each_param(
+        [&](const std::string&, auto& p) {
+          if (p.requires_grad()) hook->grad_ready(p.grad.data());
+        },
+        std::string{});
+  }
+  hook->layer_done();
 }
 
 }  // namespace fastpp::nn

@@ -28,29 +28,48 @@ class BatchNormCore {
     ParamOn<D>::fill(running_var, 1.0f);
   }
 
-  // x seen as [rows, C].
+  // x seen as [rows, C]. In training with ctx.parallel.sync_batchnorm (a data-parallel run that asked for
+  // SyncBatchNorm), the statistics are those of every process's rows together: the per-channel sums of x
+  // and x^2 and the row count are summed over the processes (one sum of 2C+1 doubles), as PyTorch's
+  // SyncBatchNorm does, and the running estimates move toward the global statistics.
   Tensor<T, D> forward_rows(Ctx& ctx, const Tensor<T, D>& x, std::int64_t rows, std::string_view name) {
     const std::int64_t c = weight.value.numel();
-    if (ctx.training)
+    ProcessSum* const sync = ctx.training ? ctx.parallel.sync_batchnorm : nullptr;
+    if (ctx.training && !sync)
       require<ShapeError>(rows > 1, name, ": training needs more than one value per channel, got input ", x.shape());
     auto y = Tensor<T, D>::empty(x.shape());
     xhat_ = ctx.grad ? Tensor<T, D>::empty(x.shape()) : Tensor<T, D>{};
-    kernels::batchnorm_forward(x.data(), rows, c, ctx.training, momentum, eps, weight.value.data(), bias.value.data(),
-                               running_mean.data(), running_var.data(), y.data(), ctx.grad ? xhat_.data() : nullptr,
-                               invstd_.data());
+    if (sync) {
+      forward_synced(*sync, x, rows, y, name);
+    } else {
+      kernels::batchnorm_forward(x.data(), rows, c, ctx.training, momentum, eps, weight.value.data(),
+                                 bias.value.data(), running_mean.data(), running_var.data(), y.data(),
+                                 ctx.grad ? xhat_.data() : nullptr, invstd_.data());
+    }
     if (ctx.training) ++num_batches_tracked;
     batch_stats_ = ctx.training;
+    synced_ = sync != nullptr;
     return y;
   }
   // dx is written over dy where nobody else holds it (the kernel reads each element before writing it).
-  Tensor<T, D> backward_rows(Tensor<T, D> dy, std::string_view name) {
+  // After a synchronised forward, the per-channel sums of dy and dy*xhat are summed over the processes
+  // for dx (dgamma and dbeta stay this process's: the gradient all-reduce averages them).
+  Tensor<T, D> backward_rows(Ctx& ctx, Tensor<T, D> dy, std::string_view name) {
     require_forward_ran(xhat_.defined(), name);
     require_grad_shape(dy.shape(), xhat_.shape(), name);
     const std::int64_t c = weight.value.numel();
     auto dx = dy.use_count() == 1 ? dy : Tensor<T, D>::empty(dy.shape());
-    kernels::batchnorm_backward(xhat_.data(), dy.data(), dy.numel() / c, c, weight.value.data(), invstd_.data(),
-                                !batch_stats_, weight.requires_grad() ? weight.grad.data() : nullptr,
-                                bias.requires_grad() ? bias.grad.data() : nullptr, dx.data());
+    float* const dgamma = weight.requires_grad() ? weight.grad.data() : nullptr;
+    float* const dbeta = bias.requires_grad() ? bias.grad.data() : nullptr;
+    if (synced_) {
+      require<ValueError>(ctx.parallel.sync_batchnorm != nullptr, name,
+                          ": the forward synchronised the statistics over processes but the backward's Ctx has no "
+                          "parallel.sync_batchnorm to sum their gradients");
+      backward_synced(*ctx.parallel.sync_batchnorm, dy, dx, dgamma, dbeta);
+    } else {
+      kernels::batchnorm_backward(xhat_.data(), dy.data(), dy.numel() / c, c, weight.value.data(), invstd_.data(),
+                                  !batch_stats_, dgamma, dbeta, dx.data());
+    }
     xhat_ = {};
     return dx;
   }
@@ -69,9 +88,56 @@ class BatchNormCore {
 
  private:
   using kernels = backend::layer_kernels<D>;
+  static constexpr bool has_sync_kernels = requires {
+    kernels::batchnorm_sync_sums;
+    kernels::batchnorm_sync_forward;
+    kernels::batchnorm_sync_grad_sums;
+    kernels::batchnorm_sync_backward_dx;
+  };
+  [[noreturn]] static void no_sync_kernels(std::string_view name) {
+    detail::raise<Error>(name, ": synchronised BatchNorm (sync_batchnorm) is not available on the ", device_name<D>,
+                         " device: its layer kernel table has no batchnorm_sync_* kernels (the cpu's has them); "
+                         "train without sync_batchnorm there");
+  }
+
+  void forward_synced(ProcessSum& sync, const Tensor<T, D>& x, std::int64_t rows, Tensor<T, D>& y,
+                      std::string_view name) {
+    if constexpr (has_sync_kernels) {
+      const std::int64_t c = weight.value.numel();
+      std::vector<double> sums(static_cast<std::size_t>(2 * c + 1));
+      kernels::batchnorm_sync_sums(x.data(), rows, c, sums.data());
+      sync.sum(sums.data(), 2 * c + 1);
+      require<ShapeError>(sums[static_cast<std::size_t>(2 * c)] > 1.0, name,
+                          ": training needs more than one value per channel over all processes, got input ",
+                          x.shape(), " here");
+      kernels::batchnorm_sync_forward(x.data(), rows, c, sums.data(), momentum, eps, weight.value.data(),
+                                      bias.value.data(), running_mean.data(), running_var.data(), y.data(),
+                                      xhat_.defined() ? xhat_.data() : nullptr, invstd_.data());
+      rows_total_ = sums[static_cast<std::size_t>(2 * c)];
+    } else {
+      (void)sync, (void)x, (void)rows, (void)y;
+      no_sync_kernels(name);
+    }
+  }
+  void backward_synced(ProcessSum& sync, const Tensor<T, D>& dy, Tensor<T, D>& dx, float* dgamma, float* dbeta) {
+    if constexpr (has_sync_kernels) {
+      const std::int64_t c = weight.value.numel();
+      const std::int64_t rows = dy.numel() / c;
+      std::vector<double> sums(static_cast<std::size_t>(2 * c));
+      kernels::batchnorm_sync_grad_sums(xhat_.data(), dy.data(), rows, c, sums.data(), dgamma, dbeta);
+      sync.sum(sums.data(), 2 * c);
+      kernels::batchnorm_sync_backward_dx(xhat_.data(), dy.data(), rows, c, weight.value.data(), invstd_.data(),
+                                          sums.data(), rows_total_, dx.data());
+    } else {
+      (void)sync, (void)dy, (void)dx, (void)dgamma, (void)dbeta;
+    }
+  }
+
   Tensor<T, D> xhat_;
   Tensor<float, D> invstd_;
   bool batch_stats_ = true;
+  bool synced_ = false;      // the last forward's statistics were summed over processes
+  double rows_total_ = 0.0;  // ... over this many rows in all
 };
 
 template <std::int64_t C, class D = cpu, class T = float>
@@ -104,7 +170,7 @@ class BatchNorm2d : public BatchNormCore<D, T> {
     out_shape(x.shape());
     return this->forward_rows(ctx, x, x.numel() / C, type_name().view());
   }
-  Tensor<T, D> backward(Ctx&, Tensor<T, D> dy) { return this->backward_rows(std::move(dy), type_name().view()); }
+  Tensor<T, D> backward(Ctx& ctx, Tensor<T, D> dy) { return this->backward_rows(ctx, std::move(dy), type_name().view()); }
 };
 
 template <std::int64_t C, class D = cpu, class T = float>
@@ -136,7 +202,7 @@ class BatchNorm1d : public BatchNormCore<D, T> {
     out_shape(x.shape());
     return this->forward_rows(ctx, x, x.shape()[0], type_name().view());
   }
-  Tensor<T, D> backward(Ctx&, Tensor<T, D> dy) { return this->backward_rows(std::move(dy), type_name().view()); }
+  Tensor<T, D> backward(Ctx& ctx, Tensor<T, D> dy) { return this->backward_rows(ctx, std::move(dy), type_name().view()); }
 };
 
 }  // namespace fastpp::nn

@@ -33,6 +33,7 @@ class Residual {
   static constexpr std::int64_t out_channels = Main::out_channels;
   static constexpr Rank in_rank = in_rank_of<Main>();  // the main branch's, as for the channels
   static constexpr Rank out_rank = out_rank_of<Main>();
+  static constexpr bool reports_child_grads = true;  // report_grads (layer.hpp)
   static constexpr text type_name() {
     return text("Residual<") + to_text(in_channels) + text(", ") + to_text(out_channels) + text(">");
   }
@@ -59,7 +60,9 @@ class Residual {
   tensor backward(Ctx& ctx, tensor dy) {
     const tensor d = relu_.backward(ctx, std::move(dy));  // in place where the caller moved dy in
     tensor dx = main.backward(ctx, d);
+    report_grads(ctx, main);
     tensor ds = shortcut.backward(ctx, d);
+    report_grads(ctx, shortcut);
     if (!ctx.input_grad) return {};  // both branches have their weights' gradients; nobody wants dx
     return add_into(std::move(dx), ds);
   }

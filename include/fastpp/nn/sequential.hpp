@@ -324,6 +324,7 @@ class Sequential {
   }();
   static constexpr Rank in_rank = chain::in_rank;
   static constexpr Rank out_rank = chain::out_rank;
+  static constexpr bool reports_child_grads = true;  // report_grads (layer.hpp), after each child's backward
   static constexpr text type_name() { return text("Sequential"); }
 
  private:
@@ -419,6 +420,7 @@ class Sequential {
     }
     ctx.input_grad = used[I];
     d = l.backward(ctx, std::move(d));
+    report_grads(ctx, l);
   }
   template <class F, std::size_t... I>
   void for_each_child_impl(F& f, std::index_sequence<I...>) {

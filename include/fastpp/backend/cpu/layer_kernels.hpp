@@ -14,6 +14,7 @@
 #include "detail/elementwise.hpp"
 #include "detail/linear.hpp"
 #include "detail/norm.hpp"
+#include "detail/norm_sync.hpp"
 #include "detail/pool.hpp"
 #if FASTPP_HAVE_ONEDNN
 #include "detail/onednn_conv.hpp"
@@ -58,6 +59,12 @@ struct layer_kernels<fastpp::cpu> {
 
   static constexpr auto batchnorm_forward = &cpu_detail::batchnorm_forward;
   static constexpr auto batchnorm_backward = &cpu_detail::batchnorm_backward;  // dx may be dy (in place)
+  // Synchronised BatchNorm (detail/norm_sync.hpp): the sums over processes are made between these calls.
+  // A device whose table lacks them refuses sync_batchnorm with a sentence (nn/norm.hpp).
+  static constexpr auto batchnorm_sync_sums = &cpu_detail::batchnorm_sync_sums;        // (x, rows, c, sums[2c+1])
+  static constexpr auto batchnorm_sync_forward = &cpu_detail::batchnorm_sync_forward;  // as forward, global sums
+  static constexpr auto batchnorm_sync_grad_sums = &cpu_detail::batchnorm_sync_grad_sums;      // (.., sums[2c], dg, db)
+  static constexpr auto batchnorm_sync_backward_dx = &cpu_detail::batchnorm_sync_backward_dx;  // dx may be dy
 
   static constexpr auto maxpool2d_forward = &cpu_detail::maxpool2d_forward;    // (x, g, y, argmax)
   static constexpr auto maxpool2d_backward = &cpu_detail::maxpool2d_backward;  // (dy, argmax, g, dx)
