@@ -22,6 +22,7 @@
 #include <tuple>
 #include <vector>
 
+#include "../backend/augment_batch.hpp"
 #include "../backend/cpu/image_kernels.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
@@ -34,6 +35,9 @@
 #include "types.hpp"
 
 namespace fastpp {
+
+// One image's lighting as its pixels take it: logit(brightness) and the contrast, in float.
+using ImageLighting = backend::ImageLighting;
 
 // aug_transforms' options, with fastai's defaults. `size` is the output size (empty keeps the input's);
 // min_scale < 1 adds the random resized crop (square, as fastai's RandomResizedCropGPU with ratio (1, 1)).
@@ -190,6 +194,46 @@ inline void check_batch(const Tensor<float>& b, const char* who) {
 // A stream for image i independent of item_rng(i) (another Philox key): lighting draws do not repeat the
 // geometric draws.
 inline Rng salted(const Rng& r, std::uint64_t salt) { return Rng(r.seed() ^ salt, r.stream()); }
+
+// AffineCoordTfm's pass: dst[n, out_h, out_w, 3] = each image of in[n, h, w, 3] resampled through its map,
+// the rows of the batch split over the threads.
+inline void resample_batch(const float* in, std::int64_t n, std::int64_t h, std::int64_t w, std::int64_t out_h,
+                           std::int64_t out_w, const std::vector<CoordMap>& maps, SampleMode mode, PadMode pad,
+                           float* dst) {
+  const std::int64_t rows = n * out_h;
+  parallel_for(0, rows, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(out_w, 1)),
+               [&](std::int64_t b, std::int64_t e) {
+                 for (std::int64_t r = b; r < e;) {
+                   const std::int64_t img = r / out_h, row = r % out_h;
+                   const std::int64_t stop = std::min(e, (img + 1) * out_h);
+                   resample_rows(in + img * h * w * 3, static_cast<int>(h), static_cast<int>(w),
+                                 dst + img * out_h * out_w * 3, static_cast<int>(out_w),
+                                 maps[static_cast<std::size_t>(img)], mode, pad, row, row + (stop - r));
+                   r = stop;
+                 }
+               });
+}
+
+// LightingTfm's pass: dst = src with image i's lighting applied to its `per` values, for the n images.
+inline void lighting_batch(const float* src, float* dst, std::int64_t n, std::int64_t per,
+                           const std::vector<ImageLighting>& lighting) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const ImageLighting& l = lighting[static_cast<std::size_t>(i)];
+    const float* s = src + i * per;
+    float* d = dst + i * per;
+    parallel_for(0, per, 16384, [&](std::int64_t b, std::int64_t e) {
+      backend::image_kernels::lighting_span(s + b, d + b, e - b, l.brightness_logit, l.contrast);
+    });
+  }
+}
+
+// Normalize's pass over `pixels` RGB pixels: dst = src * scale[c] + shift[c].
+inline void channel_affine_batch(const float* src, float* dst, std::int64_t pixels, const float* scale,
+                                 const float* shift) {
+  parallel_for(0, pixels, 16384, [&](std::int64_t b, std::int64_t e) {
+    backend::image_kernels::channel_affine_rgb_span(src + b * 3, dst + b * 3, e - b, scale, shift);
+  });
+}
 }  // namespace detail
 
 // The geometric part of aug_transforms (order 30; fastai's composite Flip/Warp/Rotate/Zoom AffineCoordTfm
@@ -217,6 +261,15 @@ struct AffineCoordTfm {
     return d;
   }
 
+  // The sampling maps of a batch of n images of in_h x in_w in this context: one per image, from draws().
+  std::vector<CoordMap> maps(std::int64_t n, std::int64_t in_h, std::int64_t in_w, const BatchContext& ctx) const {
+    const SizeHW out = output_size(in_h, in_w);
+    std::vector<CoordMap> m;
+    m.reserve(static_cast<std::size_t>(n));
+    for (const AffineDraw& d : draws(n, in_h, in_w, ctx)) m.push_back(coord_map(d, in_h, in_w, out.h, out.w));
+    return m;
+  }
+
   // The same as operator()(IntToFloat(batch), ctx), bit for bit, from the uint8 batch the collation made:
   // each image is turned into floats (pixel / 255, IntToFloat's division) just before it is resampled, in a
   // per-thread buffer, instead of the whole batch first. A batch of 64 presized 460 x 460 images is 162 MB
@@ -231,8 +284,7 @@ struct AffineCoordTfm {
                       batch.defined() ? batch.shape().str() : std::string("none"));
     const std::int64_t n = batch.size(0), h = batch.size(1), w = batch.size(2), per = h * w * 3;
     const SizeHW out = output_size(h, w);
-    std::vector<CoordMap> maps;
-    for (const AffineDraw& d : draws(n, h, w, ctx)) maps.push_back(coord_map(d, h, w, out.h, out.w));
+    const std::vector<CoordMap> maps = this->maps(n, h, w, ctx);
     auto res = Tensor<float>::empty(Shape{n, out.h, out.w, 3});
     const std::uint8_t* in = batch.data();
     float* dst = res.data();
@@ -253,24 +305,9 @@ struct AffineCoordTfm {
     detail::check_batch(batch, "aug_transforms (AffineCoordTfm)");
     const std::int64_t n = batch.size(0), h = batch.size(1), w = batch.size(2);
     const SizeHW out = output_size(h, w);
-    std::vector<CoordMap> maps;
-    for (const AffineDraw& d : draws(n, h, w, ctx)) maps.push_back(coord_map(d, h, w, out.h, out.w));
     auto res = Tensor<float>::empty(Shape{n, out.h, out.w, 3});
-    const float* in = batch.data();
-    float* dst = res.data();
-    const std::int64_t rows = n * out.h;
-    parallel_for(0, rows, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(out.w, 1)),
-                 [&](std::int64_t b, std::int64_t e) {
-                   for (std::int64_t r = b; r < e;) {
-                     const std::int64_t img = r / out.h, row = r % out.h;
-                     const std::int64_t stop = std::min(e, (img + 1) * out.h);
-                     resample_rows(in + img * h * w * 3, static_cast<int>(h), static_cast<int>(w),
-                                   dst + img * out.h * out.w * 3, static_cast<int>(out.w),
-                                   maps[static_cast<std::size_t>(img)], opts.mode, opts.pad_mode, row,
-                                   row + (stop - r));
-                     r = stop;
-                   }
-                 });
+    detail::resample_batch(batch.data(), n, h, w, out.h, out.w, maps(n, h, w, ctx), opts.mode, opts.pad_mode,
+                           res.data());
     return res;
   }
 
@@ -344,21 +381,32 @@ struct LightingTfm {
     return draw(r);
   }
 
-  Tensor<float> operator()(Tensor<float> batch, BatchContext& ctx) const {
-    detail::check_batch(batch, "LightingTfm");
+  // Whether it changes a batch in this context (train split, max_lighting > 0): then every image is mapped,
+  // a neutral draw included (the map with b = 0.5, c = 1 clamps to [1e-7, 1 - 1e-7]).
+  bool active(const BatchContext& ctx) const {
     check(max_lighting >= 0 && max_lighting < 1, "LightingTfm: max_lighting must be in [0, 1), got ", max_lighting);
-    if (ctx.split != Split::train || max_lighting <= 0) return batch;
-    const std::int64_t n = batch.size(0), per = batch.numel() / n;
-    auto res = Tensor<float>::empty(batch.shape());
+    return ctx.split == Split::train && max_lighting > 0;
+  }
+
+  // The lightings the n images of a batch take in this context as the pixels take them (in float), or none
+  // when it is not active.
+  std::vector<ImageLighting> lightings(std::int64_t n, const BatchContext& ctx) const {
+    std::vector<ImageLighting> out;
+    if (!active(ctx)) return out;
+    out.reserve(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) {
       const LightingDraw d = draw_for(ctx, i);
-      const float bl = logit_clamped(static_cast<float>(d.brightness)), c = static_cast<float>(d.contrast);
-      const float* src = batch.data() + i * per;
-      float* dst = res.data() + i * per;
-      parallel_for(0, per, 16384, [&](std::int64_t b, std::int64_t e) {
-        backend::image_kernels::lighting_span(src + b, dst + b, e - b, bl, c);
-      });
+      out.push_back(ImageLighting{logit_clamped(static_cast<float>(d.brightness)), static_cast<float>(d.contrast)});
     }
+    return out;
+  }
+
+  Tensor<float> operator()(Tensor<float> batch, BatchContext& ctx) const {
+    detail::check_batch(batch, "LightingTfm");
+    if (!active(ctx)) return batch;
+    const std::int64_t n = batch.size(0), per = batch.numel() / n;
+    auto res = Tensor<float>::empty(batch.shape());
+    detail::lighting_batch(batch.data(), res.data(), n, per, lightings(n, ctx));
     return res;
   }
 
@@ -431,6 +479,14 @@ struct Normalize {
   Tensor<float> operator()(Tensor<float> batch, BatchContext&) const { return apply(batch, false); }
   Tensor<float> decode(const Tensor<float>& batch) const { return apply(batch, true); }
 
+  // The per-channel map as x * scale[c] + shift[c] (inverse: decode's).
+  void affine(float* scale, float* shift, bool inverse = false) const {
+    for (std::size_t c = 0; c < 3; ++c) {
+      scale[c] = inverse ? std[c] : 1.0f / std[c];
+      shift[c] = inverse ? mean[c] : -mean[c] / std[c];
+    }
+  }
+
   std::string name() const {
     std::ostringstream os;
     os << "Normalize -- {mean: (" << mean[0] << ", " << mean[1] << ", " << mean[2] << "), std: (" << std[0] << ", "
@@ -455,18 +511,64 @@ struct Normalize {
                       batch.defined() ? batch.shape().str() : std::string("none"));
     auto out = Tensor<float>::empty(batch.shape());
     float scale[3], shift[3];
-    for (std::size_t c = 0; c < 3; ++c) {
-      scale[c] = inverse ? std[c] : 1.0f / std[c];
-      shift[c] = inverse ? mean[c] : -mean[c] / std[c];
-    }
-    const float* s = batch.data();
-    float* d = out.data();
-    parallel_for(0, batch.numel() / 3, 16384, [&](std::int64_t b, std::int64_t e) {
-      backend::image_kernels::channel_affine_rgb_span(s + b * 3, d + b * 3, e - b, scale, shift);
-    });
+    affine(scale, shift, inverse);
+    detail::channel_affine_batch(batch.data(), out.data(), batch.numel() / 3, scale, shift);
     return out;
   }
 };
+
+// ---- a batch's augmentation as parameters ---------------------------------------------------------------
+// What the batch transforms draw and compose on the host for a batch of n images of in_h x in_w in `ctx`
+// (the same draws, from the same per-image streams, as their calls): AffineCoordTfm's maps, LightingTfm's
+// lightings (none when `lighting` is null or not active in ctx) and Normalize's affine (none when `norm`
+// is null). run_augment applies it on the cpu, bit for bit as the transforms' calls one after the other;
+// a device kernel takes the same parameters (backend/cuda/image.hpp: cuda_kernels::augment_batch).
+using AugmentBatch = backend::AugmentBatch;
+
+inline AugmentBatch augment_params(const AffineCoordTfm& affine, const LightingTfm* lighting, const Normalize* norm,
+                                   std::int64_t n, std::int64_t in_h, std::int64_t in_w, const BatchContext& ctx) {
+  affine.opts.validate();
+  check<ShapeError>(n > 0 && in_h > 0 && in_w > 0, "augment_params: need a non-empty batch, got ", n, " images of ",
+                    in_h, " x ", in_w);
+  AugmentBatch p;
+  p.n = n;
+  p.in_h = in_h;
+  p.in_w = in_w;
+  const SizeHW out = affine.output_size(in_h, in_w);
+  p.out_h = out.h;
+  p.out_w = out.w;
+  p.mode = affine.opts.mode;
+  p.pad = affine.opts.pad_mode;
+  p.maps = affine.maps(n, in_h, in_w, ctx);
+  if (lighting != nullptr) p.lighting = lighting->lightings(n, ctx);
+  if (norm != nullptr) {
+    p.normalize = true;
+    norm->affine(p.scale, p.shift);
+  }
+  return p;
+}
+
+// The cpu's passes of `p` over an NHWC RGB float batch [p.n, p.in_h, p.in_w, 3]: the resample, then the
+// lighting, then Normalize's affine, each as the transform's call runs it.
+inline Tensor<float> run_augment(const Tensor<float>& batch, const AugmentBatch& p) {
+  detail::check_batch(batch, "run_augment");
+  check<ShapeError>(p.consistent() && batch.size(0) == p.n && batch.size(1) == p.in_h && batch.size(2) == p.in_w,
+                    "run_augment: parameters for ", p.n, " images of ", p.in_h, " x ", p.in_w, " (", p.maps.size(),
+                    " maps, ", p.lighting.size(), " lightings) do not fit the batch ", batch.shape().str());
+  auto res = Tensor<float>::empty(Shape{p.n, p.out_h, p.out_w, 3});
+  detail::resample_batch(batch.data(), p.n, p.in_h, p.in_w, p.out_h, p.out_w, p.maps, p.mode, p.pad, res.data());
+  if (p.has_lighting()) {
+    auto lit = Tensor<float>::empty(res.shape());
+    detail::lighting_batch(res.data(), lit.data(), p.n, p.out_h * p.out_w * 3, p.lighting);
+    res = lit;
+  }
+  if (p.normalize) {
+    auto normed = Tensor<float>::empty(res.shape());
+    detail::channel_affine_batch(res.data(), normed.data(), p.n * p.out_h * p.out_w, p.scale, p.shift);
+    res = normed;
+  }
+  return res;
+}
 
 static_assert(BatchTransform<AffineCoordTfm>, "AffineCoordTfm must satisfy the BatchTransform contract");
 static_assert(BatchTransform<LightingTfm>, "LightingTfm must satisfy the BatchTransform contract");

@@ -1,30 +1,18 @@
 #pragma once
 // The batch pipeline's per-value loops over pixels: uint8 <-> float in [0, 1], the per-channel affine
-// map of Normalize, and the lighting map of LightingTfm in logit space (its per-value math FASTPP_HD, so a
-// CUDA kernel can share it). Each runs over one contiguous span; the caller splits the work over threads.
+// map of Normalize, and the lighting map of LightingTfm in logit space (its per-value math, lighting_pixel,
+// is FASTPP_HD in backend/image_pixel.hpp, shared with the CUDA kernel). Each runs over one contiguous
+// span; the caller splits the work over threads.
 // Internal to the cpu backend: include fastpp/backend/cpu/image_kernels.hpp instead.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
-#include "../../../core/host_device.hpp"
+#include "../../image_pixel.hpp"
 #include "exp.hpp"
 #include "image_isa.hpp"
 
 namespace fastpp::backend {
-
-// ---- lighting in logit space (fastai's Brightness and Contrast, composed) ------------------------------
-FASTPP_HD_INLINE float logit_clamped(float x) {
-  x = std::fmin(std::fmax(x, 1e-7f), 1.0f - 1e-7f);
-  return -std::log(1.0f / x - 1.0f);
-}
-FASTPP_HD_INLINE float lighting_sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-
-// x <- sigmoid((logit(x) + logit(brightness)) * contrast): brightness first, then contrast, one sigmoid.
-// `brightness_logit` is logit(b) for the drawn b (0 when b = 0.5, the neutral value).
-FASTPP_HD_INLINE float lighting_pixel(float x, float brightness_logit, float contrast) {
-  return lighting_sigmoid((logit_clamped(x) + brightness_logit) * contrast);
-}
 
 namespace cpu_detail {
 
