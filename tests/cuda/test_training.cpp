@@ -147,3 +147,30 @@ TEST_CASE("lr_find on the GPU follows the cpu's curve", "[cuda][training]") {
     CHECK(g.losses[k] == Approx(c.losses[k]).epsilon(1e-3));
   }
 }
+
+TEST_CASE("vision_learner on the GPU: a checkpoint's body as pretrained weights, then fine_tune, as on the cpu",
+          "[cuda][training]") {
+  test::TempDir t;
+  test::write_colour_dataset(t.path());
+  VisionLearnerOptions src_opts;
+  src_opts.seed = 4;
+  src_opts.learner = test::quiet_in(t.path());
+  auto src = vision_learner<models::resnet18>(test::colour_dls(t.path(), 8, 0, 1), {}, src_opts);
+  const auto body = src.save("body");
+  auto run = [&](auto device) {
+    using D = decltype(device);
+    VisionLearnerOptions o;
+    o.weights = body;
+    o.seed = 5;
+    o.learner = test::quiet_in(t.path());
+    auto learn = vision_learner<models::resnet18, D>(test::colour_dls(t.path(), 8, 0, 2), metrics(error_rate), o);
+    learn.fine_tune(1, 1e-3);
+    return std::make_pair(test::weights_of(learn.model()), learn.validate());
+  };
+  const auto [cpu_w, cpu_v] = run(cpu{});
+  const auto [gpu_w, gpu_v] = run(cuda{});
+  const auto gap = training_test::relative_gap(gpu_w, cpu_w);
+  INFO("largest weight gap " << gap.worst << " at " << gap.at);
+  CHECK(gap.worst < 2e-3);
+  for (std::size_t k = 0; k < cpu_v.size(); ++k) CHECK(gpu_v[k] == Approx(cpu_v[k]).epsilon(1e-2).margin(1e-3));
+}
