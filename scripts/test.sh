@@ -126,9 +126,9 @@ stage_cuda() {
   fi
   local b=$BUILD_ROOT/cuda
   cmake -S . -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++-12 -DFASTPP_CUDA=ON \
-        -DFASTPP_BUILD_EXAMPLES=OFF -DFASTPP_BUILD_BENCHMARKS=OFF >"$b.configure.log" 2>&1 || { cat "$b.configure.log"; return 1; }
+        -DFASTPP_BUILD_EXAMPLES=OFF -DFASTPP_BUILD_BENCHMARKS=OFF -DFASTPP_NCCL="${FASTPP_NCCL:-AUTO}" >"$b.configure.log" 2>&1 || { cat "$b.configure.log"; return 1; }
   cmake --build "$b" -j "$JOBS" --target fastpp_cuda fastpp_tests_cuda fastpp_tests_cuda_host \
-        fastpp_bench_cuda_cross_entropy fastpp_bench_cuda_resnet50 || return 1
+        fastpp_bench_cuda_cross_entropy fastpp_bench_cuda_resnet50 $(grep -q 'via fastpp::nccl' "$b.configure.log" && echo fastpp_nccl fastpp_tests_nccl fastpp_tests_nccl_host) || return 1
   echo "fastpp::cuda and its tests compiled and linked with $(/usr/local/cuda/bin/nvcc --version | tail -n 2 | head -n 1)"
   # the GPU tests (skipped without a GPU) and the CUDA glue's host tests (they run everywhere)
   (cd "$b" && ctest --output-on-failure -R "^cuda") | tee "$b.ctest.log"
