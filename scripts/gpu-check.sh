@@ -29,7 +29,12 @@ nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 args=(-DCMAKE_BUILD_TYPE=Release -DFASTPP_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc_bin"
       -DFASTPP_CUDA_ARCHITECTURES="${FASTPP_CUDA_ARCHITECTURES:-90}" -DFASTPP_BUILD_EXAMPLES=OFF
       -DFASTPP_BUILD_BENCHMARKS=OFF -DFASTPP_BLAS=AUTO -DFASTPP_ONEDNN=AUTO -DFASTPP_TURBOJPEG=AUTO)
-[[ -d .gpu-deps ]] && args+=(-DCMAKE_PREFIX_PATH="$PWD/.gpu-deps" -DFASTPP_STB_INCLUDE_DIR="$PWD/.gpu-deps/include/stb")
+if [[ -d .gpu-deps ]]; then
+  # copied out of the source tree: CMake refuses an installable target whose include folder lies inside it
+  deps="${TMPDIR:-/tmp}/fastpp-gpu-deps"
+  rm -rf "$deps" && cp -r .gpu-deps "$deps"
+  args+=(-DCMAKE_PREFIX_PATH="$deps" -DFASTPP_STB_INCLUDE_DIR="$deps/include/stb")
+fi
 cuda_root=$(dirname "$(dirname "$(readlink -f "$nvcc_bin")")")
 if ! ls "$cuda_root"/include/cudnn.h >/dev/null 2>&1 && ! ls "$cuda_root"/targets/*/include/cudnn.h >/dev/null 2>&1; then
   # the pip package nvidia-cudnn-cu13: include/ and lib/libcudnn.so.9 (no unversioned link)
@@ -43,12 +48,31 @@ if ! ls "$cuda_root"/include/cudnn.h >/dev/null 2>&1 && ! ls "$cuda_root"/target
   fi
 fi
 
+# NCCL (fastpp::nccl, issue 24) likewise: the toolkit's, or the Python package nvidia-nccl-cu13's
+if ! ls "$cuda_root"/include/nccl.h "$cuda_root"/targets/*/include/nccl.h >/dev/null 2>&1; then
+  pkg=$(python3 -c 'import nvidia.nccl; print(list(nvidia.nccl.__path__)[0])' 2>/dev/null || true)
+  if [[ -n "$pkg" && -f "$pkg/include/nccl.h" ]]; then
+    args+=(-DNCCL_ROOT="$pkg")
+    export LD_LIBRARY_PATH="$pkg/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "NCCL from $pkg" | tee -a "$out/device.txt"
+  fi
+fi
+
 b=build/gpu
 gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
 start=$(date +%s)
-if ! { cmake -S . -B "$b" "${gen[@]}" "${args[@]}" &&
-       cmake --build "$b" -j "$(nproc)" --target fastpp_cuda fastpp_tests_cuda fastpp_tests_cuda_host \
-             fastpp_bench_cuda_cross_entropy fastpp_bench_cuda_resnet50; } >"$out/build.log" 2>&1; then
+targets=(fastpp_cuda fastpp_tests_cuda fastpp_tests_cuda_host fastpp_bench_cuda_cross_entropy fastpp_bench_cuda_resnet50)
+nccl=0
+if ! cmake -S . -B "$b" "${gen[@]}" "${args[@]}" >"$out/build.log" 2>&1; then
+  tail -n 40 "$out/build.log"
+  row "configure" "FAILED (build.log)"
+  exit 1
+fi
+if cmake --build "$b" --target help 2>/dev/null | grep -q fastpp_tests_nccl_host; then
+  targets+=(fastpp_tests_nccl fastpp_tests_nccl_host)
+  nccl=1
+fi
+if ! cmake --build "$b" -j "$(nproc)" --target "${targets[@]}" >>"$out/build.log" 2>&1; then
   tail -n 40 "$out/build.log"
   row "build" "FAILED (build.log)"
   exit 1
@@ -60,9 +84,15 @@ row "build" "ok in $(( $(date +%s) - start )) s"
 host_rc=$?
 "$b/tests/cuda/fastpp_tests_cuda" --reporter compact --durations yes >>"$out/tests.log" 2>&1
 gpu_rc=$?
+nccl_rc=0
+if [[ $nccl == 1 ]]; then
+  "$b/tests/cuda/fastpp_tests_nccl_host" >>"$out/tests.log" 2>&1 && "$b/tests/cuda/fastpp_tests_nccl" >>"$out/tests.log" 2>&1
+  nccl_rc=$?
+fi
 tail -n 5 "$out/tests.log"
 row "host tests (call checks)" "$([[ $host_rc == 0 ]] && echo passed || echo "FAILED ($host_rc)")"
-row "GPU tests" "$([[ $gpu_rc == 0 ]] && echo passed || echo "FAILED ($gpu_rc)"): $(grep -E '^(All tests passed|test cases:)' "$out/tests.log" | tail -n 1)"
+row "GPU tests" "$([[ $gpu_rc == 0 ]] && echo passed || echo "FAILED ($gpu_rc)"): $(grep -E '^(All tests passed|test cases:)' "$out/tests.log" | head -n 2 | tail -n 1)"
+row "NCCL 1-rank job" "$([[ $nccl == 0 ]] && echo "not built (no NCCL found)" || { [[ $nccl_rc == 0 ]] && echo passed || echo "FAILED ($nccl_rc)"; })"
 
 # then the timings, each file written as it is measured
 "$b/tests/cuda/fastpp_bench_cuda_cross_entropy" 2>&1 | tee "$out/bench-cross-entropy.txt"
@@ -75,4 +105,4 @@ if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/d
 fi
 echo "== summary =="
 cat "$summary"
-[[ $host_rc == 0 && $gpu_rc == 0 ]]
+[[ $host_rc == 0 && $gpu_rc == 0 && $nccl_rc == 0 ]]
