@@ -71,8 +71,11 @@ file(GLOB FASTPP_NCCL_SOURCES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/nccl/
 add_library(fastpp_nccl STATIC ${FASTPP_NCCL_SOURCES})
 add_library(fastpp::nccl ALIAS fastpp_nccl)
 set_target_properties(fastpp_nccl PROPERTIES EXPORT_NAME nccl POSITION_INDEPENDENT_CODE ON)
-# src/ for src/cuda/check.hpp and src/cuda/stream.hpp (the learner's stream as a cudaStream_t)
+# src/ for src/cuda/check.hpp and src/cuda/stream.hpp (the learner's stream as a cudaStream_t). NCCL's folder
+# is the target's own, so it comes before the CUDA toolkit's (from fastpp_cuda's CUDA::cudart): a toolkit that
+# ships an nccl.h of another version than NCCL_ROOT's library must not hide the library's own header.
 target_include_directories(fastpp_nccl PRIVATE "${PROJECT_SOURCE_DIR}/src")
+target_include_directories(fastpp_nccl SYSTEM BEFORE PRIVATE "${NCCL_INCLUDE_DIR}")
 target_link_libraries(fastpp_nccl PUBLIC fastpp_cuda PRIVATE NCCL::nccl CUDA::cudart)
 target_compile_definitions(fastpp_nccl PUBLIC FASTPP_WITH_NCCL=1)
 target_compile_options(fastpp_nccl PRIVATE -Wall -Wextra $<$<BOOL:${FASTPP_WERROR}>:-Werror>)
