@@ -197,7 +197,8 @@ void NcclGroup::average_buckets(const std::vector<std::vector<NcclGradPart>>& bu
     }
     float* start = s_->packed + at;
     for (const auto& p : b) {
-      FASTPP_CUDA_CHECK(cudaMemcpyAsync(s_->packed + at, p.grad, p.n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+      FASTPP_CUDA_CHECK(
+          cudaMemcpyAsync(s_->packed + at, p.grad, p.n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
       at += p.n;
     }
     spans.emplace_back(start, static_cast<std::size_t>(s_->packed + at - start));
@@ -214,7 +215,8 @@ void NcclGroup::average_buckets(const std::vector<std::vector<NcclGradPart>>& bu
   for (const auto& b : buckets) {
     if (b.size() <= 1) continue;
     for (const auto& p : b) {
-      FASTPP_CUDA_CHECK(cudaMemcpyAsync(p.grad, s_->packed + at, p.n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+      FASTPP_CUDA_CHECK(
+          cudaMemcpyAsync(p.grad, s_->packed + at, p.n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
       at += p.n;
     }
   }
