@@ -49,7 +49,7 @@ if ! ls "$cuda_root"/include/cudnn.h >/dev/null 2>&1 && ! ls "$cuda_root"/target
 fi
 
 # NCCL (fastpp::nccl, issue 24) likewise: the toolkit's, or the Python package nvidia-nccl-cu13's
-if ! ls "$cuda_root"/include/nccl.h "$cuda_root"/targets/*/include/nccl.h >/dev/null 2>&1; then
+if ! ls "$cuda_root"/include/nccl.h >/dev/null 2>&1 && ! ls "$cuda_root"/targets/*/include/nccl.h >/dev/null 2>&1; then
   pkg=$(python3 -c 'import nvidia.nccl; print(list(nvidia.nccl.__path__)[0])' 2>/dev/null || true)
   if [[ -n "$pkg" && -f "$pkg/include/nccl.h" ]]; then
     args+=(-DNCCL_ROOT="$pkg")
