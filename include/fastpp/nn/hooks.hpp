@@ -25,6 +25,14 @@ class GradReady {
 class ProcessSum {
  public:
   virtual void sum(double* values, std::int64_t n) = 0;
+  // The same sum over values in the memory of a device the host cannot read (the cuda device's), in the
+  // device's order of work (its current stream), not necessarily finished on return. Returns false where
+  // this process group sums host memory only (the default): the layer then copies the values to the host,
+  // calls sum and copies them back. NCCL sums them where they are.
+  virtual bool sum_device(double* device_values, std::int64_t n) {
+    (void)device_values, (void)n;
+    return false;
+  }
 
  protected:
   ~ProcessSum() = default;

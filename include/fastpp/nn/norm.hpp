@@ -100,20 +100,64 @@ class BatchNormCore {
                          "train without sync_batchnorm there");
   }
 
+  // The synchronised statistics' sums (n doubles) where D's kernels read them: host memory where the host
+  // can read D's (the cpu: summed by ProcessSum::sum), else D's memory, summed there by
+  // ProcessSum::sum_device (NCCL) or, where the process group cannot, through a host copy.
+  class SyncSums {
+   public:
+    explicit SyncSums(std::int64_t n) : n_(n) {
+      if constexpr (HostDevice<D>) host_.resize(static_cast<std::size_t>(n));
+      else device_ = Tensor<double, D>::empty({n});
+    }
+    double* data() {
+      if constexpr (HostDevice<D>) return host_.data();
+      else return device_.data();
+    }
+    void sum_processes(ProcessSum& sync) {
+      if constexpr (HostDevice<D>) {
+        sync.sum(host_.data(), n_);
+      } else if (!sync.sum_device(device_.data(), n_)) {
+        host_.resize(static_cast<std::size_t>(n_));
+        copy_bytes<cpu, D>(host_.data(), device_.data(), sizeof(double) * host_.size());
+        sync.sum(host_.data(), n_);
+        copy_bytes<D, cpu>(device_.data(), host_.data(), sizeof(double) * host_.size());
+      }
+    }
+    // The rows summed over the processes (the last of the forward's sums) on the host. In D's memory they
+    // are not read back: a host sum of this process's rows gives them (waited for as the process group
+    // waits: NCCL's polls for errors and its timeout, where a copy would wait on a hung collective forever).
+    double rows_total(ProcessSum& sync, std::int64_t rows) {
+      if constexpr (HostDevice<D>) {
+        (void)sync, (void)rows;
+        return host_[static_cast<std::size_t>(n_ - 1)];
+      } else {
+        double total = static_cast<double>(rows);
+        sync.sum(&total, 1);
+        return total;
+      }
+    }
+
+   private:
+    std::int64_t n_;
+    std::vector<double> host_;
+    Tensor<double, D> device_;
+  };
+
   void forward_synced(ProcessSum& sync, const Tensor<T, D>& x, std::int64_t rows, Tensor<T, D>& y,
                       std::string_view name) {
     if constexpr (has_sync_kernels) {
       const std::int64_t c = weight.value.numel();
-      std::vector<double> sums(static_cast<std::size_t>(2 * c + 1));
+      SyncSums sums(2 * c + 1);
       kernels::batchnorm_sync_sums(x.data(), rows, c, sums.data());
-      sync.sum(sums.data(), 2 * c + 1);
-      require<ShapeError>(sums[static_cast<std::size_t>(2 * c)] > 1.0, name,
+      sums.sum_processes(sync);
+      const double total = sums.rows_total(sync, rows);
+      require<ShapeError>(total > 1.0, name,
                           ": training needs more than one value per channel over all processes, got input ",
                           x.shape(), " here");
       kernels::batchnorm_sync_forward(x.data(), rows, c, sums.data(), momentum, eps, weight.value.data(),
                                       bias.value.data(), running_mean.data(), running_var.data(), y.data(),
                                       xhat_.defined() ? xhat_.data() : nullptr, invstd_.data());
-      rows_total_ = sums[static_cast<std::size_t>(2 * c)];
+      rows_total_ = total;
     } else {
       (void)sync, (void)x, (void)rows, (void)y;
       no_sync_kernels(name);
@@ -123,9 +167,9 @@ class BatchNormCore {
     if constexpr (has_sync_kernels) {
       const std::int64_t c = weight.value.numel();
       const std::int64_t rows = dy.numel() / c;
-      std::vector<double> sums(static_cast<std::size_t>(2 * c));
+      SyncSums sums(2 * c);
       kernels::batchnorm_sync_grad_sums(xhat_.data(), dy.data(), rows, c, sums.data(), dgamma, dbeta);
-      sync.sum(sums.data(), 2 * c);
+      sums.sum_processes(sync);
       kernels::batchnorm_sync_backward_dx(xhat_.data(), dy.data(), rows, c, weight.value.data(), invstd_.data(),
                                           sums.data(), rows_total_, dx.data());
     } else {

@@ -44,6 +44,11 @@ struct layer_kernels<fastpp::cuda> {
   static constexpr auto linear_backward = &cuda_kernels::linear_backward;
   static constexpr auto batchnorm_forward = &cuda_kernels::batchnorm_forward;
   static constexpr auto batchnorm_backward = &cuda_kernels::batchnorm_backward;
+  // Synchronised BatchNorm (src/cuda/norm_sync.cu): the sums between these calls stay in device memory.
+  static constexpr auto batchnorm_sync_sums = &cuda_kernels::batchnorm_sync_sums;
+  static constexpr auto batchnorm_sync_forward = &cuda_kernels::batchnorm_sync_forward;
+  static constexpr auto batchnorm_sync_grad_sums = &cuda_kernels::batchnorm_sync_grad_sums;
+  static constexpr auto batchnorm_sync_backward_dx = &cuda_kernels::batchnorm_sync_backward_dx;
   static constexpr auto maxpool2d_forward = &cuda_kernels::maxpool2d_forward;
   static constexpr auto maxpool2d_backward = &cuda_kernels::maxpool2d_backward;
   static constexpr auto avgpool2d = &cuda_kernels::avgpool2d;

@@ -41,6 +41,21 @@ void batchnorm_forward(const float* x, i64 rows, i64 c, bool training, float mom
                        float* invstd);
 void batchnorm_backward(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma, const float* invstd,
                         bool frozen_stats, float* dgamma, float* dbeta, float* dx);
+// Synchronised BatchNorm (backend/cpu/detail/norm_sync.hpp has the contracts), with `sums` in DEVICE memory
+// (doubles; nn/norm.hpp keeps them there and sums them over the processes with ProcessSum::sum_device, so an
+// NCCL run all-reduces them on the GPU): batchnorm_sync_sums writes sums[0, c) = sum x, sums[c, 2c) = sum x^2
+// and sums[2c] = rows; batchnorm_sync_forward normalises with the global sums and moves the running
+// estimates; batchnorm_sync_grad_sums writes sums[0, c) = sum dy, sums[c, 2c) = sum dy * xhat and adds them to
+// dbeta and dgamma (when not null); batchnorm_sync_backward_dx writes dx (may be dy) from the global sums over
+// n rows in all. Queued on the current stream, nothing waited for.
+void batchnorm_sync_sums(const float* x, i64 rows, i64 c, double* sums);
+void batchnorm_sync_forward(const float* x, i64 rows, i64 c, const double* sums, float momentum, float eps,
+                            const float* gamma, const float* beta, float* running_mean, float* running_var, float* y,
+                            float* xhat, float* invstd);
+void batchnorm_sync_grad_sums(const float* xhat, const float* dy, i64 rows, i64 c, double* sums, float* dgamma,
+                              float* dbeta);
+void batchnorm_sync_backward_dx(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma,
+                                const float* invstd, const double* sums, double n, float* dx);
 
 // Pooling (backend/cpu/detail/pool.hpp): argmax holds each output's input offset within its image.
 void maxpool2d_forward(const float* x, const backend::PoolGeom& g, float* y, std::int32_t* argmax);
