@@ -28,6 +28,14 @@ bool have_dataset() {
 
 std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
 
+// Skips the test where there is no exporter. Called first in a test, before any TempDir: the skip ends the
+// process at once (tests/support/skip.hpp), so a folder made before it would be left behind.
+void require_exporter() {
+#if !defined(FASTPP_EXPORT_FASHION_MNIST)
+  FASTPP_SKIP("the examples are not built (FASTPP_BUILD_EXAMPLES=OFF), so there is no exporter to run");
+#endif
+}
+
 // Runs the exporter with `args`; returns its exit code and what it printed (stdout and stderr).
 std::pair<int, std::string> run_exporter(const std::string& args, const fs::path& log) {
 #if defined(FASTPP_EXPORT_FASHION_MNIST)
@@ -91,6 +99,7 @@ void write_tiny_dataset(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("the exporter writes each IDX image as a PNG of its class and split, with the IDX pixels", "[fashion]") {
+  require_exporter();
   TempDir t;
   write_tiny_dataset(t / "src");
   const auto [rc, log] = run_exporter("--src " + quoted(t / "src") + " --out " + quoted(t / "out") + " --limit 2",
@@ -115,6 +124,7 @@ TEST_CASE("the exporter writes each IDX image as a PNG of its class and split, w
 }
 
 TEST_CASE("the exporter refuses a malformed IDX file, naming the file and the fault", "[fashion][bad_input]") {
+  require_exporter();
   struct Case {
     const char* what;
     const char* file;
@@ -162,6 +172,7 @@ TEST_CASE("the exporter refuses a malformed IDX file, naming the file and the fa
 // Not tagged [threads] (the loader tests are): a skip here must not end the ThreadSanitizer run.
 TEST_CASE("the chapter's recipe runs unchanged on a Fashion-MNIST subset", "[fashion]") {
   if (!have_dataset()) FASTPP_SKIP("Debian's dataset-fashion-mnist is not installed");
+  require_exporter();
   TempDir t;
   const auto [rc, log] = run_exporter("--out " + quoted(t / "fashion") + " --limit 6", t / "log.txt");
   INFO(log);
