@@ -222,6 +222,39 @@ void NcclGroup::average_buckets(const std::vector<std::vector<NcclGradPart>>& bu
   }
 }
 
+void NcclGroup::average_bucket(const NcclGradPart* parts, std::size_t count) {
+  ncclComm_t c = s_->live("ncclAllReduce (gradients)");
+  if (count == 0) return;
+  const cudaStream_t stream = cuda_runtime::stream();
+  if (count == 1) {
+    float* g = parts[0].grad;
+    if (parts[0].n > 0) FASTPP_NCCL_CHECK(ncclAllReduce(g, g, parts[0].n, ncclFloat, ncclAvg, c, stream));
+    return;
+  }
+  std::size_t total = 0;
+  for (std::size_t k = 0; k < count; ++k) total += parts[k].n;
+  s_->reserve_packed(total);
+  std::size_t at = 0;
+  for (std::size_t k = 0; k < count; ++k) {
+    FASTPP_CUDA_CHECK(cudaMemcpyAsync(s_->packed + at, parts[k].grad, parts[k].n * sizeof(float),
+                                      cudaMemcpyDeviceToDevice, stream));
+    at += parts[k].n;
+  }
+  FASTPP_NCCL_CHECK(ncclAllReduce(s_->packed, s_->packed, total, ncclFloat, ncclAvg, c, stream));
+  at = 0;
+  for (std::size_t k = 0; k < count; ++k) {
+    FASTPP_CUDA_CHECK(cudaMemcpyAsync(parts[k].grad, s_->packed + at, parts[k].n * sizeof(float),
+                                      cudaMemcpyDeviceToDevice, stream));
+    at += parts[k].n;
+  }
+}
+
+void NcclGroup::sum_device(double* device_values, std::size_t n) {
+  ncclComm_t c = s_->live("ncclAllReduce (BatchNorm statistics)");
+  if (n == 0) return;
+  FASTPP_NCCL_CHECK(ncclAllReduce(device_values, device_values, n, ncclDouble, ncclSum, c, cuda_runtime::stream()));
+}
+
 void NcclGroup::check_device(const char* where) const {
   int d = -1;
   FASTPP_CUDA_CHECK(cudaGetDevice(&d));

@@ -22,10 +22,20 @@
 //   - before each fit, rank 0's weights are copied to every rank (ncclBroadcast of every parameter, grouped);
 //   - each batch's loss is averaged over the ranks right after the loss (NcclGroup::sum of one double), so the
 //     smoothed loss, the recorder, the table and lr_find see the whole global batch's loss on every rank;
-//   - after each backward, the gradients are averaged with ncclAllReduce(ncclAvg) in buckets of about
-//     bucket_bytes (consecutive trainable parameters; a bucket of one parameter is reduced in place, larger
-//     ones packed into a device buffer), all buckets in one ncclGroupStart/End, on the learner's stream;
-//   - BatchNorm's statistics stay local to each rank; validation sums are added over the ranks (NcclGroup::sum);
+//   - the gradients are averaged with ncclAllReduce(ncclAvg) in buckets of about bucket_bytes (the trainable
+//     parameters in reverse order, first_bucket_bytes for the first: DDP's sizes; a bucket of one parameter is
+//     reduced in place, larger ones packed into a device buffer), on the learner's stream. With `overlap` (the
+//     default) a bucket's all-reduce is queued during backward as soon as its last gradient is reported final
+//     (nn::GradReady through nn::Ctx::parallel, as the MPI path): the stream runs it after the kernels that
+//     made those gradients and before the rest of backward, and the host never waits for it. On one stream
+//     NCCL's kernel runs between backward's kernels, not beside them (running beside them would need a
+//     stream of its own and events). Buckets that no layer reported (a model of one layer, a custom
+//     container) are queued after backward; the buckets and their sums are the same either way, so the
+//     results do not depend on the overlap;
+//   - BatchNorm's statistics stay local to each rank unless `sync_batchnorm` (PyTorch's SyncBatchNorm): then
+//     the per-channel sums that nn/norm.hpp makes stay on the GPU and are added over the ranks there
+//     (ncclAllReduce(ncclSum) of doubles, ProcessSum::sum_device), with one waited sum of the row count per
+//     BatchNorm forward; validation sums are added over the ranks (NcclGroup::sum);
 //   - only rank 0 shows the progress table and writes checkpoints (set_process_group: the others wait).
 // Differences from the MPI path:
 //   - the collectives run on the GPU, queued on the learner's stream (the current stream inside fit, validate,
@@ -44,12 +54,14 @@
 #if !defined(FASTPP_WITH_NCCL)
 #error "fastpp/distributed/nccl.hpp belongs to fastpp::nccl: configure where CUDA and NCCL are found, link fastpp::nccl"
 #endif
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../core/device.hpp"
@@ -57,6 +69,7 @@
 #include "../learner/callback.hpp"
 #include "../learner/learner_base.hpp"
 #include "../learner/process_group.hpp"
+#include "../nn/hooks.hpp"
 
 #if defined(FASTPP_HAVE_MPI)
 #include <mpi.h>
@@ -107,6 +120,13 @@ class NcclGroup final : public ProcessGroup {
   // Each bucket's gradients become their average over the ranks; one ncclAllReduce per bucket, all in one
   // group, queued on the current stream.
   void average_buckets(const std::vector<std::vector<NcclGradPart>>& buckets);
+  // One bucket (parts[0, count)) averaged over the ranks: packed (more than one part), one ncclAllReduce,
+  // unpacked, queued on the current stream, not waited for. Buckets queued one after another on one stream
+  // share the packed buffer (the stream orders them).
+  void average_bucket(const NcclGradPart* parts, std::size_t count);
+  // Element-wise sum of device doubles over the ranks, in place (ncclAllReduce, ncclSum), queued on the
+  // current stream, not waited for.
+  void sum_device(double* device_values, std::size_t n);
   // Throws if the calling thread's current device is not the group's.
   void check_device(const char* where) const;
 
@@ -117,17 +137,27 @@ class NcclGroup final : public ProcessGroup {
 };
 
 struct NcclOptions {
-  std::size_t bucket_bytes = 25u << 20;  // PyTorch DDP's default bucket size (25 MiB)
+  std::size_t bucket_bytes = 25u << 20;       // PyTorch DDP's default bucket size (25 MiB) ...
+  std::size_t first_bucket_bytes = 1u << 20;  // ... and its first bucket's (1 MiB): the last layers' gradients
+  // Queue each bucket's all-reduce during backward, as soon as its gradients are final (false: all of them
+  // after the backward pass; the averages are the same bits either way).
+  bool overlap = true;
+  // PyTorch's SyncBatchNorm: BatchNorm's training statistics are the global batch's (the sums over the ranks
+  // on the GPUs; see the top of this file). Off: each rank's own (DDP's default).
+  bool sync_batchnorm = false;
 };
 
-// Broadcasts rank 0's weights before each fit, averages each batch's loss and, after each backward, the
-// gradients over the ranks of an NcclGroup (see the top of this file).
-class NcclDistributedCallback final : public Callback {
+// Broadcasts rank 0's weights before each fit, averages each batch's loss and the gradients of each backward
+// over the ranks of an NcclGroup (see the top of this file); with sync_batchnorm, sums BatchNorm's statistics
+// over the ranks. During a fit it is the learner's nn::GradReady (with overlap) and nn::ProcessSum (with
+// sync_batchnorm), through LearnerBase::parallel_hooks.
+class NcclDistributedCallback final : public Callback, public nn::GradReady, public nn::ProcessSum {
  public:
   NcclDistributedCallback(std::shared_ptr<NcclGroup> group, NcclOptions o = {}) : group_(std::move(group)), o_(o) {
     check<ValueError>(group_ != nullptr, "distributed: the NCCL group is null");
-    check<ValueError>(o_.bucket_bytes >= sizeof(float), "distributed: bucket_bytes must hold one float, got ",
-                      o_.bucket_bytes);
+    check<ValueError>(o_.bucket_bytes >= sizeof(float) && o_.first_bucket_bytes >= sizeof(float),
+                      "distributed: bucket_bytes and first_bucket_bytes must hold one float, got ", o_.bucket_bytes,
+                      " and ", o_.first_bucket_bytes);
   }
   std::string name() const override { return "NcclDistributedCallback"; }
   int order() const override { return -100; }  // before any callback that reads the averaged gradients
@@ -144,6 +174,26 @@ class NcclDistributedCallback final : public Callback {
       throw;
     }
     group_->end_group();
+    // The collectives also run at world 1 here (see the top of this file): so do the hooks.
+    if (o_.overlap) learn.parallel_hooks.grad_ready = this;
+    if (o_.sync_batchnorm) learn.parallel_hooks.sync_batchnorm = this;
+  }
+  void after_fit(LearnerBase& learn) override {
+    if (learn.parallel_hooks.grad_ready == this) learn.parallel_hooks.grad_ready = nullptr;
+    if (learn.parallel_hooks.sync_batchnorm == this) learn.parallel_hooks.sync_batchnorm = nullptr;
+    armed_ = false;
+  }
+
+  // The last step's buckets, and how many of them were queued during its backward (the rest after it).
+  std::size_t buckets() const noexcept { return buckets_.size(); }
+  std::size_t started_in_backward() const noexcept { return started_in_backward_; }
+
+  // nn::ProcessSum (sync_batchnorm): host values summed and waited for; device values summed on the GPU,
+  // queued on the learner's stream.
+  void sum(double* values, std::int64_t n) override { group_->sum(values, static_cast<std::size_t>(n)); }
+  bool sum_device(double* device_values, std::int64_t n) override {
+    group_->sum_device(device_values, static_cast<std::size_t>(n));
+    return true;
   }
 
   void after_loss(LearnerBase& learn) override {
@@ -151,35 +201,104 @@ class NcclDistributedCallback final : public Callback {
     double loss = learn.state.loss;
     group_->sum(&loss, 1);
     learn.state.loss = loss / group_->size();
+    // The buckets of this step's backward, ready to take the gradients as they become final.
+    plan(learn);
+    for (Bucket& b : buckets_) {
+      b.waiting = b.count;
+      b.started = false;
+    }
+    std::fill(ready_.begin(), ready_.end(), false);
+    started_in_backward_ = 0;
+    armed_ = true;
   }
 
+  // nn::GradReady, during backward: a bucket whose last gradient is final is queued on the stream now.
+  void grad_ready(const float* grad) override {
+    if (!armed_) return;
+    using Entry = std::pair<const float*, std::size_t>;
+    const auto it = std::lower_bound(by_grad_.begin(), by_grad_.end(), grad,
+                                     [](const Entry& e, const float* g) { return e.first < g; });
+    if (it == by_grad_.end() || it->first != grad) return;  // not averaged (cannot happen for a trainable one)
+    if (ready_[it->second]) return;
+    ready_[it->second] = true;
+    const std::size_t b = bucket_of_[it->second];
+    if (--buckets_[b].waiting == 0) {
+      start(b);
+      ++started_in_backward_;
+    }
+  }
+  // Nothing to drive: the stream runs the queued all-reduces in order.
+  void layer_done() override {}
+
   void after_backward(LearnerBase& learn) override {
-    plan(learn);
-    group_->average_buckets(buckets_);
+    if (!armed_) {  // no after_loss seen for this step (it always runs first in fastpp's train_batch)
+      plan(learn);
+      for (Bucket& b : buckets_) b.started = false;
+    }
+    armed_ = false;
+    for (std::size_t b = 0; b < buckets_.size(); ++b)
+      if (!buckets_[b].started) start(b);
   }
 
  private:
-  // Consecutive trainable parameters until a bucket holds bucket_bytes (a larger parameter alone in its own),
-  // in visit_params' order, the same on every rank. Rebuilt each step: cheap, and freezing changes it.
+  struct Bucket {
+    std::size_t first = 0, count = 0;  // parts_[first, first + count) are this bucket's
+    std::size_t waiting = 0;           // gradients not final yet in this backward
+    bool started = false;
+  };
+
+  void start(std::size_t b) {
+    Bucket& bk = buckets_[b];
+    group_->average_bucket(parts_.data() + bk.first, bk.count);
+    bk.started = true;
+  }
+
+  // The buckets over the trainable parameters in reverse order (the order backward makes their gradients
+  // final), the same on every rank. Rebuilt only when the parameters changed (pointers, sizes, or which are
+  // frozen): fine_tune's first phase averages the head's only.
   void plan(LearnerBase& learn) {
-    const std::size_t cap = o_.bucket_bytes / sizeof(float);
-    buckets_.clear();
-    std::size_t filled = 0;
+    seen_.clear();
     learn.visit_params([&](const std::string&, float*, float* grad, std::int64_t n) {
       if (!grad || n == 0) return;  // frozen: no gradient to average
-      const auto count = static_cast<std::size_t>(n);
-      if (buckets_.empty() || filled + count > cap) {
+      seen_.push_back({grad, static_cast<std::size_t>(n)});
+    });
+    const auto same_part = [](const NcclGradPart& a, const NcclGradPart& b) { return a.grad == b.grad && a.n == b.n; };
+    const bool same = seen_.size() == planned_.size() &&
+                      std::equal(seen_.begin(), seen_.end(), planned_.begin(), same_part);
+    if (same) return;
+    planned_ = seen_;
+    parts_.clear();
+    buckets_.clear();
+    bucket_of_.clear();
+    std::size_t filled = 0, cap = 0;
+    for (auto it = seen_.rbegin(); it != seen_.rend(); ++it) {
+      if (buckets_.empty() || filled + it->n > cap) {
+        cap = (buckets_.empty() ? o_.first_bucket_bytes : o_.bucket_bytes) / sizeof(float);
         buckets_.emplace_back();
+        buckets_.back().first = parts_.size();
         filled = 0;
       }
-      buckets_.back().push_back({grad, count});
-      filled += count;
-    });
+      ++buckets_.back().count;
+      parts_.push_back(*it);
+      bucket_of_.push_back(buckets_.size() - 1);
+      filled += it->n;
+    }
+    ready_.assign(parts_.size(), false);
+    by_grad_.clear();
+    for (std::size_t k = 0; k < parts_.size(); ++k) by_grad_.emplace_back(parts_[k].grad, k);
+    std::sort(by_grad_.begin(), by_grad_.end());
   }
 
   std::shared_ptr<NcclGroup> group_;
   NcclOptions o_;
-  std::vector<std::vector<NcclGradPart>> buckets_;
+  std::vector<NcclGradPart> seen_, planned_;  // (gradient, count) in parameter order
+  std::vector<NcclGradPart> parts_;           // in bucket order (reverse parameter order)
+  std::vector<std::size_t> bucket_of_;        // parts_[k]'s bucket
+  std::vector<bool> ready_;                   // parts_[k]'s gradient reported final in this backward
+  std::vector<Bucket> buckets_;
+  std::vector<std::pair<const float*, std::size_t>> by_grad_;  // gradient pointer -> index in parts_, sorted
+  std::size_t started_in_backward_ = 0;
+  bool armed_ = false;  // between after_loss and after_backward of a training step
 };
 
 // Makes learn (a learner whose model lives on the cuda device) one rank of a data-parallel run over the
