@@ -31,7 +31,7 @@ Tile tile_for(i64 c) {
   return {cw, block_threads / cw, (c + cw - 1) / cw};
 }
 
-enum class Sums { shifted_moments, raw_moments, grad };
+enum class Sums { shifted_moments, grad, raw_moments };
 
 // Stage 1: for the channels of tile blockIdx.x and the rows of chunk blockIdx.y, in double,
 //   shifted_moments: s1 = sum (x - K), s2 = sum (x - K)^2 with K = a[0, j];
