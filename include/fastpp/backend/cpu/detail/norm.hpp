@@ -123,35 +123,46 @@ FASTPP_KERNEL void batchnorm_forward(const float* x, i64 rows, i64 c, bool train
   channel_affine(x, rows, c, mean.data(), invstd, gamma, beta, y, xhat);
 }
 
-// Backward of batch-statistics normalisation: given xhat and dy, adds dgamma and dbeta (when not null)
-// and writes dx = gamma*invstd/M * (M dy - sum dy - xhat sum(dy xhat)). With `frozen_stats` (eval mode)
-// the statistics are constants: dx = dy * gamma * invstd.
-FASTPP_KERNEL void batchnorm_backward(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma,
-                               const float* invstd, bool frozen_stats, float* dgamma, float* dbeta, float* dx) {
+// Two per-channel sums over the rows of a [rows, c] array, in double, into sums[0, c) and sums[c, 2c):
+// rows_sums(r0, r1, p, q) adds rows [r0, r1)'s into p[c] and q[c]. Fixed chunks of 1024 rows, added in
+// order, so the result is the same bits for any thread count (batch norm's backward, and the synchronised
+// kernels of norm_sync.hpp).
+template <class RowsSums>
+void chunked_channel_sums(i64 rows, i64 c, double* sums, RowsSums&& rows_sums) {
   constexpr i64 chunk = 1024;
   const i64 chunks = (rows + chunk - 1) / chunk;
   std::vector<double> part(static_cast<std::size_t>(chunks * 2 * c), 0.0);
   parallel_for(0, chunks, 1, [&](i64 b, i64 e) {
     for (i64 k = b; k < e; ++k) {
-      double* s = part.data() + k * 2 * c;
-      layer_loop<grad_sums_rows>(dy, xhat, k * chunk, std::min(rows, (k + 1) * chunk), c, s, s + c);
+      double* p = part.data() + k * 2 * c;
+      rows_sums(k * chunk, std::min(rows, (k + 1) * chunk), p, p + c);
     }
   });
-  std::vector<double> sum(static_cast<std::size_t>(c), 0.0), sumh(static_cast<std::size_t>(c), 0.0);
+  std::fill(sums, sums + 2 * c, 0.0);
   for (i64 k = 0; k < chunks; ++k)
-    for (i64 j = 0; j < c; ++j) {
-      sum[static_cast<std::size_t>(j)] += part[static_cast<std::size_t>(k * 2 * c + j)];
-      sumh[static_cast<std::size_t>(j)] += part[static_cast<std::size_t>(k * 2 * c + c + j)];
-    }
+    for (i64 j = 0; j < 2 * c; ++j) sums[j] += part[static_cast<std::size_t>(k * 2 * c + j)];
+}
+
+// Backward of batch-statistics normalisation: given xhat and dy, adds dgamma and dbeta (when not null)
+// and writes dx = gamma*invstd/M * (M dy - sum dy - xhat sum(dy xhat)). With `frozen_stats` (eval mode)
+// the statistics are constants: dx = dy * gamma * invstd.
+FASTPP_KERNEL void batchnorm_backward(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma,
+                               const float* invstd, bool frozen_stats, float* dgamma, float* dbeta, float* dx) {
+  std::vector<double> sums(static_cast<std::size_t>(2 * c));  // [0, c): sum dy, [c, 2c): sum dy * xhat
+  chunked_channel_sums(rows, c, sums.data(), [&](i64 r0, i64 r1, double* s, double* sh) {
+    layer_loop<grad_sums_rows>(dy, xhat, r0, r1, c, s, sh);
+  });
+  const double* sum = sums.data();
+  const double* sumh = sums.data() + c;
   for (i64 j = 0; j < c; ++j) {
-    if (dgamma) dgamma[j] += static_cast<float>(sumh[static_cast<std::size_t>(j)]);
-    if (dbeta) dbeta[j] += static_cast<float>(sum[static_cast<std::size_t>(j)]);
+    if (dgamma) dgamma[j] += static_cast<float>(sumh[j]);
+    if (dbeta) dbeta[j] += static_cast<float>(sum[j]);
   }
   if (!dx) return;
   std::vector<float> a(static_cast<std::size_t>(c)), mb(static_cast<std::size_t>(c)), mh(static_cast<std::size_t>(c));
   for (i64 j = 0; j < c; ++j) {
     const auto u = static_cast<std::size_t>(j);
-    const BatchNormGradCoeffs k = batchnorm_grad_coeffs(sum[u], sumh[u], rows, gamma[j], invstd[j], frozen_stats);
+    const BatchNormGradCoeffs k = batchnorm_grad_coeffs(sum[j], sumh[j], rows, gamma[j], invstd[j], frozen_stats);
     a[u] = k.a;
     mb[u] = k.mb;
     mh[u] = k.mh;

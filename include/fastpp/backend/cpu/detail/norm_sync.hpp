@@ -31,18 +31,9 @@ namespace fastpp::backend::cpu_detail {
 // sums[0, c): sum of x per channel, sums[c, 2c): sum of x^2, sums[2c]: rows; fixed chunking, chunks added in
 // order (the same bits for any thread count).
 FASTPP_KERNEL void batchnorm_sync_sums(const float* x, i64 rows, i64 c, double* sums) {
-  constexpr i64 chunk = 1024;
-  const i64 chunks = (rows + chunk - 1) / chunk;
-  std::vector<double> part(static_cast<std::size_t>(chunks * 2 * c), 0.0);
-  parallel_for(0, chunks, 1, [&](i64 b, i64 e) {
-    for (i64 k = b; k < e; ++k) {
-      double* p = part.data() + k * 2 * c;
-      layer_loop<channel_sum_sq_rows>(x, k * chunk, std::min(rows, (k + 1) * chunk), c, p, p + c);
-    }
+  chunked_channel_sums(rows, c, sums, [&](i64 r0, i64 r1, double* p, double* q) {
+    layer_loop<channel_sum_sq_rows>(x, r0, r1, c, p, q);
   });
-  std::fill(sums, sums + 2 * c, 0.0);
-  for (i64 k = 0; k < chunks; ++k)
-    for (i64 j = 0; j < 2 * c; ++j) sums[j] += part[static_cast<std::size_t>(k * 2 * c + j)];
   sums[2 * c] = static_cast<double>(rows);
 }
 
@@ -53,15 +44,13 @@ FASTPP_KERNEL void batchnorm_sync_forward(const float* x, i64 rows, i64 c, const
                                           const float* gamma, const float* beta, float* running_mean,
                                           float* running_var, float* y, float* xhat, float* invstd) {
   const double n = sums[2 * c];
-  const double unbias = n / (n - 1.0);
   std::vector<float> mean(static_cast<std::size_t>(c));
   for (i64 j = 0; j < c; ++j) {
     const double m = sums[j] / n;
     const double var = std::max(0.0, sums[c + j] / n - m * m);
     mean[static_cast<std::size_t>(j)] = static_cast<float>(m);
-    invstd[j] = static_cast<float>(1.0 / std::sqrt(var + eps));
-    running_mean[j] = static_cast<float>((1.0 - momentum) * running_mean[j] + momentum * m);
-    running_var[j] = static_cast<float>((1.0 - momentum) * running_var[j] + momentum * var * unbias);
+    invstd[j] = batchnorm_invstd(var, eps);
+    batchnorm_running_update(m, var, static_cast<i64>(n), momentum, running_mean[j], running_var[j]);
   }
   channel_affine(x, rows, c, mean.data(), invstd, gamma, beta, y, xhat);
 }
@@ -70,18 +59,9 @@ FASTPP_KERNEL void batchnorm_sync_forward(const float* x, i64 rows, i64 c, const
 // dbeta and dgamma (when not null): the local gradient, which the gradient all-reduce averages.
 FASTPP_KERNEL void batchnorm_sync_grad_sums(const float* xhat, const float* dy, i64 rows, i64 c, double* sums,
                                             float* dgamma, float* dbeta) {
-  constexpr i64 chunk = 1024;
-  const i64 chunks = (rows + chunk - 1) / chunk;
-  std::vector<double> part(static_cast<std::size_t>(chunks * 2 * c), 0.0);
-  parallel_for(0, chunks, 1, [&](i64 b, i64 e) {
-    for (i64 k = b; k < e; ++k) {
-      double* s = part.data() + k * 2 * c;
-      layer_loop<grad_sums_rows>(dy, xhat, k * chunk, std::min(rows, (k + 1) * chunk), c, s, s + c);
-    }
+  chunked_channel_sums(rows, c, sums, [&](i64 r0, i64 r1, double* s, double* sh) {
+    layer_loop<grad_sums_rows>(dy, xhat, r0, r1, c, s, sh);
   });
-  std::fill(sums, sums + 2 * c, 0.0);
-  for (i64 k = 0; k < chunks; ++k)
-    for (i64 j = 0; j < 2 * c; ++j) sums[j] += part[static_cast<std::size_t>(k * 2 * c + j)];
   for (i64 j = 0; j < c; ++j) {
     if (dgamma) dgamma[j] += static_cast<float>(sums[c + j]);
     if (dbeta) dbeta[j] += static_cast<float>(sums[j]);
@@ -95,9 +75,11 @@ FASTPP_KERNEL void batchnorm_sync_backward_dx(const float* xhat, const float* dy
   std::vector<float> a(static_cast<std::size_t>(c)), mb(static_cast<std::size_t>(c)), mh(static_cast<std::size_t>(c));
   for (i64 j = 0; j < c; ++j) {
     const auto u = static_cast<std::size_t>(j);
-    a[u] = gamma[j] * invstd[j];
-    mb[u] = static_cast<float>(sums[j] / n);
-    mh[u] = static_cast<float>(sums[c + j] / n);
+    const BatchNormGradCoeffs k =
+        batchnorm_grad_coeffs(sums[j], sums[c + j], static_cast<i64>(n), gamma[j], invstd[j], false);
+    a[u] = k.a;
+    mb[u] = k.mb;
+    mh[u] = k.mh;
   }
   parallel_for(0, rows, 256, [&](i64 b, i64 e) {
     layer_loop<batchnorm_dx_rows>(xhat, dy, b, e, c, a.data(), mb.data(), mh.data(), dx);
