@@ -6,6 +6,7 @@
 #include "data/collate.hpp"
 #include "data/datablock.hpp"
 #include "data/dataloader.hpp"
+#include "data/device_batch.hpp"
 #include "data/image_block.hpp"
 #include "data/items.hpp"
 #include "data/labellers.hpp"

@@ -14,6 +14,11 @@
 // Threads: a worker builds a whole batch (decode, item transforms, collate, the input block's batch_tfm
 // (IntToFloat for images), batch transforms); at most `prefetch` batches are in flight. An exception in a worker is stored in the
 // batch's future and rethrown to the consumer when it reaches that batch, naming the file and the step.
+//
+// Batch transforms on the device (defer_batch_tfms, data/deferred_batch.hpp, data/device_batch.hpp): when
+// switched on for a pipeline the GPU's augmentation pass can run (IntToFloat, aug_transforms, Normalize),
+// the workers stop after collation and the batches the loop yields carry the uint8 images and their
+// augmentation's parameters (Batch::deferred) instead of x; batch_input_on<D>(b) makes x on device D.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -37,6 +42,7 @@
 #include "../vision/transform.hpp"
 #include "block.hpp"
 #include "category.hpp"
+#include "deferred_batch.hpp"
 #include "image_block.hpp"
 #include "pipeline.hpp"
 #include "shard.hpp"
@@ -60,12 +66,16 @@ struct DataLoaderOptions {
 };
 
 // One batch: x the inputs after the batch transforms, y the targets, idxs the positions of its items in
-// the loader's dataset (dl.items()[idxs[i]] is the item of sample i).
+// the loader's dataset (dl.items()[idxs[i]] is the item of sample i). A loader whose batch transforms are
+// left to the device (defer_batch_tfms) leaves x empty in the batches of its loops and sets `deferred`
+// (the uint8 images and their augmentation's parameters): batch_input_on<D>(b) (data/device_batch.hpp)
+// makes the input on device D; one_batch() always runs the transforms and sets x.
 template <class XBatch, class YBatch>
 struct BatchOf {
   XBatch x;
   YBatch y;
   std::vector<std::int64_t> idxs;
+  std::shared_ptr<const DeferredInput> deferred = {};
 };
 // Image classification: x NHWC float [N, H, W, 3], y the class indices [N].
 using Batch = BatchOf<Tensor<float, cpu>, Tensor<std::int64_t, cpu>>;
@@ -155,6 +165,29 @@ struct LoaderData {
   bool shuffle = false;
   bool drop_last = false;
   ShardSpec shard;  // this process's share of each epoch (data-parallel training; shard.hpp)
+  // Set (by DataLoaderOf::defer_batch_tfms): the loop's batches stop after collation, keeping the uint8
+  // images and the plan's parameters for them (a plan that is ok(), of a deferrable loader).
+  std::shared_ptr<const DeviceAugmentPlan> device_plan;
+
+  // Whether the input block's batches can be deferred at all: uint8 images that IntToFloat makes the
+  // float batch the transforms take (ImageBlock).
+  static constexpr bool deferrable = [] {
+    if constexpr (requires { typename XBlock::batch_tfm; })
+      return std::is_same_v<collated_type, Tensor<std::uint8_t, cpu>> &&
+             std::is_same_v<typename XBlock::batch_tfm, IntToFloat> && std::is_same_v<x_batch, Tensor<float, cpu>>;
+    else
+      return false;
+  }();
+  // The plan of the device pass for these steps; not ok() (with the reason) when they or the block cannot.
+  DeviceAugmentPlan device_augment() const {
+    if constexpr (deferrable) {
+      return device_augment_plan(batch_steps);
+    } else {
+      DeviceAugmentPlan p;
+      p.reason = "the input block's batches are not uint8 images made float by IntToFloat (as ImageBlock's)";
+      return p;
+    }
+  }
 
   std::int64_t size() const { return static_cast<std::int64_t>(items.size()); }
   // Items this loader yields per epoch: its shard of the dataset.
@@ -226,8 +259,10 @@ struct LoaderData {
     return item(i, epoch, none);
   }
 
+  // defer: a loop's batch, whose batch transforms device_plan (when set) leaves to batch_input_on.
   template <class Trace>
-  batch_type batch(std::vector<std::int64_t> idxs, std::int64_t b, std::uint64_t epoch, Trace& trace) const {
+  batch_type batch(std::vector<std::int64_t> idxs, std::int64_t b, std::uint64_t epoch, Trace& trace,
+                   bool defer = false) const {
     std::vector<sample_type> samples;
     std::vector<std::string> names;
     std::vector<target_type> ts;
@@ -249,6 +284,21 @@ struct LoaderData {
     }();
     trace.collated(collated, y);
     BatchContext ctx = batch_context(b, epoch);
+    if constexpr (!Trace::active && deferrable) {
+      if (defer && device_plan) {  // the batch transforms are left to batch_input_on: only their draws are made here
+        backend::AugmentBatch params;
+        try {
+          check<ShapeError>(collated.rank() == 4 && collated.size(3) == 3, "needs an NHWC RGB batch [N, H, W, 3], got ",
+                            collated.shape().str());
+          params = device_plan->params(collated.size(0), collated.size(1), collated.size(2), ctx);
+        } catch (const std::exception& e) {
+          throw Error(msg("batch ", b, " of the ", split == Split::train ? "train" : "valid",
+                          " loader: batch transform '", batch_steps.front().name, "' failed: ", e.what()));
+        }
+        return batch_type{x_batch{}, std::move(y), std::move(idxs),
+                          std::make_shared<const DeferredInput>(DeferredInput{std::move(collated), std::move(params)})};
+      }
+    }
     // IntToFloat and a first step that can start from the uint8 batch (aug_transforms' AffineCoordTfm:
     // PipelineStep::from_u8) run as one, with the same result and no float copy of the whole batch. Not
     // under a trace (summary() shows each step's output).
@@ -292,9 +342,9 @@ struct LoaderData {
     }
     return batch_type{std::move(x), std::move(y), std::move(idxs)};
   }
-  batch_type batch(std::vector<std::int64_t> idxs, std::int64_t b, std::uint64_t epoch) const {
+  batch_type batch(std::vector<std::int64_t> idxs, std::int64_t b, std::uint64_t epoch, bool defer = false) const {
     NoTrace none;
-    return batch(std::move(idxs), b, epoch, none);
+    return batch(std::move(idxs), b, epoch, none, defer);
   }
 
   // New items (not in the dataset) through this loader's pipeline, as one batch of inputs: decoding,
@@ -438,7 +488,7 @@ class DataLoaderOf {
           inflight.push_back(pool->submit([d = data, c = cancelled, idxs = data->batch_idxs(order, b), b,
                                            e = epoch]() mutable {
             if (c->load()) return batch_type{};
-            return d->batch(std::move(idxs), b, e);
+            return d->batch(std::move(idxs), b, e, true);
           }));
         }
       }
@@ -490,6 +540,30 @@ class DataLoaderOf {
     return out;
   }
   const ShardSpec& shard_spec() const { return data_->shard; }
+
+  // Batch transforms on the device: on, the batches of this loader's loops (begin()) stop after collation
+  // and carry the uint8 images and their augmentation's parameters, drawn as the transforms draw them
+  // (Batch::deferred; batch_input_on<D>(b) in data/device_batch.hpp applies them on D). It is switched on
+  // only where the device pass can run these steps: otherwise the batches keep x, made on the cpu, and
+  // device_batch_tfms_reason() says why. Returns whether the batches are now deferred. one_batch(),
+  // inputs(), item() and summary() are not affected; loops already started keep the mode they began with;
+  // copies of this loader made before the call keep theirs.
+  bool defer_batch_tfms(bool on = true) {
+    std::shared_ptr<const DeviceAugmentPlan> plan;
+    if (on) {
+      DeviceAugmentPlan p = data_->device_augment();
+      if (p.ok()) plan = std::make_shared<const DeviceAugmentPlan>(std::move(p));
+    }
+    if (plan != nullptr || data_->device_plan != nullptr) {  // copy on write: in-flight loops hold the old data
+      auto d = std::make_shared<Data>(*data_);
+      d->device_plan = std::move(plan);
+      data_ = std::move(d);
+    }
+    return batch_tfms_deferred();
+  }
+  bool batch_tfms_deferred() const { return data_->device_plan != nullptr; }
+  // Why this loader's batch transforms cannot be left to the device (one line); empty when they can.
+  std::string device_batch_tfms_reason() const { return data_->device_augment().reason; }
 
   std::int64_t n_items() const { return data_->size(); }
   std::int64_t n_batches() const { return data_->n_batches(); }
@@ -546,6 +620,12 @@ struct DataLoadersOf {
   L<BadItem> bad_items;  // files left out by BadItems::skip
 
   batch_type one_batch() const { return train.one_batch(); }
+  // Both loaders' batch transforms on the device (DataLoaderOf::defer_batch_tfms); true when both are.
+  bool defer_batch_tfms(bool on = true) {
+    const bool t = train.defer_batch_tfms(on);
+    const bool v = valid.defer_batch_tfms(on);
+    return t && v;
+  }
   // Both loaders cut for one process of a data-parallel run: the train loader's epochs padded so every
   // rank runs the same number of steps, the valid loader's not, so each item is counted once when the
   // ranks' validation sums are added up.

@@ -7,6 +7,7 @@
 // sorted by `order` (stable, as fastai's Pipeline). The erasure costs one indirect call per item or
 // batch, nothing next to decoding an image, and lets summary() walk the steps one by one.
 #include <algorithm>
+#include <any>
 #include <functional>
 #include <string>
 #include <tuple>
@@ -68,6 +69,9 @@ struct PipelineStep {
   // From `from_u8(uint8 batch, ctx) const` (AffineCoordTfm): this step applied to IntToFloat(batch), bit for
   // bit, without the float copy of the whole batch. The loader calls it when the step comes first.
   std::function<In(const Tensor<std::uint8_t, cpu>&, Ctx&)> from_u8 = {};
+  // A copy of the transform itself (batch steps): where code recognises a known transform type behind
+  // the erased step, as data/deferred_batch.hpp finds aug_transforms and Normalize to run them on a device.
+  std::any tfm = {};
 };
 // The steps of image classification's pipelines.
 using ItemStep = PipelineStep<Image, ItemContext>;
@@ -170,6 +174,7 @@ void append_batch_steps(std::vector<PipelineStep<XBatch, BatchContext>>& out, co
                     })
         step.decode = [t](const XBatch& b) { return XBatch(t.decode(b)); };
       if constexpr (has_spec<T>) step.spec = t.spec();
+      step.tfm = t;
       if constexpr (requires(const Tensor<std::uint8_t, cpu>& u, BatchContext& c) {
                       { t.from_u8(u, c) } -> std::convertible_to<XBatch>;
                     })
