@@ -14,12 +14,13 @@ namespace {
 
 using i64 = std::int64_t;
 
-// y[r, c] += b[c], grid-stride over rows x cols.
-__global__ void add_rows_kernel(float* y, const float* b, i64 rows, i64 cols) {
+// y[r, c] += b[c], grid-stride over rows x cols; T float, half or bfloat16 (added in float, rounded once).
+template <class T>
+__global__ void add_rows_kernel(T* y, const float* b, i64 rows, i64 cols) {
   const i64 total = rows * cols;
   for (i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += static_cast<i64>(gridDim.x) * blockDim.x) {
-    y[i] += b[i % cols];
+    y[i] = T(static_cast<float>(y[i]) + b[i % cols]);
   }
 }
 
@@ -29,14 +30,15 @@ __global__ void add_rows_kernel(float* y, const float* b, i64 rows, i64 cols) {
 // addition into db; with several, each chunk's sum is added with atomicAdd.
 constexpr int kColumns = 32, kRowThreads = 8;
 constexpr i64 kChunk = 4096;
-__global__ void add_column_sums_kernel(const float* dy, i64 rows, i64 cols, i64 chunk, float* db) {
+template <class T>
+__global__ void add_column_sums_kernel(const T* dy, i64 rows, i64 cols, i64 chunk, float* db) {
   __shared__ float partial[kRowThreads][kColumns];
   const i64 c = static_cast<i64>(blockIdx.x) * kColumns + threadIdx.x;
   const i64 begin = static_cast<i64>(blockIdx.y) * chunk;
   const i64 end = begin + chunk < rows ? begin + chunk : rows;
   float sum = 0.0f;
   if (c < cols)
-    for (i64 r = begin + threadIdx.y; r < end; r += kRowThreads) sum += dy[r * cols + c];
+    for (i64 r = begin + threadIdx.y; r < end; r += kRowThreads) sum += static_cast<float>(dy[r * cols + c]);
   partial[threadIdx.y][threadIdx.x] = sum;
   __syncthreads();
   if (threadIdx.y == 0 && c < cols) {
@@ -50,9 +52,8 @@ __global__ void add_column_sums_kernel(const float* dy, i64 rows, i64 cols, i64 
   }
 }
 
-}  // namespace
-
-void add_rows(float* y, const float* b, i64 rows, i64 cols) {
+template <class T>
+void add_rows_impl(T* y, const float* b, i64 rows, i64 cols) {
   if (rows <= 0 || cols <= 0) return;
   constexpr int threads = 256;
   // a grid-stride loop: at most 65535 * 8 blocks (a few times what any GPU holds at once), each thread loops
@@ -61,7 +62,8 @@ void add_rows(float* y, const float* b, i64 rows, i64 cols) {
   FASTPP_CUDA_CHECK(cudaGetLastError());
 }
 
-void add_column_sums(const float* dy, i64 rows, i64 cols, float* db) {
+template <class T>
+void add_column_sums_impl(const T* dy, i64 rows, i64 cols, float* db) {
   if (rows <= 0 || cols <= 0) return;
   const i64 chunk = std::max<i64>(kChunk, (rows + 65534) / 65535);  // gridDim.y stays within 65535
   const dim3 grid(static_cast<unsigned>((cols + kColumns - 1) / kColumns),
@@ -70,5 +72,14 @@ void add_column_sums(const float* dy, i64 rows, i64 cols, float* db) {
                                                                                             db);
   FASTPP_CUDA_CHECK(cudaGetLastError());
 }
+
+}  // namespace
+
+void add_rows(float* y, const float* b, i64 rows, i64 cols) { add_rows_impl(y, b, rows, cols); }
+void add_rows(half* y, const float* b, i64 rows, i64 cols) { add_rows_impl(y, b, rows, cols); }
+void add_rows(bfloat16* y, const float* b, i64 rows, i64 cols) { add_rows_impl(y, b, rows, cols); }
+void add_column_sums(const float* dy, i64 rows, i64 cols, float* db) { add_column_sums_impl(dy, rows, cols, db); }
+void add_column_sums(const half* dy, i64 rows, i64 cols, float* db) { add_column_sums_impl(dy, rows, cols, db); }
+void add_column_sums(const bfloat16* dy, i64 rows, i64 cols, float* db) { add_column_sums_impl(dy, rows, cols, db); }
 
 }  // namespace fastpp::cuda_kernels::bias

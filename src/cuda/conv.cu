@@ -29,11 +29,22 @@
 // The bias and its gradient use fastpp's own kernels over y as [n * ho * wo, cout] (bias.hpp), the cpu's
 // semantics exactly. cuDNN's scaling: beta = 0 never reads the output (so y and dx need no initial values),
 // beta = 1 adds (dw).
+//
+// Half and bfloat16 activations (cuda_kernels::mixed, for mixed_layer_kernels<cuda, A>): the same plans, made
+// with the activations' cuDNN type for x, w and y (a plan's dtype is part of its identity, so a layer's plan
+// is remade when its activations' type changes), float compute (the convolution descriptor's CUDNN_DATA_FLOAT:
+// cuDNN's PSEUDO_HALF / PSEUDO_BFLOAT16 configurations) and CUDNN_TENSOR_OP_MATH (tensor cores). The float
+// weights are rounded to A on each call into a buffer the plan keeps (core/half.hpp's rounding, cast.cu). The
+// backward's dw is computed by cuDNN in A into a second buffer of the plan (beta = 0) and then added in float
+// into the float dw (cast.cu's add_to_float): cuDNN's filter gradient has the activations' type, so dw is
+// rounded to A once per call before the float accumulation. dbias: float column sums of the A dy. The bias is
+// added to the A output in float and rounded again (a second rounding after cuDNN's, as PyTorch's).
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
 #include <climits>
 #include <cstddef>
+#include <fastpp/backend/cuda/cast.hpp>
 #include <fastpp/backend/cuda/layers.hpp>
 #include <fastpp/core/allocator.hpp>
 #include <fastpp/core/error.hpp>
@@ -42,6 +53,7 @@
 #include "bias.hpp"
 #include "check.hpp"
 #include "handles.hpp"
+#include "lowp.hpp"
 #include "stream.hpp"
 #include "tf32.hpp"
 
@@ -52,6 +64,7 @@ struct ConvPlan {
   backend::ConvGeom g{};
   int device = -1;
   bool tf32 = false;
+  cudnnDataType_t dtype = CUDNN_DATA_FLOAT;  // of x, w and y: float, or half or bfloat16 (the mixed entries)
 
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
@@ -66,6 +79,10 @@ struct ConvPlan {
   void* workspace = nullptr;
   std::size_t workspace_bytes = 0;
 
+  // The mixed entries only: the weights rounded to dtype, and the filter gradient in dtype (each made on first use).
+  void* weights = nullptr;
+  void* weight_grad = nullptr;
+
   ConvPlan() = default;
   ConvPlan(const ConvPlan&) = delete;
   ConvPlan& operator=(const ConvPlan&) = delete;
@@ -76,6 +93,8 @@ struct ConvPlan {
     if (w != nullptr) (void)cudnnDestroyFilterDescriptor(w);
     if (conv != nullptr) (void)cudnnDestroyConvolutionDescriptor(conv);
     cuda_runtime::release(workspace);
+    cuda_runtime::release(weights);
+    cuda_runtime::release(weight_grad);
   }
 };
 
@@ -115,13 +134,14 @@ int current_device() {
   return device;
 }
 
-// A new plan's descriptors for g (no algorithms yet).
-ConvPlan* make_plan(const ConvGeom& g, int device, bool tf32) {
+// A new plan's descriptors for g (no algorithms yet), for x, w and y of cuDNN type dtype (float compute).
+ConvPlan* make_plan(const ConvGeom& g, int device, bool tf32, cudnnDataType_t dtype) {
   auto* p = new ConvPlan();
   try {
     p->g = g;
     p->device = device;
     p->tf32 = tf32;
+    p->dtype = dtype;
     const int n = to_int(g.n, g), h = to_int(g.h, g), w = to_int(g.w, g), cin = to_int(g.cin, g);
     const int cout = to_int(g.cout, g), kh = to_int(g.kh, g), kw = to_int(g.kw, g), cg = to_int(g.cg(), g);
     const int ho = to_int(g.ho(), g), wo = to_int(g.wo(), g);
@@ -131,12 +151,16 @@ ConvPlan* make_plan(const ConvGeom& g, int device, bool tf32) {
     FASTPP_CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w));
     FASTPP_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&p->conv));
     // dimensions in N, C, H, W order whatever the format; the format gives the memory order
-    FASTPP_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, n, cin, h, w));
-    FASTPP_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, cout, cg, kh, kw));
+    FASTPP_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, dtype, n, cin, h, w));
+    FASTPP_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, dtype, CUDNN_TENSOR_NHWC, cout, cg, kh, kw));
     FASTPP_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv, pad, pad, stride, stride, dil, dil,
                                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     FASTPP_CUDNN_CHECK(cudnnSetConvolutionGroupCount(p->conv, to_int(g.groups, g)));
-    FASTPP_CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+    // float: TF32 as tf32.hpp says; half and bfloat16: tensor cores
+    const cudnnMathType_t math = dtype != CUDNN_DATA_FLOAT ? CUDNN_TENSOR_OP_MATH
+                                 : tf32                    ? CUDNN_DEFAULT_MATH
+                                                           : CUDNN_FMA_MATH;
+    FASTPP_CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, math));
     int on = 0, oc = 0, oh = 0, ow = 0;
     FASTPP_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(p->conv, p->x, p->w, &on, &oc, &oh, &ow));
     if (on != n || oc != cout || oh != ho || ow != wo) {
@@ -145,7 +169,7 @@ ConvPlan* make_plan(const ConvGeom& g, int device, bool tf32) {
                   std::to_string(ho) + ", " + std::to_string(wo) + ", " + std::to_string(cout) + "] (" +
                   describe(g) + ")");
     }
-    FASTPP_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, n, cout, ho, wo));
+    FASTPP_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, dtype, n, cout, ho, wo));
   } catch (...) {
     delete p;
     throw;
@@ -153,14 +177,17 @@ ConvPlan* make_plan(const ConvGeom& g, int device, bool tf32) {
   return p;
 }
 
-// The layer's plan for g on this device and TF32 setting: kept when it matches, else a new one. The new plan
-// is made before the old is destroyed, so a remade plan never has the old one's address.
-ConvPlan& plan_for(const ConvGeom& g, ConvPlan*& plan) {
+// The layer's plan for g on this device, TF32 setting and data type: kept when it matches, else a new one. The
+// new plan is made before the old is destroyed, so a remade plan never has the old one's address.
+ConvPlan& plan_for(const ConvGeom& g, ConvPlan*& plan, cudnnDataType_t dtype) {
   validate(g);
   const int device = current_device();
   const bool tf32 = cuda_runtime::conv_tf32();
-  if (plan != nullptr && plan->device == device && plan->tf32 == tf32 && same_shape(plan->g, g)) return *plan;
-  ConvPlan* fresh = make_plan(g, device, tf32);
+  if (plan != nullptr && plan->device == device && plan->tf32 == tf32 && plan->dtype == dtype &&
+      same_shape(plan->g, g)) {
+    return *plan;
+  }
+  ConvPlan* fresh = make_plan(g, device, tf32, dtype);
   destroy_conv_plan(plan);
   plan = fresh;
   return *plan;
@@ -204,7 +231,11 @@ void choose(ConvPlan& p, const Perf* perf, int count, const char* which, Size si
     return;
   }
   std::string why = std::string("cuda conv2d: cuDNN offers no ") + which + " algorithm for " + describe(p.g) +
-                    (p.tf32 ? "" : " without TF32 (FASTPP_CUDA_TF32=0)") + " among its " + std::to_string(count) +
+                    (p.dtype == CUDNN_DATA_HALF       ? " in half"
+                     : p.dtype == CUDNN_DATA_BFLOAT16 ? " in bfloat16"
+                     : p.tf32                         ? ""
+                                                      : " without TF32 (FASTPP_CUDA_TF32=0)") +
+                    " among its " + std::to_string(count) +
                     " candidates";
   if (refused != CUDNN_STATUS_SUCCESS) why += std::string("; a workspace query: ") + cudnnGetErrorString(refused);
   if (!no_room.empty()) why += "; a workspace: " + no_room;
@@ -255,7 +286,7 @@ void choose_backward(ConvPlan& p, cudnnHandle_t h) {
 
 void conv2d_forward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* y,
                     ConvPlan*& plan) {
-  ConvPlan& p = plan_for(g, plan);
+  ConvPlan& p = plan_for(g, plan, CUDNN_DATA_FLOAT);
   const cudnnHandle_t h = cuda_runtime::cudnn_handle();  // on the current stream
   choose_forward(p, h);
   const float one = 1.0f, zero = 0.0f;
@@ -266,7 +297,7 @@ void conv2d_forward(const float* x, const float* w, const float* bias, const Con
 
 void conv2d_backward(const float* x, const float* w, const float* dy, const ConvGeom& g, float* dw, float* dbias,
                      float* dx, ConvPlan*& plan) {
-  ConvPlan& p = plan_for(g, plan);
+  ConvPlan& p = plan_for(g, plan, CUDNN_DATA_FLOAT);
   if (dbias != nullptr) bias::add_column_sums(dy, g.n * g.ho() * g.wo(), g.cout, dbias);
   if (dw == nullptr && dx == nullptr) return;
   const cudnnHandle_t h = cuda_runtime::cudnn_handle();  // on the current stream
@@ -281,5 +312,63 @@ void conv2d_backward(const float* x, const float* w, const float* dy, const Conv
                                                     p.data_bytes, &zero, p.x, dx));
   }
 }
+
+namespace mixed {
+
+namespace {
+// The plan's copy of the float weights w rounded to A (made on first use), filled on the current stream.
+template <class A>
+const A* weights_as(ConvPlan& p, const float* w) {
+  const ConvGeom& g = p.g;
+  const i64 nw = g.cout * g.kh * g.kw * g.cg();
+  if (p.weights == nullptr) p.weights = cuda_runtime::allocate(static_cast<std::size_t>(nw) * sizeof(A));
+  from_float(w, nw, static_cast<A*>(p.weights));
+  return static_cast<const A*>(p.weights);
+}
+}  // namespace
+
+template <class A>
+void conv2d_forward(const A* x, const float* w, const float* bias, const ConvGeom& g, A* y, ConvPlan*& plan) {
+  ConvPlan& p = plan_for(g, plan, lowp_type<A>::dnn);
+  const cudnnHandle_t h = cuda_runtime::cudnn_handle();  // on the current stream
+  choose_forward(p, h);
+  const A* wa = weights_as<A>(p, w);
+  const float one = 1.0f, zero = 0.0f;  // float scaling for half and bfloat16 data too
+  FASTPP_CUDNN_CHECK(cudnnConvolutionForward(h, &one, p.x, x, p.w, wa, p.conv, p.forward_algo, p.workspace,
+                                             p.forward_bytes, &zero, p.y, y));
+  if (bias != nullptr) bias::add_rows(y, bias, g.n * g.ho() * g.wo(), g.cout);
+}
+
+template <class A>
+void conv2d_backward(const A* x, const float* w, const A* dy, const ConvGeom& g, float* dw, float* dbias, A* dx,
+                     ConvPlan*& plan) {
+  ConvPlan& p = plan_for(g, plan, lowp_type<A>::dnn);
+  if (dbias != nullptr) bias::add_column_sums(dy, g.n * g.ho() * g.wo(), g.cout, dbias);
+  if (dw == nullptr && dx == nullptr) return;
+  const cudnnHandle_t h = cuda_runtime::cudnn_handle();  // on the current stream
+  choose_backward(p, h);
+  const float one = 1.0f, zero = 0.0f;
+  if (dw != nullptr) {  // in A into the plan's buffer (beta = 0), then added in float to the gradient so far
+    const i64 nw = g.cout * g.kh * g.kw * g.cg();
+    if (p.weight_grad == nullptr) p.weight_grad = cuda_runtime::allocate(static_cast<std::size_t>(nw) * sizeof(A));
+    FASTPP_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, p.x, x, p.y, dy, p.conv, p.filter_algo, p.workspace,
+                                                      p.filter_bytes, &zero, p.w, p.weight_grad));
+    add_to_float(static_cast<const A*>(p.weight_grad), nw, dw);
+  }
+  if (dx != nullptr) {  // beta = 0: overwritten, never read
+    const A* wa = weights_as<A>(p, w);
+    FASTPP_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, p.w, wa, p.y, dy, p.conv, p.data_algo, p.workspace,
+                                                    p.data_bytes, &zero, p.x, dx));
+  }
+}
+
+template void conv2d_forward(const half*, const float*, const float*, const ConvGeom&, half*, ConvPlan*&);
+template void conv2d_forward(const bfloat16*, const float*, const float*, const ConvGeom&, bfloat16*, ConvPlan*&);
+template void conv2d_backward(const half*, const float*, const half*, const ConvGeom&, float*, float*, half*,
+                              ConvPlan*&);
+template void conv2d_backward(const bfloat16*, const float*, const bfloat16*, const ConvGeom&, float*, float*,
+                              bfloat16*, ConvPlan*&);
+
+}  // namespace mixed
 
 }  // namespace fastpp::cuda_kernels

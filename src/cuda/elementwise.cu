@@ -19,17 +19,23 @@ namespace {
 using cuda_launch::first_index;
 using cuda_launch::grid_step;
 
-__global__ void relu_kernel(const float* x, i64 n, float* y) {
+// ReLU and the residual sum over T = float, half or bfloat16 (mixed_layer_kernels): loaded as float,
+// computed in float, stored as T (for float, the conversions are the identity).
+template <class T>
+__global__ void relu_kernel(const T* x, i64 n, T* y) {
   for (i64 i = first_index(); i < n; i += grid_step()) {
-    const float v = x[i];
-    y[i] = v > 0.0f ? v : 0.0f;  // NaN gives 0, as on the cpu
+    const float v = static_cast<float>(x[i]);
+    y[i] = T(v > 0.0f ? v : 0.0f);  // NaN gives 0, as on the cpu
   }
 }
-__global__ void relu_backward_kernel(const float* y, const float* dy, i64 n, float* dx) {
-  for (i64 i = first_index(); i < n; i += grid_step()) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+template <class T>
+__global__ void relu_backward_kernel(const T* y, const T* dy, i64 n, T* dx) {
+  for (i64 i = first_index(); i < n; i += grid_step())
+    dx[i] = T(static_cast<float>(y[i]) > 0.0f ? static_cast<float>(dy[i]) : 0.0f);
 }
-__global__ void add_kernel(float* a, const float* b, i64 n) {
-  for (i64 i = first_index(); i < n; i += grid_step()) a[i] += b[i];
+template <class T>
+__global__ void add_kernel(T* a, const T* b, i64 n) {
+  for (i64 i = first_index(); i < n; i += grid_step()) a[i] = T(static_cast<float>(a[i]) + static_cast<float>(b[i]));
 }
 __global__ void multiply_kernel(const float* a, const float* b, i64 n, float* out) {
   for (i64 i = first_index(); i < n; i += grid_step()) out[i] = a[i] * b[i];
@@ -96,21 +102,34 @@ void transpose(const float* x, i64 batch, i64 rows, i64 cols, float* y) {
   FASTPP_CUDA_CHECK(cudaGetLastError());
 }
 
-}  // namespace
-
-void relu_forward(const float* x, i64 n, float* y) {
+template <class T>
+void relu_forward_impl(const T* x, i64 n, T* y) {
   if (n <= 0) return;
   relu_kernel<<<cuda_launch::blocks_for(n, cuda_launch::threads), cuda_launch::threads, 0, cuda_runtime::stream()>>>(
       x, n, y);
   FASTPP_CUDA_CHECK(cudaGetLastError());
 }
 
-void relu_backward(const float* y, const float* dy, i64 n, float* dx) {
+template <class T>
+void relu_backward_impl(const T* y, const T* dy, i64 n, T* dx) {
   if (n <= 0) return;
   relu_backward_kernel<<<cuda_launch::blocks_for(n, cuda_launch::threads), cuda_launch::threads, 0,
                          cuda_runtime::stream()>>>(y, dy, n, dx);
   FASTPP_CUDA_CHECK(cudaGetLastError());
 }
+
+template <class T>
+void add_inplace_impl(T* a, const T* b, i64 n) {
+  if (n <= 0) return;
+  add_kernel<<<cuda_launch::blocks_for(n, cuda_launch::threads), cuda_launch::threads, 0, cuda_runtime::stream()>>>(
+      a, b, n);
+  FASTPP_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+void relu_forward(const float* x, i64 n, float* y) { relu_forward_impl(x, n, y); }
+void relu_backward(const float* y, const float* dy, i64 n, float* dx) { relu_backward_impl(y, dy, n, dx); }
 
 void dropout_forward(const float* x, i64 n, float p, Rng rng, float* y, float* mask) {
   if (n <= 0) return;
@@ -121,12 +140,7 @@ void dropout_forward(const float* x, i64 n, float p, Rng rng, float* y, float* m
   FASTPP_CUDA_CHECK(cudaGetLastError());
 }
 
-void add_inplace(float* a, const float* b, i64 n) {
-  if (n <= 0) return;
-  add_kernel<<<cuda_launch::blocks_for(n, cuda_launch::threads), cuda_launch::threads, 0, cuda_runtime::stream()>>>(
-      a, b, n);
-  FASTPP_CUDA_CHECK(cudaGetLastError());
-}
+void add_inplace(float* a, const float* b, i64 n) { add_inplace_impl(a, b, n); }
 
 void multiply(const float* a, const float* b, i64 n, float* out) {
   if (n <= 0) return;
@@ -145,5 +159,29 @@ void fill(float* p, i64 n, float value) {
 // NHWC [n, h, w, c] is n matrices [h*w, c]; NCHW is their transposes [c, h*w].
 void nhwc_to_nchw(const float* x, i64 n, i64 h, i64 w, i64 c, float* y) { transpose(x, n, h * w, c, y); }
 void nchw_to_nhwc(const float* x, i64 n, i64 h, i64 w, i64 c, float* y) { transpose(x, n, c, h * w, y); }
+
+namespace mixed {
+
+template <class A>
+void relu_forward(const A* x, i64 n, A* y) {
+  relu_forward_impl(x, n, y);
+}
+template <class A>
+void relu_backward(const A* y, const A* dy, i64 n, A* dx) {
+  relu_backward_impl(y, dy, n, dx);
+}
+template <class A>
+void add_inplace(A* a, const A* b, i64 n) {
+  add_inplace_impl(a, b, n);
+}
+
+template void relu_forward(const half*, i64, half*);
+template void relu_forward(const bfloat16*, i64, bfloat16*);
+template void relu_backward(const half*, const half*, i64, half*);
+template void relu_backward(const bfloat16*, const bfloat16*, i64, bfloat16*);
+template void add_inplace(half*, const half*, i64);
+template void add_inplace(bfloat16*, const bfloat16*, i64);
+
+}  // namespace mixed
 
 }  // namespace fastpp::cuda_kernels

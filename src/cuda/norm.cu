@@ -38,16 +38,18 @@ namespace fastpp::cuda_kernels {
 
 namespace {
 
-// Training forward's stage 2: the batch mean and biased variance, invstd, and the running update.
+// Training forward's stage 2: the batch mean and biased variance, invstd, and the running update. x's storage T
+// as in norm_tiles.hpp (K, the shift, is x's first row read as float).
+template <class T>
 __global__ void __launch_bounds__(finish_lanes * finish_rows)
-    finish_stats(const double* p1, const double* p2, i64 chunks, const float* x, i64 rows, i64 c, float momentum,
+    finish_stats(const double* p1, const double* p2, i64 chunks, const T* x, i64 rows, i64 c, float momentum,
                  float eps, float* running_mean, float* running_var, float* mean_out, float* invstd) {
   const i64 j = static_cast<i64>(blockIdx.x) * finish_lanes + threadIdx.x;
   double t1, t2;
   channel_totals(p1, p2, chunks, c, j, t1, t2);
   if (threadIdx.y != 0 || j >= c) return;
   const double n = static_cast<double>(rows);
-  const double k = rows > 0 ? static_cast<double>(x[j]) : 0.0;
+  const double k = rows > 0 ? static_cast<double>(static_cast<float>(x[j])) : 0.0;
   const double d = t1 / n;  // mean - K
   double var = t2 / n - d * d;
   var = var > 0.0 ? var : 0.0;  // rounding may leave a constant channel's variance a hair below zero
@@ -82,12 +84,12 @@ __global__ void __launch_bounds__(finish_lanes * finish_rows)
   }
 }
 
-
-}  // namespace
-
-void batchnorm_forward(const float* x, i64 rows, i64 c, bool training, float momentum, float eps, const float* gamma,
-                       const float* beta, float* running_mean, float* running_var, float* y, float* xhat,
-                       float* invstd) {
+// The entries over T = float, or half or bfloat16 for mixed_layer_kernels: statistics, coefficients and their
+// sums in float and double as for float, the activations stored as T.
+template <class T>
+void batchnorm_forward_impl(const T* x, i64 rows, i64 c, bool training, float momentum, float eps,
+                            const float* gamma, const float* beta, float* running_mean, float* running_var, T* y,
+                            T* xhat, float* invstd) {
   check_shape(rows, c, "cuda batchnorm_forward");
   if (c == 0) return;
   const Tile t = tile_for(c);
@@ -119,8 +121,9 @@ void batchnorm_forward(const float* x, i64 rows, i64 c, bool training, float mom
   }
 }
 
-void batchnorm_backward(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma, const float* invstd,
-                        bool frozen_stats, float* dgamma, float* dbeta, float* dx) {
+template <class T>
+void batchnorm_backward_impl(const T* xhat, const T* dy, i64 rows, i64 c, const float* gamma, const float* invstd,
+                             bool frozen_stats, float* dgamma, float* dbeta, T* dx) {
   check_shape(rows, c, "cuda batchnorm_backward");
   if (c == 0 || (!dgamma && !dbeta && !dx)) return;
   const Tile t = tile_for(c);
@@ -146,5 +149,44 @@ void batchnorm_backward(const float* xhat, const float* dy, i64 rows, i64 c, con
     FASTPP_CUDA_CHECK(cudaGetLastError());
   }
 }
+
+}  // namespace
+
+void batchnorm_forward(const float* x, i64 rows, i64 c, bool training, float momentum, float eps, const float* gamma,
+                       const float* beta, float* running_mean, float* running_var, float* y, float* xhat,
+                       float* invstd) {
+  batchnorm_forward_impl(x, rows, c, training, momentum, eps, gamma, beta, running_mean, running_var, y, xhat,
+                         invstd);
+}
+
+void batchnorm_backward(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma, const float* invstd,
+                        bool frozen_stats, float* dgamma, float* dbeta, float* dx) {
+  batchnorm_backward_impl(xhat, dy, rows, c, gamma, invstd, frozen_stats, dgamma, dbeta, dx);
+}
+
+namespace mixed {
+
+template <class A>
+void batchnorm_forward(const A* x, i64 rows, i64 c, bool training, float momentum, float eps, const float* gamma,
+                       const float* beta, float* running_mean, float* running_var, A* y, A* xhat, float* invstd) {
+  batchnorm_forward_impl(x, rows, c, training, momentum, eps, gamma, beta, running_mean, running_var, y, xhat,
+                         invstd);
+}
+template <class A>
+void batchnorm_backward(const A* xhat, const A* dy, i64 rows, i64 c, const float* gamma, const float* invstd,
+                        bool frozen_stats, float* dgamma, float* dbeta, A* dx) {
+  batchnorm_backward_impl(xhat, dy, rows, c, gamma, invstd, frozen_stats, dgamma, dbeta, dx);
+}
+
+#define FASTPP_NORM_INSTANTIATE(A)                                                                              \
+  template void batchnorm_forward(const A*, i64, i64, bool, float, float, const float*, const float*, float*,  \
+                                  float*, A*, A*, float*);                                                      \
+  template void batchnorm_backward(const A*, const A*, i64, i64, const float*, const float*, bool, float*, float*, \
+                                   A*);
+FASTPP_NORM_INSTANTIATE(half)
+FASTPP_NORM_INSTANTIATE(bfloat16)
+#undef FASTPP_NORM_INSTANTIATE
+
+}  // namespace mixed
 
 }  // namespace fastpp::cuda_kernels

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 #include <fastpp/backend/batchnorm_channel.hpp>
 #include <fastpp/backend/cuda/layers.hpp>
 #include <fastpp/core/allocator.hpp>
@@ -37,10 +38,12 @@ enum class Sums { shifted_moments, grad, raw_moments };
 //   shifted_moments: s1 = sum (x - K), s2 = sum (x - K)^2 with K = a[0, j];
 //   raw_moments:     s1 = sum x,       s2 = sum x^2 (synchronised BatchNorm: sums added over processes);
 //   grad:            s1 = sum b (dy),   s2 = sum b * a (dy * xhat).
-// Writes p1[chunk * c + j] and p2[chunk * c + j].
-template <Sums S>
-__global__ void __launch_bounds__(block_threads) channel_partials(const float* a, const float* b, i64 rows, i64 c,
-                                                                  int cw, i64 chunk_rows, double* p1, double* p2) {
+// Writes p1[chunk * c + j] and p2[chunk * c + j]. T, the arrays' storage (float, or half or bfloat16 for
+// mixed_layer_kernels), is read as float; b's type follows a's (b may be nullptr).
+template <Sums S, class T>
+__global__ void __launch_bounds__(block_threads)
+    channel_partials(const T* a, const std::type_identity_t<T>* b, i64 rows, i64 c, int cw, i64 chunk_rows,
+                     double* p1, double* p2) {
   __shared__ double s1s[block_threads], s2s[block_threads];
   const int tx = static_cast<int>(threadIdx.x) % cw, ty = static_cast<int>(threadIdx.x) / cw;
   const int lanes = block_threads / cw;
@@ -50,26 +53,26 @@ __global__ void __launch_bounds__(block_threads) channel_partials(const float* a
   double s1 = 0.0, s2 = 0.0;
   if (j < c) {
     if constexpr (S == Sums::shifted_moments) {
-      const double k = a[j];
+      const double k = static_cast<float>(a[j]);
 #pragma unroll 4
       for (i64 r = r0 + ty; r < r1; r += lanes) {
-        const double d = static_cast<double>(a[r * c + j]) - k;
+        const double d = static_cast<double>(static_cast<float>(a[r * c + j])) - k;
         s1 += d;
         s2 += d * d;
       }
     } else if constexpr (S == Sums::raw_moments) {
 #pragma unroll 4
       for (i64 r = r0 + ty; r < r1; r += lanes) {
-        const double v = a[r * c + j];
+        const double v = static_cast<float>(a[r * c + j]);
         s1 += v;
         s2 += v * v;
       }
     } else {
 #pragma unroll 4
       for (i64 r = r0 + ty; r < r1; r += lanes) {
-        const float g = b[r * c + j];
+        const float g = static_cast<float>(b[r * c + j]);
         s1 += g;
-        s2 += static_cast<double>(g) * a[r * c + j];
+        s2 += static_cast<double>(g) * static_cast<float>(a[r * c + j]);
       }
     }
   }
@@ -111,11 +114,12 @@ __device__ void channel_totals(const double* p1, const double* p2, i64 chunks, i
 
 
 // The element passes: the channels of tile blockIdx.x, rows in a grid-stride loop over blockIdx.y.
-// y = affine(xhat(x)), xhat written when not null; y may be x.
-__global__ void __launch_bounds__(block_threads) affine_rows(const float* x, i64 rows, i64 c, int cw,
-                                                             const float* mean, const float* invstd,
-                                                             const float* gamma, const float* beta, float* y,
-                                                             float* xhat) {
+// y = affine(xhat(x)), xhat written when not null; y may be x. T as in channel_partials: read as float, each
+// output rounded to T once.
+template <class T>
+__global__ void __launch_bounds__(block_threads) affine_rows(const T* x, i64 rows, i64 c, int cw, const float* mean,
+                                                             const float* invstd, const float* gamma,
+                                                             const float* beta, T* y, T* xhat) {
   const int tx = static_cast<int>(threadIdx.x) % cw, ty = static_cast<int>(threadIdx.x) / cw;
   const int lanes = block_threads / cw;
   const i64 j = static_cast<i64>(blockIdx.x) * cw + tx;
@@ -123,15 +127,16 @@ __global__ void __launch_bounds__(block_threads) affine_rows(const float* x, i64
   const float m = mean[j], s = invstd[j], g = gamma[j], b = beta[j];
   const i64 step = static_cast<i64>(gridDim.y) * lanes;
   for (i64 r = static_cast<i64>(blockIdx.y) * lanes + ty; r < rows; r += step) {
-    const float h = backend::batchnorm_xhat(x[r * c + j], m, s);
-    if (xhat) xhat[r * c + j] = h;
-    y[r * c + j] = backend::batchnorm_affine(h, g, b);
+    const float h = backend::batchnorm_xhat(static_cast<float>(x[r * c + j]), m, s);
+    if (xhat) xhat[r * c + j] = T(h);
+    y[r * c + j] = T(backend::batchnorm_affine(h, g, b));
   }
 }
-// dx = a (dy - mb - xhat mh); dx may be dy.
-__global__ void __launch_bounds__(block_threads) dx_rows(const float* xhat, const float* dy, i64 rows, i64 c, int cw,
-                                                         const float* a, const float* mb, const float* mh,
-                                                         float* dx) {
+// dx = a (dy - mb - xhat mh); dx may be dy. T as in affine_rows.
+template <class T>
+__global__ void __launch_bounds__(block_threads) dx_rows(const T* xhat, const std::type_identity_t<T>* dy, i64 rows,
+                                                         i64 c, int cw, const float* a, const float* mb,
+                                                         const float* mh, std::type_identity_t<T>* dx) {
   const int tx = static_cast<int>(threadIdx.x) % cw, ty = static_cast<int>(threadIdx.x) / cw;
   const int lanes = block_threads / cw;
   const i64 j = static_cast<i64>(blockIdx.x) * cw + tx;
@@ -139,7 +144,8 @@ __global__ void __launch_bounds__(block_threads) dx_rows(const float* xhat, cons
   const float ka = a[j], kb = mb[j], kh = mh[j];
   const i64 step = static_cast<i64>(gridDim.y) * lanes;
   for (i64 r = static_cast<i64>(blockIdx.y) * lanes + ty; r < rows; r += step)
-    dx[r * c + j] = backend::batchnorm_dx(ka, dy[r * c + j], kb, xhat[r * c + j], kh);
+    dx[r * c + j] = T(backend::batchnorm_dx(ka, static_cast<float>(dy[r * c + j]), kb,
+                                            static_cast<float>(xhat[r * c + j]), kh));
 }
 
 // The stage-1 grid: chunks of rows so that tiles * chunks is ~8 blocks a multiprocessor, each thread at

@@ -47,12 +47,15 @@ Window window_of(const backend::PoolGeom& g, const char* what) {
   return {g.n, g.h, g.w, g.c, g.kh, g.kw, g.stride, g.pad, g.ho(), g.wo()};
 }
 
-__global__ void maxpool_forward_kernel(const float* x, Window g, float* y, std::int32_t* argmax) {
+// The max and adaptive pools take T = float, half or bfloat16 (mixed_layer_kernels): values are compared and
+// summed in float (double for the adaptive average) and stored as T, one rounding an output.
+template <class T>
+__global__ void maxpool_forward_kernel(const T* x, Window g, T* y, std::int32_t* argmax) {
   const i64 total = g.n * g.ho * g.wo * g.c;
   for (i64 o = first_index(); o < total; o += grid_step()) {
     i64 ch, ox, oy;
     const i64 img = divmod(divmod(divmod(o, g.c, ch), g.wo, ox), g.ho, oy);
-    const float* xi = x + img * g.h * g.w * g.c;
+    const T* xi = x + img * g.h * g.w * g.c;
     float best = -INFINITY;
     std::int32_t arg = -1;
     for (i64 i = 0; i < g.kh; ++i) {
@@ -62,20 +65,21 @@ __global__ void maxpool_forward_kernel(const float* x, Window g, float* y, std::
         const i64 x0 = ox * g.stride - g.pad + j;
         if (x0 < 0 || x0 >= g.w) continue;
         const auto at = static_cast<std::int32_t>((y0 * g.w + x0) * g.c + ch);
-        const float v = xi[at];
+        const float v = static_cast<float>(xi[at]);
         if (backend::max_pool_takes(v, best, arg < 0)) {
           best = v;
           arg = at;
         }
       }
     }
-    y[o] = best;
+    y[o] = T(best);
     argmax[o] = arg;
   }
 }
 
 // dx[img, yy, xx, ch] = the sum of dy over the outputs whose argmax is this element, outputs ascending.
-__global__ void maxpool_backward_kernel(const float* dy, const std::int32_t* argmax, Window g, float* dx) {
+template <class T>
+__global__ void maxpool_backward_kernel(const T* dy, const std::int32_t* argmax, Window g, T* dx) {
   const i64 total = g.n * g.h * g.w * g.c;
   for (i64 i = first_index(); i < total; i += grid_step()) {
     i64 ch, xx, yy;
@@ -89,9 +93,9 @@ __global__ void maxpool_backward_kernel(const float* dy, const std::int32_t* arg
     for (i64 oy = oy0; oy < oy1; ++oy)
       for (i64 ox = ox0; ox < ox1; ++ox) {
         const i64 o = ((img * g.ho + oy) * g.wo + ox) * g.c + ch;
-        if (argmax[o] == at) acc += dy[o];
+        if (argmax[o] == at) acc += static_cast<float>(dy[o]);
       }
-    dx[i] = acc;
+    dx[i] = T(acc);
   }
 }
 
@@ -135,41 +139,42 @@ struct Adaptive {
   i64 n, h, w, c, oh, ow, ystride, yoff;
 };
 
-__global__ void adaptive_forward_kernel(const float* x, Adaptive a, bool is_max, float* y, std::int32_t* argmax) {
+template <class T>
+__global__ void adaptive_forward_kernel(const T* x, Adaptive a, bool is_max, T* y, std::int32_t* argmax) {
   const i64 total = a.n * a.oh * a.ow * a.c;
   for (i64 k = first_index(); k < total; k += grid_step()) {
     i64 ch, ox, oy;
     const i64 o = divmod(k, a.c, ch), img = divmod(divmod(o, a.ow, ox), a.oh, oy);
     const i64 y0 = adaptive_start(oy, a.h, a.oh), y1 = adaptive_end(oy, a.h, a.oh);
     const i64 x0 = adaptive_start(ox, a.w, a.ow), x1 = adaptive_end(ox, a.w, a.ow);
-    const float* xi = x + img * a.h * a.w * a.c;
+    const T* xi = x + img * a.h * a.w * a.c;
     if (is_max) {
       float best = -INFINITY;
       i64 arg = -1;
       for (i64 yy = y0; yy < y1; ++yy)
         for (i64 xx = x0; xx < x1; ++xx) {
           const i64 at = (yy * a.w + xx) * a.c + ch;
-          const float v = xi[at];
+          const float v = static_cast<float>(xi[at]);
           if (backend::max_pool_takes(v, best, arg < 0)) {
             best = v;
             arg = at;
           }
         }
-      y[o * a.ystride + a.yoff + ch] = best;
+      y[o * a.ystride + a.yoff + ch] = T(best);
       argmax[k] = static_cast<std::int32_t>(arg);
     } else {
       double acc = 0.0;  // in double, as the cpu
       for (i64 yy = y0; yy < y1; ++yy)
-        for (i64 xx = x0; xx < x1; ++xx) acc += xi[(yy * a.w + xx) * a.c + ch];
-      y[o * a.ystride + a.yoff + ch] = static_cast<float>(acc / static_cast<double>((y1 - y0) * (x1 - x0)));
+        for (i64 xx = x0; xx < x1; ++xx) acc += static_cast<float>(xi[(yy * a.w + xx) * a.c + ch]);
+      y[o * a.ystride + a.yoff + ch] = T(static_cast<float>(acc / static_cast<double>((y1 - y0) * (x1 - x0))));
     }
   }
 }
 
 // Adds to dx[img, yy, xx, ch], from its value, what the cpu adds into it: over the outputs whose windows
 // hold it, ascending, dy (max: where argmax names it) or dy / the window's size (average).
-__global__ void adaptive_backward_kernel(const float* dy, Adaptive a, bool is_max, const std::int32_t* argmax,
-                                         float* dx) {
+template <class T>
+__global__ void adaptive_backward_kernel(const T* dy, Adaptive a, bool is_max, const std::int32_t* argmax, T* dx) {
   const i64 total = a.n * a.h * a.w * a.c;
   for (i64 i = first_index(); i < total; i += grid_step()) {
     i64 ch, xx, yy;
@@ -177,11 +182,11 @@ __global__ void adaptive_backward_kernel(const float* dy, Adaptive a, bool is_ma
     const i64 oy0 = adaptive_first_cover(yy, a.h, a.oh), oy1 = adaptive_end_cover(yy, a.h, a.oh);
     const i64 ox0 = adaptive_first_cover(xx, a.w, a.ow), ox1 = adaptive_end_cover(xx, a.w, a.ow);
     const auto at = static_cast<std::int32_t>((yy * a.w + xx) * a.c + ch);
-    float acc = dx[i];
+    float acc = static_cast<float>(dx[i]);
     for (i64 oy = oy0; oy < oy1; ++oy)
       for (i64 ox = ox0; ox < ox1; ++ox) {
         const i64 o = (img * a.oh + oy) * a.ow + ox;
-        const float g = dy[o * a.ystride + a.yoff + ch];
+        const float g = static_cast<float>(dy[o * a.ystride + a.yoff + ch]);
         if (is_max) {
           if (argmax[o * a.c + ch] == at) acc += g;
         } else {
@@ -190,7 +195,7 @@ __global__ void adaptive_backward_kernel(const float* dy, Adaptive a, bool is_ma
           acc += g * (1.0f / static_cast<float>(count));
         }
       }
-    dx[i] = acc;
+    dx[i] = T(acc);
   }
 }
 
@@ -210,16 +215,40 @@ void launch(Kernel kernel, i64 total, Args... args) {
   FASTPP_CUDA_CHECK(cudaGetLastError());
 }
 
+template <class T>
+void maxpool2d_forward_impl(const T* x, const backend::PoolGeom& g, T* y, std::int32_t* argmax) {
+  const Window k = window_of(g, "cuda maxpool2d_forward");
+  launch(maxpool_forward_kernel<T>, k.n * k.ho * k.wo * k.c, x, k, y, argmax);
+}
+
+template <class T>
+void maxpool2d_backward_impl(const T* dy, const std::int32_t* argmax, const backend::PoolGeom& g, T* dx) {
+  const Window k = window_of(g, "cuda maxpool2d_backward");
+  launch(maxpool_backward_kernel<T>, k.n * k.h * k.w * k.c, dy, argmax, k, dx);
+}
+
+template <class T>
+void adaptive_pool_forward_impl(const T* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, T* y,
+                                i64 ystride, i64 yoff, std::int32_t* argmax) {
+  const Adaptive a = adaptive_of(n, h, w, c, oh, ow, ystride, yoff, "cuda adaptive_pool_forward");
+  launch(adaptive_forward_kernel<T>, n * oh * ow * c, x, a, is_max, y, argmax);
+}
+
+template <class T>
+void adaptive_pool_backward_impl(const T* dy, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, i64 ystride,
+                                 i64 yoff, const std::int32_t* argmax, T* dx) {
+  const Adaptive a = adaptive_of(n, h, w, c, oh, ow, ystride, yoff, "cuda adaptive_pool_backward");
+  launch(adaptive_backward_kernel<T>, n * h * w * c, dy, a, is_max, argmax, dx);
+}
+
 }  // namespace
 
 void maxpool2d_forward(const float* x, const backend::PoolGeom& g, float* y, std::int32_t* argmax) {
-  const Window k = window_of(g, "cuda maxpool2d_forward");
-  launch(maxpool_forward_kernel, k.n * k.ho * k.wo * k.c, x, k, y, argmax);
+  maxpool2d_forward_impl(x, g, y, argmax);
 }
 
 void maxpool2d_backward(const float* dy, const std::int32_t* argmax, const backend::PoolGeom& g, float* dx) {
-  const Window k = window_of(g, "cuda maxpool2d_backward");
-  launch(maxpool_backward_kernel, k.n * k.h * k.w * k.c, dy, argmax, k, dx);
+  maxpool2d_backward_impl(dy, argmax, g, dx);
 }
 
 void avgpool2d(const float* in, const backend::PoolGeom& g, bool backward, float* out) {
@@ -231,14 +260,45 @@ void avgpool2d(const float* in, const backend::PoolGeom& g, bool backward, float
 
 void adaptive_pool_forward(const float* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, float* y,
                            i64 ystride, i64 yoff, std::int32_t* argmax) {
-  const Adaptive a = adaptive_of(n, h, w, c, oh, ow, ystride, yoff, "cuda adaptive_pool_forward");
-  launch(adaptive_forward_kernel, n * oh * ow * c, x, a, is_max, y, argmax);
+  adaptive_pool_forward_impl(x, n, h, w, c, oh, ow, is_max, y, ystride, yoff, argmax);
 }
 
 void adaptive_pool_backward(const float* dy, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, i64 ystride,
                             i64 yoff, const std::int32_t* argmax, float* dx) {
-  const Adaptive a = adaptive_of(n, h, w, c, oh, ow, ystride, yoff, "cuda adaptive_pool_backward");
-  launch(adaptive_backward_kernel, n * h * w * c, dy, a, is_max, argmax, dx);
+  adaptive_pool_backward_impl(dy, n, h, w, c, oh, ow, is_max, ystride, yoff, argmax, dx);
 }
+
+namespace mixed {
+
+template <class A>
+void maxpool2d_forward(const A* x, const backend::PoolGeom& g, A* y, std::int32_t* argmax) {
+  maxpool2d_forward_impl(x, g, y, argmax);
+}
+template <class A>
+void maxpool2d_backward(const A* dy, const std::int32_t* argmax, const backend::PoolGeom& g, A* dx) {
+  maxpool2d_backward_impl(dy, argmax, g, dx);
+}
+template <class A>
+void adaptive_pool_forward(const A* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, A* y, i64 ystride,
+                           i64 yoff, std::int32_t* argmax) {
+  adaptive_pool_forward_impl(x, n, h, w, c, oh, ow, is_max, y, ystride, yoff, argmax);
+}
+template <class A>
+void adaptive_pool_backward(const A* dy, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, i64 ystride,
+                            i64 yoff, const std::int32_t* argmax, A* dx) {
+  adaptive_pool_backward_impl(dy, n, h, w, c, oh, ow, is_max, ystride, yoff, argmax, dx);
+}
+
+#define FASTPP_POOL_INSTANTIATE(A)                                                                                 \
+  template void maxpool2d_forward(const A*, const backend::PoolGeom&, A*, std::int32_t*);                          \
+  template void maxpool2d_backward(const A*, const std::int32_t*, const backend::PoolGeom&, A*);                   \
+  template void adaptive_pool_forward(const A*, i64, i64, i64, i64, i64, i64, bool, A*, i64, i64, std::int32_t*);  \
+  template void adaptive_pool_backward(const A*, i64, i64, i64, i64, i64, i64, bool, i64, i64, const std::int32_t*, \
+                                       A*);
+FASTPP_POOL_INSTANTIATE(half)
+FASTPP_POOL_INSTANTIATE(bfloat16)
+#undef FASTPP_POOL_INSTANTIATE
+
+}  // namespace mixed
 
 }  // namespace fastpp::cuda_kernels

@@ -6,7 +6,9 @@
 #if !defined(FASTPP_WITH_CUDA)
 #error "fastpp/backend/cuda.hpp needs fastpp::cuda: configure fastpp with -DFASTPP_CUDA=ON and link fastpp::cuda"
 #endif
+#include "cuda/cast_kernels.hpp"
 #include "cuda/layer_kernels.hpp"
 #include "cuda/loss_kernels.hpp"
+#include "cuda/mixed_layer_kernels.hpp"
 #include "cuda/optim_kernels.hpp"
 #include "cuda/stream.hpp"

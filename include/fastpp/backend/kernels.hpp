@@ -6,8 +6,10 @@
 
 #if defined(FASTPP_WITH_CUDA)
 // Linked with fastpp::cuda: its tables are the specialisations for fastpp::cuda.
+#include "cuda/cast_kernels.hpp"
 #include "cuda/layer_kernels.hpp"
 #include "cuda/loss_kernels.hpp"
+#include "cuda/mixed_layer_kernels.hpp"
 #include "cuda/optim_kernels.hpp"
 #include "cuda/stream.hpp"
 #endif

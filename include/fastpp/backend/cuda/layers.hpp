@@ -9,6 +9,7 @@
 #endif
 #include <cstdint>
 
+#include "../../core/half.hpp"
 #include "../../core/rng.hpp"
 #include "../geometry.hpp"
 
@@ -76,5 +77,46 @@ void multiply(const float* a, const float* b, i64 n, float* out);
 void fill(float* p, i64 n, float value);
 void nhwc_to_nchw(const float* x, i64 n, i64 h, i64 w, i64 c, float* y);
 void nchw_to_nhwc(const float* x, i64 n, i64 h, i64 w, i64 c, float* y);
+
+// The native entries of mixed_layer_kernels<cuda, A> (backend/cuda/mixed_layer_kernels.hpp) for A = half
+// and bfloat16 (instantiated for those two in src/cuda): the float kernels' contracts with A activations and
+// float parameters, their gradients and statistics (backend/mixed_layer_kernels.hpp); arithmetic in float,
+// one rounding to A per output (the bias: after the product, a second rounding; see conv.cu, linear.cu).
+// Convolutions and products run on tensor cores.
+namespace mixed {
+
+template <class A>
+void conv2d_forward(const A* x, const float* w, const float* bias, const backend::ConvGeom& g, A* y, ConvPlan*& plan);
+template <class A>
+void conv2d_backward(const A* x, const float* w, const A* dy, const backend::ConvGeom& g, float* dw, float* dbias,
+                     A* dx, ConvPlan*& plan);
+template <class A>
+void linear_forward(const A* x, const float* w, const float* b, i64 n, i64 in, i64 out, A* y);
+template <class A>
+void linear_backward(const A* x, const float* w, const A* dy, i64 n, i64 in, i64 out, float* dw, float* db, A* dx);
+template <class A>
+void batchnorm_forward(const A* x, i64 rows, i64 c, bool training, float momentum, float eps, const float* gamma,
+                       const float* beta, float* running_mean, float* running_var, A* y, A* xhat, float* invstd);
+template <class A>
+void batchnorm_backward(const A* xhat, const A* dy, i64 rows, i64 c, const float* gamma, const float* invstd,
+                        bool frozen_stats, float* dgamma, float* dbeta, A* dx);
+template <class A>
+void maxpool2d_forward(const A* x, const backend::PoolGeom& g, A* y, std::int32_t* argmax);
+template <class A>
+void maxpool2d_backward(const A* dy, const std::int32_t* argmax, const backend::PoolGeom& g, A* dx);
+template <class A>
+void adaptive_pool_forward(const A* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, A* y, i64 ystride,
+                           i64 yoff, std::int32_t* argmax);
+template <class A>
+void adaptive_pool_backward(const A* dy, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, i64 ystride,
+                            i64 yoff, const std::int32_t* argmax, A* dx);
+template <class A>
+void relu_forward(const A* x, i64 n, A* y);
+template <class A>
+void relu_backward(const A* y, const A* dy, i64 n, A* dx);
+template <class A>
+void add_inplace(A* a, const A* b, i64 n);
+
+}  // namespace mixed
 
 }  // namespace fastpp::cuda_kernels
