@@ -6,6 +6,10 @@
 //   layer_kernels<D>   convolution, linear, batch norm, pooling, activations (backend/cpu/layer_kernels.hpp)
 //   loss_kernels<D>    softmax, log_softmax, NLL, cross-entropy, BCE rows (backend/cpu/loss_kernels.hpp)
 //   optim_kernels<D>   optimizer steps (Adam, SGD) and the loss scaler's unscale (backend/cpu/optim_kernels.hpp)
+//   cast_kernels<D>    float <-> half and bfloat16 conversions of device arrays (backend/cpu/cast_kernels.hpp)
+//
+// Layers whose activations are half or bfloat16 call mixed_layer_kernels<D, A> instead of layer_kernels<D>
+// (backend/mixed_layer_kernels.hpp): the same entries over A activations and float parameters.
 //
 // A table is a struct of static functions over raw device pointers and sizes: plain, non-template
 // functions behind the templates, so a network of fifty layer types instantiates each kernel once and
@@ -51,6 +55,14 @@ struct optim_kernels {
   static_assert(detail::cuda_without_library<D> || detail::no_kernels_for<D>,
                 "no optimizer kernels for this device: include its backend (fastpp/backend/cpu/optim_kernels.hpp "
                 "for fastpp::cpu) or specialise fastpp::backend::optim_kernels<Device> for a new device");
+};
+
+template <class D>
+struct cast_kernels {
+  static_assert(!detail::cuda_without_library<D>, FASTPP_NO_CUDA_KERNELS_MESSAGE);
+  static_assert(detail::cuda_without_library<D> || detail::no_kernels_for<D>,
+                "no cast kernels for this device: include its backend (fastpp/backend/cpu/cast_kernels.hpp for "
+                "fastpp::cpu) or specialise fastpp::backend::cast_kernels<Device> for a new device");
 };
 
 // Where a device's work is queued while a Learner (or anyone) runs a batch of work on it: the cpu has

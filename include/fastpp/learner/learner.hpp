@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "../backend/cast.hpp"
 #include "../data/dataloader.hpp"
 #include "../loss/default_loss.hpp"
 #include "../models/state_dict.hpp"
@@ -67,7 +68,8 @@ class Learner final : public LearnerBase {
   using loader_type = typename Dls::loader_type;
   using item_type = typename loader_type::item_type;
   using y_batch = typename loader_type::y_batch;
-  using tensor = Tensor<value_type, device_type>;
+  using tensor = Tensor<value_type, device_type>;          // the model's activations
+  using logits_tensor = Tensor<float, device_type>;        // what the loss reads: logits in float
 
   Learner(Dls dls, Model model, Loss loss = {}, std::vector<Metric> metric_list = {}, LearnerOptions opts = {},
           typename Opt::options_type opt_options = {}, std::string arch = "custom")
@@ -123,14 +125,18 @@ class Learner final : public LearnerBase {
     opt_->clear_state();
   }
 
-  // Mixed precision (fastai's to_fp16): weights and activations stored in half (the model computes with
-  // half-rounded copies of float master weights; its input, output and output gradient are rounded to
-  // half), the loss scaled by a dynamic factor before backward, the step skipped when a gradient
-  // overflows. The arithmetic stays float, with values rounded to half (optim_kernels<D>::round_to_half), on
-  // the cpu and, for now, on the GPU too: half storage and tensor-core arithmetic there are still to come.
+  // Mixed precision (fastai's to_fp16): the loss scaled by a dynamic factor before backward and the step
+  // skipped when a gradient overflows (LossScaler), with half values in the model:
+  //  * a model built with half (or bfloat16) activations, e.g. vision_learner<resnet50, cuda, half>(dls),
+  //    stores its activations and their gradients in that type and keeps float parameters (the
+  //    optimizer's masters); on the GPU its convolutions and GEMMs run on tensor cores
+  //    (backend/mixed_layer_kernels.hpp). This is the fast path: to_fp16 adds the loss scaling.
+  //  * a float model emulates it: the model computes in float with half-rounded copies of float master
+  //    weights (HalfWeights) and its input, output and output gradient rounded to half, no faster than
+  //    float. fastai's numbers on the cpu, where half arithmetic does not pay.
   Learner& to_fp16(LossScalerOptions o = {}) {
     scaler_.emplace(o);
-    half_.emplace(model_);
+    if constexpr (std::is_same_v<value_type, float>) half_.emplace(model_);
     return *this;
   }
   Learner& to_fp32() {
@@ -181,19 +187,14 @@ class Learner final : public LearnerBase {
     copy_bytes<cpu, D>(&v, t.data(), sizeof(T));
     return static_cast<double>(v);
   }
-  static Tensor<float, cpu> host_float(const tensor& t) {
-    auto h = Tensor<value_type, cpu>::empty(t.shape());
-    copy_bytes<cpu, device_type>(h.data(), t.data(), t.nbytes());
-    if constexpr (std::is_same_v<value_type, float>) return h;
-    else return h.template cast<float>();
-  }
+  static Tensor<float, cpu> host_float(const logits_tensor& t) { return t.template to<cpu>(); }
 
   void one_epoch(int epoch, int n_epoch);
   void train_pass();
   void valid_pass(std::vector<double>& values);
   void train_batch(const typename loader_type::batch_type& b, std::uint64_t loader_epoch);
   // The loss of a batch and the gradient of the logits into dlogits_.
-  double loss_and_grad(const tensor& out, const y_batch& y);
+  double loss_and_grad(const logits_tensor& out, const y_batch& y);
   // BatchNorm's running statistics and batch counters, kept across a training batch that may fail.
   struct BufferSnapshot {
     std::vector<float> values;
@@ -211,7 +212,7 @@ class Learner final : public LearnerBase {
   typename Opt::options_type opt_options_;
   std::optional<Opt> opt_;
   std::string arch_;
-  tensor dlogits_;
+  logits_tensor dlogits_;
   std::optional<LossScaler> scaler_;
   std::optional<HalfWeights<device_type>> half_;
   // Where the device's work is queued (backend/kernels.hpp): nothing on the cpu, a stream of this
@@ -230,13 +231,32 @@ class Learner final : public LearnerBase {
     HalfScope(const HalfScope&) = delete;
     HalfScope& operator=(const HalfScope&) = delete;
   };
-  // The input as the model sees it: a copy rounded to half under fp16 (the batch itself is not changed).
-  tensor model_input(const Tensor<value_type, cpu>& x) const {
-    if (!half_) return to_device(x);
-    tensor y = tensor::empty(x.shape());
-    copy_bytes<device_type, cpu>(y.data(), x.data(), x.nbytes());
-    round_to_half(y);
-    return y;
+  // The input as the model sees it, on its device and in its dtype: under emulated fp16, a copy rounded to
+  // half (the batch itself is not changed).
+  tensor model_input(const Tensor<float, cpu>& x) const {
+    if constexpr (!std::is_same_v<value_type, float>) {
+      return backend::cast_on_device<value_type>(to_device(x));
+    } else {
+      if (!half_) return to_device(x);
+      tensor y = tensor::empty(x.shape());
+      copy_bytes<device_type, cpu>(y.data(), x.data(), x.nbytes());
+      round_to_half(y);
+      return y;
+    }
+  }
+  // The model's output as the loss reads it: float logits (under emulated fp16, rounded to half in place).
+  logits_tensor logits_of(tensor out) const {
+    if constexpr (!std::is_same_v<value_type, float>) {
+      return backend::cast_on_device<float>(out);
+    } else {
+      if (half_) round_to_half(out);
+      return out;
+    }
+  }
+  // The logits' gradient in the model's dtype, for its backward.
+  tensor in_model_dtype(const logits_tensor& d) const {
+    if constexpr (!std::is_same_v<value_type, float>) return backend::cast_on_device<value_type>(d);
+    else return d;
   }
 };
 

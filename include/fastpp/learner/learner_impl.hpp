@@ -107,18 +107,16 @@ void Learner<Model, Loss, Opt, Dls>::train_batch(const typename loader_type::bat
     ctx.input_grad = false;  // nothing uses the images' gradient
     ctx.parallel = parallel_hooks;
     if (half_) half_->round_model(model_);
-    tensor out = model_.forward(ctx, model_input(b.x));
-    if (half_) round_to_half(out);
-    state.loss = loss_and_grad(out, b.y);
+    state.loss = loss_and_grad(logits_of(model_.forward(ctx, model_input(b.x))), b.y);
     event(&Callback::after_loss);
     if (scaler_) {
-      // The scale is a power of two, so scaling is exact until the half rounding overflows to inf.
+      // The scale is a power of two, so scaling is exact until the rounding to half overflows to inf.
       // (the unscale kernel multiplies in place by any factor; its finiteness answer is not needed here)
       backend::optim_kernels<device_type>::unscale_and_check_finite(dlogits_.data(), dlogits_.numel(),
                                                                    static_cast<float>(scaler_->scale()));
-      round_to_half(dlogits_);
+      if (half_) round_to_half(dlogits_);
     }
-    model_.backward(ctx, dlogits_);
+    model_.backward(ctx, in_model_dtype(dlogits_));
     event(&Callback::after_backward);
     state.step_skipped = false;
     bool finite = true;
@@ -149,8 +147,8 @@ void Learner<Model, Loss, Opt, Dls>::train_batch(const typename loader_type::bat
 }
 
 template <class Model, class Loss, class Opt, class Dls>
-double Learner<Model, Loss, Opt, Dls>::loss_and_grad(const tensor& out, const y_batch& y) {
-  if (!dlogits_.defined() || dlogits_.shape() != out.shape()) dlogits_ = tensor::empty(out.shape());
+double Learner<Model, Loss, Opt, Dls>::loss_and_grad(const logits_tensor& out, const y_batch& y) {
+  if (!dlogits_.defined() || dlogits_.shape() != out.shape()) dlogits_ = logits_tensor::empty(out.shape());
   if constexpr (Loss::softmax_kind) {
     return host_value(loss_.forward_backward(out, to_device(y), dlogits_));
   } else {
@@ -175,8 +173,7 @@ void Learner<Model, Loss, Opt, Dls>::valid_pass(std::vector<double>& values) {
     try {
       event(&Callback::before_batch);
       nn::Ctx ctx = nn::Ctx::eval();
-      tensor out = model_.forward(ctx, model_input(b.x));
-      if (half_) round_to_half(out);
+      const logits_tensor out = logits_of(model_.forward(ctx, model_input(b.x)));
       state.loss = host_value(loss_(out, to_device(b.y)).loss);
       event(&Callback::after_loss);
       const auto bs = static_cast<double>(state.batch_size);
@@ -253,8 +250,7 @@ auto Learner<Model, Loss, Opt, Dls>::get_preds(int ds_idx, bool with_loss) -> Pr
   HalfScope half(*this);
   for (const auto& b : dl) {
     nn::Ctx ctx = nn::Ctx::eval();
-    tensor logits = model_.forward(ctx, model_input(b.x));
-    if (half_) round_to_half(logits);
+    const logits_tensor logits = logits_of(model_.forward(ctx, model_input(b.x)));
     const auto act = loss_.activation(logits);
     probs.push_back(host_float(act.reshape(logits.shape())));
     targets.push_back(b.y);
@@ -285,8 +281,7 @@ Prediction Learner<Model, Loss, Opt, Dls>::predict(const item_type& item) {
   const auto x = dls_.valid.inputs({item});
   nn::Ctx ctx = nn::Ctx::eval();
   HalfScope half(*this);
-  tensor logits = model_.forward(ctx, model_input(x));
-  if (half_) round_to_half(logits);
+  const logits_tensor logits = logits_of(model_.forward(ctx, model_input(x)));
   const auto probs = host_float(loss_.activation(logits).reshape(logits.shape()));
   Prediction p;
   p.probs.assign(probs.data(), probs.data() + probs.numel());

@@ -60,7 +60,7 @@ class ReLUOn : public NoParams {
   }
 
  private:
-  using kernels = backend::layer_kernels<D>;
+  using kernels = backend::layer_kernels_for<D, T>;
   Tensor<T, D> output_;
 };
 using ReLU = ReLUOn<>;
@@ -163,7 +163,7 @@ class Dropout : public NoParams {
   }
 
  private:
-  using kernels = backend::layer_kernels<D>;
+  using kernels = backend::layer_kernels_for<D, T>;
   Tensor<T, D> mask_;
   Shape output_shape_;
   bool ran_ = false;
@@ -219,7 +219,7 @@ class FlattenOn : public NoParams {
   }
 
  private:
-  using kernels = backend::layer_kernels<D>;
+  using kernels = backend::layer_kernels_for<D, T>;
   static bool is_free(const Shape& in) { return in.rank() == 2 || (in[1] == 1 && in[2] == 1); }
   Shape in_shape_, out_shape_;
 };

@@ -114,7 +114,7 @@ class Conv2d {
   }
 
  private:
-  using kernels = backend::layer_kernels<D>;
+  using kernels = backend::layer_kernels_for<D, T>;
   Tensor<T, D> input_;
   Shape output_shape_;
   typename kernels::workspace ws_;

@@ -16,7 +16,9 @@
 #include <string>
 #include <type_traits>
 
-#include "../backend/cpu/layer_kernels.hpp"  // the default device's kernels
+#include "../backend/cpu/cast_kernels.hpp"   // the default device's kernels
+#include "../backend/cpu/layer_kernels.hpp"
+#include "../backend/mixed_layer_kernels.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
 #include "hooks.hpp"
@@ -144,18 +146,17 @@ struct NoOpParamVisitor {
 };
 }  // namespace detail
 
-// Layers compute in float today on every device; half and bfloat16 activations come with the
-// mixed-precision work, which adds their kernels to the tables.
+// A layer's activations are float, or half or bfloat16 with float parameters (mixed precision:
+// backend/mixed_layer_kernels.hpp).
 template <class T>
-inline constexpr bool layer_dtype_supported = std::is_same_v<T, float>;
+inline constexpr bool layer_dtype_supported = std::is_same_v<T, float> || backend::is_low_precision_v<T>;
 
 // Checked by every layer template: a sentence instead of a failure deep inside a kernel call.
 template <class D, class T>
 struct layer_types_ok {
   static_assert(is_device_v<D>, "a layer's device must be a device tag such as fastpp::cpu (see core/device.hpp)");
   static_assert(layer_dtype_supported<T>,
-                "layers compute in float: give them float activations (the layer kernel tables hold float "
-                "kernels only; half and bfloat16 layers belong to the mixed-precision work)");
+                "a layer's activations are float, half or bfloat16 (its parameters are float in every case)");
   static constexpr bool ok = true;
 };
 

@@ -100,7 +100,7 @@ class Linear {
     b.out_features = n;
     return b;
   }
-  using kernels = backend::layer_kernels<D>;
+  using kernels = backend::layer_kernels_for<D, T>;
   std::int64_t out_;
   Tensor<T, D> input_;
 };

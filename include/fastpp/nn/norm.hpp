@@ -87,7 +87,7 @@ class BatchNormCore {
   }
 
  private:
-  using kernels = backend::layer_kernels<D>;
+  using kernels = backend::layer_kernels_for<D, T>;
   static constexpr bool has_sync_kernels = requires {
     kernels::batchnorm_sync_sums;
     kernels::batchnorm_sync_forward;

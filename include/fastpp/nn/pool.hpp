@@ -68,7 +68,7 @@ class MaxPool2d : public NoParams {
   }
 
  private:
-  using kernels = backend::layer_kernels<D>;
+  using kernels = backend::layer_kernels_for<D, T>;
   Tensor<std::int32_t, D> argmax_;
   Shape in_shape_;
 };
@@ -107,7 +107,7 @@ class AvgPool2d : public NoParams {
   }
 
  private:
-  using kernels = backend::layer_kernels<D>;
+  using kernels = backend::layer_kernels_for<D, T>;
   Shape in_shape_, out_shape_;
 };
 
@@ -172,7 +172,7 @@ class AdaptivePool : public NoParams {
   }
 
  private:
-  using kernels = backend::layer_kernels<D>;
+  using kernels = backend::layer_kernels_for<D, T>;
   static constexpr bool is_max(std::int64_t part) { return Kind == AdaptiveKind::max || (Kind == AdaptiveKind::concat && part == 0); }
   Tensor<std::int32_t, D> argmax_;
   Shape in_shape_, out_shape_;

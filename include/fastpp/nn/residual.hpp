@@ -82,7 +82,7 @@ class Residual {
   // a += b, reusing a's storage when no one else holds it.
   static tensor add_into(tensor&& a, const tensor& b) {
     tensor out = a.use_count() == 1 ? std::move(a) : a.clone();
-    backend::layer_kernels<device_type>::add_inplace(out.data(), b.data(), out.numel());
+    backend::layer_kernels_for<device_type, value_type>::add_inplace(out.data(), b.data(), out.numel());
     return out;
   }
   ReLUOn<device_type, value_type> relu_;

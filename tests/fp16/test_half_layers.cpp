@@ -1,0 +1,141 @@
+// Layers with half and bfloat16 activations (backend/mixed_layer_kernels.hpp): float parameters and
+// gradients, activations in the low-precision type. The same network in float and in half, from the same
+// weights and input, agrees within the type's rounding through forward and backward; parameter gradients
+// accumulate in float as in the float network.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <fastpp/models/state_dict.hpp>
+#include <fastpp/nn.hpp>
+
+using namespace fastpp;
+
+namespace {
+
+// Every layer family with low-precision entries: convolution (with and without bias), batch norm over maps
+// and rows, ReLU, max and average pooling, the head's concat pool (a strided output), dropout, linear.
+using Net = nn::Sequential<nn::Conv2d<3, 8, nn::ConvOpts{.kernel = 3, .stride = 1, .padding = 1, .bias = false}>,
+                           nn::BatchNorm2d<8>, nn::ReLU, nn::MaxPool2d<nn::PoolOpts{.kernel = 2, .stride = 2}>,
+                           nn::Conv2d<8, 6, nn::ConvOpts{.kernel = 3, .padding = 1}>, nn::ReLU,
+                           nn::AvgPool2d<nn::PoolOpts{.kernel = 2, .stride = 2}>, nn::AdaptiveConcatPool2d<1>,
+                           nn::Flatten, nn::BatchNorm1d<12>, nn::Dropout<25>, nn::Linear<12, 5>>;
+
+template <class T, class D>
+std::vector<float> host(const Tensor<T, D>& t) {
+  std::vector<float> out;
+  for (const T v : t) out.push_back(static_cast<float>(v));
+  return out;
+}
+
+// ||a - b|| / ||a||: the error relative to the tensor's size. (Not the largest element's error: a max pool
+// whose window holds two values that round to the same low-precision number may route a gradient to the
+// other one, a large change in two elements that says nothing about the kernels.)
+double scaled_error(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double err = 0.0, norm = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    err += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    norm += static_cast<double>(a[i]) * a[i];
+  }
+  return norm > 0 ? std::sqrt(err / norm) : std::sqrt(err);
+}
+
+template <class M>
+std::vector<std::vector<float>> grads_of(M& m) {
+  std::vector<std::vector<float>> out;
+  m.for_each_param([&](const std::string&, auto& p) { out.push_back(host(p.grad)); });
+  return out;
+}
+
+template <class A>
+void check_against_float(double forward_tol, double grad_tol) {
+  Net f(nn::Build{Rng(3), 5});
+  nn::on_device_t<Net, cpu, A> h(nn::Build{Rng(99), 5});
+  models::load_state_dict(h, models::state_dict(f));  // the same weights and statistics
+
+  Rng rng(7);
+  auto x = Tensor<float>::empty({4, 12, 12, 3});
+  for (auto& v : x) v = rng.normal();
+  auto dy = Tensor<float>::empty({4, 5});
+  for (auto& v : dy) v = rng.normal();
+
+  auto cf = nn::Ctx::train(11), ch = nn::Ctx::train(11);  // the same dropout masks
+  const auto yf = f.forward(cf, x);
+  const auto yh = h.forward(ch, x.cast<A>());
+  INFO("forward: scaled error " << scaled_error(host(yf), host(yh)));
+  CHECK(scaled_error(host(yf), host(yh)) <= forward_tol);
+
+  const auto dxf = f.backward(cf, dy);
+  const auto dxh = h.backward(ch, dy.cast<A>());
+  INFO("input gradient: scaled error " << scaled_error(host(dxf), host(dxh)));
+  CHECK(scaled_error(host(dxf), host(dxh)) <= grad_tol);
+  const auto gf = grads_of(f), gh = grads_of(h);
+  REQUIRE(gf.size() == gh.size());
+  for (std::size_t i = 0; i < gf.size(); ++i) {
+    INFO("parameter " << i << ": scaled error " << scaled_error(gf[i], gh[i]));
+    CHECK(scaled_error(gf[i], gh[i]) <= grad_tol);
+  }
+  // Running statistics are float buffers, moved by the batch's statistics as in the float network.
+  const auto sf = models::state_dict(f), sh = models::state_dict(h);
+  for (const auto& [name, t] : sf.tensors) {
+    if (name.find("running_") == std::string::npos) continue;
+    const auto a = host(t.to_float()), b = host(sh.tensors.at(name).to_float());
+    INFO(name);
+    CHECK(scaled_error(a, b) <= forward_tol);
+  }
+
+  // A second backward adds to the float gradients (a low-precision layer accumulates like a float one).
+  auto ch2 = nn::Ctx::train(11);
+  h.forward(ch2, x.cast<A>());
+  h.backward(ch2, dy.cast<A>());
+  const auto twice = grads_of(h);
+  for (std::size_t i = 0; i < gh.size(); ++i)
+    for (std::size_t j = 0; j < gh[i].size(); ++j) CHECK(twice[i][j] == Approx(2 * gh[i][j]).margin(1e-6));
+}
+
+}  // namespace
+
+TEST_CASE("a half network matches the float network within half's rounding, forward and backward", "[fp16]") {
+  // measured (this network, seed): forward 2.1e-3, gradients up to 1.1e-2 (a bias's gradient, a sum whose
+  // terms cancel); a wrong stride or a lost accumulation gives errors of order 1
+  check_against_float<half>(1e-2, 3e-2);
+}
+
+TEST_CASE("a bfloat16 network matches the float network within bfloat16's rounding", "[fp16]") {
+  // measured: forward 1.8e-2, gradients up to 0.2 below the max pool (8 bits make ties in its windows, each
+  // routing a gradient to another pixel), 0.004-0.04 elsewhere
+  check_against_float<bfloat16>(5e-2, 0.35);
+}
+
+TEST_CASE("the concat pool's half entries fill both halves of the strided output and add both gradients",
+          "[fp16]") {
+  nn::AdaptiveConcatPool2d<1, cpu, half> pool;
+  auto x = Tensor<half>::empty({2, 3, 3, 4});
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = half(static_cast<float>((i * 7) % 11) - 5.0f);
+  auto ctx = nn::Ctx::train();
+  const auto y = pool.forward(ctx, x);
+  REQUIRE(y.shape() == Shape{2, 1, 1, 8});
+  for (std::int64_t n = 0; n < 2; ++n)
+    for (std::int64_t c = 0; c < 4; ++c) {
+      float mx = -1e9f, sum = 0.0f;
+      for (std::int64_t p = 0; p < 9; ++p) {
+        const float v = x.data()[(n * 9 + p) * 4 + c];
+        mx = std::max(mx, v);
+        sum += v;
+      }
+      // fastai's AdaptiveConcatPool2d: [max, avg]
+      CHECK(static_cast<float>(y.data()[n * 8 + c]) == mx);
+      CHECK(static_cast<float>(y.data()[n * 8 + 4 + c]) == Approx(sum / 9).margin(2e-3));
+    }
+  auto dy = Tensor<half>::empty(y.shape());
+  for (auto& v : dy) v = half(1.0f);
+  const auto dx = pool.backward(ctx, dy);
+  double total = 0.0;
+  for (const half v : dx) total += static_cast<float>(v);
+  CHECK(total == Approx(2 * 4 * (1.0 + 1.0)).margin(1e-2));  // each image and channel: 1 (max) + 9 * 1/9 (avg)
+}
