@@ -98,7 +98,7 @@ row "NCCL 1-rank job" "$([[ $nccl == 0 ]] && echo "not built (no NCCL found)" ||
 "$b/tests/cuda/fastpp_bench_cuda_cross_entropy" 2>&1 | tee "$out/bench-cross-entropy.txt"
 row "cross-entropy fwd+bwd (large)" "$(grep -E 'of copy' "$out/bench-cross-entropy.txt" | head -n 2 | tr -s ' ' | paste -sd ';' -)"
 timeout 120 "$b/tests/cuda/fastpp_bench_cuda_resnet50" 2>&1 | tee "$out/bench-resnet50.txt"
-row "ResNet-50 train step, b128 224px" "$(grep -E '^(float|fp16)' "$out/bench-resnet50.txt" | tr -s ' ' | paste -sd ';' -)"
+row "ResNet-50 train step, b128 224px" "$(grep -E '^(float|fp16|bfloat16)' "$out/bench-resnet50.txt" | tr -s ' ' | paste -sd ';' -)"
 if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/dev/null; then
   timeout 90 python3 benchmarks/compare/resnet50_gpu.py 2>&1 | tee -a "$out/bench-resnet50.txt"
   row "PyTorch AMP channels-last" "$(grep -E '^pytorch' "$out/bench-resnet50.txt" | tr -s ' ' | paste -sd ';' -)"
