@@ -4,7 +4,7 @@
 //   pets [--data fashion|pets|FOLDER] [--arch fashion_resnet|resnet18|resnet34] [--epochs 5] [--bs 256]
 //        [--lr 1e-2|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]
 //        [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR] [--fashion-folder DIR]
-//        [--report FILE.html] [--distributed [--sync-bn] [--no-overlap]]
+//        [--report FILE.html] [--distributed [--sync-bn] [--no-overlap]] [--cuda]
 //
 // --data fashion (the default) reads data/fashion, the folders examples/export_fashion_mnist writes from
 // Debian's dataset-fashion-mnist (the official 60k/10k split); pets is the Oxford-IIIT Pets folder that
@@ -15,6 +15,10 @@
 //   mpirun -np 2 -x FASTPP_NUM_THREADS=1 build/main/examples/pets --distributed ...
 // --bs is then the batch of each rank (the global batch is ranks x bs); rank 0 alone prints and writes
 // files; the interpretation runs on rank 0 over the whole validation set once training is done.
+//
+// --cuda: the model, its training and its evaluation on the GPU (a build with fastpp::cuda: configure with
+// -DFASTPP_CUDA=ON, which pets then links); the loaders' workers decode and collate on the cpu, and the
+// batches reach the GPU through the Learner. Without fastpp::cuda the flag is refused, saying how to build it.
 #include <fastpp/interpret.hpp>
 #include <fastpp/learner.hpp>
 #include <fastpp/vision.hpp>
@@ -30,6 +34,7 @@
 #include <optional>
 #include <streambuf>
 #include <string>
+#include <type_traits>
 
 using namespace fastpp;
 namespace fs = std::filesystem;
@@ -56,6 +61,7 @@ struct Options {
   bool distributed = false;  // one rank of an MPI data-parallel run
   bool sync_bn = false;      // --distributed: BatchNorm statistics over all ranks (SyncBatchNorm)
   bool no_overlap = false;   // --distributed: one gradient all-reduce after backward (the measurement's baseline)
+  bool cuda = false;         // the model on the GPU (a build with fastpp::cuda)
 };
 
 const char* usage =
@@ -63,7 +69,7 @@ const char* usage =
     "            [--lr RATE|find] [--recipe one_cycle|fine_tune] [--pretrained FILE.safetensors]\n"
     "            [--precision float|fp16] [--threads N] [--workers N] [--limit N] [--out DIR]\n"
     "            [--fashion-folder DIR] [--report FILE.html] [--size N]\n"
-    "            [--distributed [--sync-bn] [--no-overlap]]\n"
+    "            [--distributed [--sync-bn] [--no-overlap]] [--cuda]\n"
     "  --data       fashion (data/fashion from export_fashion_mnist, default), pets (untar_data's folder) or a\n"
     "               folder of images labelled by their parent folder\n"
     "  --arch       fashion_resnet (a 0.3M-parameter ResNet for 28x28 images, default) or a torchvision ResNet\n"
@@ -83,7 +89,8 @@ const char* usage =
     "  --distributed  one rank of a data-parallel run over MPI: mpirun -np 2 -x FASTPP_NUM_THREADS=1 pets\n"
     "               --distributed ...; --bs is per rank; rank 0 prints and writes the files\n"
     "  --sync-bn    with --distributed: synchronised BatchNorm (statistics of the global batch)\n"
-    "  --no-overlap with --distributed: all gradients in one all-reduce after backward, not overlapped\n";
+    "  --no-overlap with --distributed: all gradients in one all-reduce after backward, not overlapped\n"
+    "  --cuda       the model on the GPU (needs a build with fastpp::cuda: cmake -DFASTPP_CUDA=ON)\n";
 
 [[noreturn]] void bad_usage(const std::string& why) {
   std::cerr << "pets: " << why << "\n" << usage;
@@ -121,6 +128,10 @@ Options parse(int argc, char** argv) {
       (a == "--sync-bn" ? o.sync_bn : o.no_overlap) = true;
       continue;
     }
+    if (a == "--cuda") {
+      o.cuda = true;
+      continue;
+    }
     if (i + 1 >= argc) bad_usage("option " + a + " needs a value");
     const std::string v = argv[++i];
     if (a == "--data") o.data = v;
@@ -147,6 +158,8 @@ Options parse(int argc, char** argv) {
   if (o.bs < 1) bad_usage("--bs must be at least 1");
   if (o.size < 8) bad_usage("--size must be at least 8");
   if (o.epochs < 1) bad_usage("--epochs must be at least 1");
+  // this example's data-parallel run is MPI over cpu processes
+  if (o.cuda && o.distributed) bad_usage("--cuda and --distributed are not combined in this example");
   return o;
 }
 
@@ -230,7 +243,12 @@ using FashionResNet = nn::Sequential<nn::Conv2d<3, 16, nn::ConvOpts{.kernel = 3,
                                      nn::BasicBlock<64, 128, 2>, nn::AdaptiveAvgPool2d<1>, nn::Flatten,
                                      nn::Linear<128, nn::dyn>>;
 
-AnyLearner make_learn(const Options& o, DataLoaders dls) {
+// The learner of every --arch on device D (cpu, or cuda with --cuda).
+template <class D>
+using PetsLearner = AnyLearnerOf<DataLoaders, D, float>;
+
+template <class D>
+PetsLearner<D> make_learn(const Options& o, DataLoaders dls) {
   LearnerOptions lo;
   lo.path = o.out;
   VisionLearnerOptions vo;
@@ -238,14 +256,14 @@ AnyLearner make_learn(const Options& o, DataLoaders dls) {
   vo.learner = lo;
   if (o.arch == "fashion_resnet") {
     if (!o.pretrained.empty()) bad_usage("--pretrained needs a ResNet --arch (resnet18 or resnet34)");
-    FashionResNet net(nn::Build{Rng(0), dls.c});
+    nn::on_device_t<FashionResNet, D> net(nn::Build{Rng(0), dls.c});
     // two groups: the body and the classifier, so fine_tune has something to freeze
-    net.for_each_param([](const std::string& n, nn::Param& p) { p.group = n.rfind("8.", 0) == 0 ? 1 : 0; });
-    return AnyLearner(std::move(dls), models::AnyModel(std::move(net), "fashion_resnet"), {},
-                      metrics(error_rate, accuracy), lo, AdamOptions{}, "fashion_resnet");
+    net.for_each_param([](const std::string& n, auto& p) { p.group = n.rfind("8.", 0) == 0 ? 1 : 0; });
+    return PetsLearner<D>(std::move(dls), models::AnyModelOn<D, float>(std::move(net), "fashion_resnet"), {},
+                          metrics(error_rate, accuracy), lo, AdamOptions{}, "fashion_resnet");
   }
-  return any_vision_learner<models::archs<models::resnet18, models::resnet34>>(std::move(dls), o.arch,
-                                                                               metrics(error_rate, accuracy), vo);
+  return any_vision_learner<models::archs<models::resnet18, models::resnet34>, D, float>(
+      std::move(dls), o.arch, metrics(error_rate, accuracy), vo);
 }
 
 // Prints the seconds the training pass waited for the loader in each epoch (the loop should never wait).
@@ -264,9 +282,10 @@ struct NullBuffer final : std::streambuf {
   int overflow(int c) override { return c; }
 };
 
-// The chapter's run. `distribute` makes the learner one rank of an MPI run (empty: a single process);
-// main_rank: this process prints, plots and writes files.
-int run(const Options& o, bool main_rank, const std::function<void(AnyLearner&)>& distribute) {
+// The chapter's run, the model on device D. `distribute` makes the learner one rank of an MPI run (empty: a
+// single process); main_rank: this process prints, plots and writes files.
+template <class D>
+int run(const Options& o, bool main_rank, const std::function<void(PetsLearner<D>&)>& distribute) {
   if (o.threads > 0) set_num_threads(o.threads);
   if (main_rank) fs::create_directories(o.out);
   fs::path folder;
@@ -275,7 +294,13 @@ int run(const Options& o, bool main_rank, const std::function<void(AnyLearner&)>
             << dls.c << " classes; " << get_num_threads() << " threads\n";
   if (main_rank) show_batch(dls, o.out / "show_batch.svg", {.max_n = 16});
   const auto whole_valid = dls.valid;  // for the interpretation, which rank 0 runs alone
-  auto learn = make_learn(o, std::move(dls));
+  if constexpr (!std::is_same_v<D, cpu>) {
+    std::cout << "model on " << device_name<D> << "\n";
+    // The GPU's augmentation pass (data/device_batch.hpp) takes aug_transforms + Normalize only.
+    if (const std::string why = dls.train.device_batch_tfms_reason(); !why.empty())
+      std::cout << "the batch transforms run on the cpu: " << why << "\n";
+  }
+  auto learn = make_learn<D>(o, std::move(dls));
   if (o.precision == "fp16") learn.to_fp16();
   std::shared_ptr<HtmlReport> report;
   if (main_rank) {
@@ -349,7 +374,7 @@ int main(int argc, char** argv) {
     if (!mpi.is_main()) std::cout.rdbuf(&null);  // rank 0 prints; errors (std::cerr) from every rank
     std::cout << "distributed: " << mpi.size() << " ranks\n";
     // an error on any rank ends the whole job with it shown (not a hang in the next collective)
-    const int rc = run_distributed([&] { return run(o, mpi.is_main(), [&](AnyLearner& l) {
+    const int rc = run_distributed([&] { return run<cpu>(o, mpi.is_main(), [&](AnyLearner& l) {
       DistributedOptions d;
       d.sync_batchnorm = o.sync_bn;
       if (o.no_overlap) {
@@ -366,7 +391,16 @@ int main(int argc, char** argv) {
 #endif
   }
   try {
-    return run(o, true, {});
+    if (o.cuda) {
+#if defined(FASTPP_WITH_CUDA)
+      return run<cuda>(o, true, {});
+#else
+      std::cerr << "pets: --cuda needs a build with the CUDA backend (fastpp::cuda): configure with "
+                   "-DFASTPP_CUDA=ON (nvcc and cuDNN installed), and the examples link it\n";
+      return 2;
+#endif
+    }
+    return run<cpu>(o, true, {});
   } catch (const Error& e) {
     std::cerr << "pets: " << e.what() << "\n";
     return 1;
