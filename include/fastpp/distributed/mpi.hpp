@@ -63,6 +63,7 @@
 #include "../learner/learner_base.hpp"
 #include "../learner/process_group.hpp"
 #include "../nn/hooks.hpp"
+#include "grad_buckets.hpp"
 
 namespace fastpp {
 
@@ -245,23 +246,18 @@ struct DistributedOptions {
 
 // Broadcasts rank 0's weights before each fit and averages the gradients of each backward.
 //
-// Buckets: the trainable parameters in reverse order (the order backward makes their gradients final),
-// consecutive ones until a bucket holds bucket_bytes (first_bucket_bytes for the first; a larger parameter
-// alone in its own). During backward, Sequential and Residual report each child's final gradients
-// (nn::GradReady, through Ctx::parallel); when the last gradient of a bucket arrives, the bucket is packed and
-// its MPI_Iallreduce started, and after each later layer's backward an MPI_Testall drives the sums in flight
-// (Open MPI progresses a non-blocking collective only inside MPI calls). after_backward starts any bucket
-// not started yet (a model whose layers report nothing, e.g. a single layer or a custom container), waits
-// for all and writes the averages back. Every rank starts the same buckets in the same order (the same
-// model runs the same backward), and each bucket's sum is the same whenever it starts: the results do not
-// depend on the overlap.
+// Buckets (GradBuckets, grad_buckets.hpp: PyTorch DDP's plan). During backward, Sequential and Residual
+// report each child's final gradients (nn::GradReady, through Ctx::parallel); when the last gradient of a
+// bucket arrives, the bucket is packed and its MPI_Iallreduce started, and after each later layer's backward
+// an MPI_Testall drives the sums in flight (Open MPI progresses a non-blocking collective only inside MPI
+// calls). after_backward starts any bucket not started yet (a model whose layers report nothing, e.g. a
+// single layer or a custom container), waits for all and writes the averages back. Every rank starts the
+// same buckets in the same order (the same model runs the same backward), and each bucket's sum is the same
+// whenever it starts: the results do not depend on the overlap.
 class DistributedCallback final : public Callback, public nn::GradReady, public nn::ProcessSum {
  public:
-  DistributedCallback(std::shared_ptr<MpiGroup> group, DistributedOptions o = {}) : group_(std::move(group)), o_(o) {
-    check<ValueError>(o_.bucket_bytes >= sizeof(float) && o_.first_bucket_bytes >= sizeof(float),
-                      "distributed: bucket_bytes and first_bucket_bytes must hold one float, got ", o_.bucket_bytes,
-                      " and ", o_.first_bucket_bytes);
-  }
+  DistributedCallback(std::shared_ptr<MpiGroup> group, DistributedOptions o = {})
+      : group_(std::move(group)), o_(o), plan_(o.bucket_bytes, o.first_bucket_bytes) {}
   std::string name() const override { return "DistributedCallback"; }
   int order() const override { return -100; }  // before any callback that reads the averaged gradients
 
@@ -274,17 +270,15 @@ class DistributedCallback final : public Callback, public nn::GradReady, public 
                             "MPI_Ibcast (rank 0's weights)");
       mpi_detail::wait_one(r, "MPI_Ibcast (rank 0's weights)");
     });
-    if (group_->size() > 1 && o_.overlap) learn.parallel_hooks.grad_ready = this;
-    if (o_.sync_batchnorm) learn.parallel_hooks.sync_batchnorm = this;
+    learn.parallel_hooks.arm(group_->size() > 1 && o_.overlap ? this : nullptr, o_.sync_batchnorm ? this : nullptr);
   }
   void after_fit(LearnerBase& learn) override {
-    if (learn.parallel_hooks.grad_ready == this) learn.parallel_hooks.grad_ready = nullptr;
-    if (learn.parallel_hooks.sync_batchnorm == this) learn.parallel_hooks.sync_batchnorm = nullptr;
+    learn.parallel_hooks.disarm(this, this);
     armed_ = false;
   }
 
   // The last step's buckets, and how many of them started during its backward (the rest after it).
-  std::size_t buckets() const noexcept { return buckets_.size(); }
+  std::size_t buckets() const noexcept { return plan_.buckets().size(); }
   std::size_t started_in_backward() const noexcept { return started_in_backward_; }
 
   // nn::ProcessSum: BatchNorm's statistics with sync_batchnorm.
@@ -296,12 +290,8 @@ class DistributedCallback final : public Callback, public nn::GradReady, public 
     group_->sum(&loss, 1);
     learn.state.loss = loss / group_->size();
     // The buckets of this step's backward, ready to take the gradients as they become final.
-    plan(learn);
-    for (Bucket& b : buckets_) {
-      b.waiting = b.count;
-      b.started = false;
-    }
-    for (Part& p : parts_) p.ready = false;
+    replan(learn);
+    plan_.arm();
     std::fill(reqs_.begin(), reqs_.end(), MPI_REQUEST_NULL);
     in_flight_ = 0;
     started_in_backward_ = 0;
@@ -311,18 +301,10 @@ class DistributedCallback final : public Callback, public nn::GradReady, public 
   // nn::GradReady, during backward.
   void grad_ready(const float* grad) override {
     if (!armed_) return;
-    using Entry = std::pair<const float*, std::size_t>;
-    const auto it = std::lower_bound(by_grad_.begin(), by_grad_.end(), grad,
-                                     [](const Entry& e, const float* g) { return e.first < g; });
-    if (it == by_grad_.end() || it->first != grad) return;  // not averaged (cannot happen for a trainable one)
-    Part& p = parts_[it->second];
-    if (p.ready) return;
-    p.ready = true;
-    Bucket& b = buckets_[p.bucket];
-    if (--b.waiting == 0) {
-      start(p.bucket);
-      ++started_in_backward_;
-    }
+    const std::size_t b = plan_.ready(grad);
+    if (b == GradBuckets::none) return;
+    start(b);
+    ++started_in_backward_;
   }
   void layer_done() override {
     if (!armed_ || in_flight_ == 0) return;
@@ -335,101 +317,55 @@ class DistributedCallback final : public Callback, public nn::GradReady, public 
   void after_backward(LearnerBase& learn) override {
     if (group_->size() == 1) return;
     if (!armed_) {  // no after_loss seen for this step (it always runs first in fastpp's train_batch)
-      plan(learn);
-      for (Bucket& b : buckets_) b.started = false;
+      replan(learn);
+      plan_.arm();
       std::fill(reqs_.begin(), reqs_.end(), MPI_REQUEST_NULL);
     }
     armed_ = false;
-    for (std::size_t b = 0; b < buckets_.size(); ++b)
-      if (!buckets_[b].started) start(b);
+    for (std::size_t b = 0; b < plan_.buckets().size(); ++b)
+      if (!plan_.buckets()[b].started) start(b);
     mpi_detail::wait_all(reqs_, "MPI_Iallreduce (gradients)");
     const float scale = 1.0f / static_cast<float>(group_->size());
-    for (Bucket& bk : buckets_) {
-      std::size_t at = 0;
+    const auto& parts = plan_.parts();
+    for (std::size_t b = 0; b < plan_.buckets().size(); ++b) {
+      const GradBuckets::Bucket& bk = plan_.buckets()[b];
+      const float* sums = buffers_[b].data();
       for (std::size_t k = bk.first; k < bk.first + bk.count; ++k) {
-        const Part& p = parts_[k];
-        for (std::size_t i = 0; i < p.n; ++i) p.grad[i] = bk.buffer[at + i] * scale;
-        at += p.n;
+        for (std::size_t i = 0; i < parts[k].n; ++i) parts[k].grad[i] = sums[i] * scale;
+        sums += parts[k].n;
       }
     }
   }
 
  private:
-  struct Part {
-    float* grad;
-    std::size_t n;
-    std::size_t bucket;
-    bool ready;
-  };
-  struct Bucket {
-    std::size_t first = 0, count = 0;  // parts_[first, first + count) are this bucket's
-    std::vector<float> buffer;
-    std::size_t waiting = 0;  // gradients not final yet in this backward
-    bool started = false;
-  };
-
-  // Packs bucket b and starts its sum.
+  // Packs bucket b into its buffer and starts its sum.
   void start(std::size_t b) {
-    Bucket& bk = buckets_[b];
-    std::size_t at = 0;
+    GradBuckets::Bucket& bk = plan_.buckets()[b];
+    float* at = buffers_[b].data();
     for (std::size_t k = bk.first; k < bk.first + bk.count; ++k) {
-      const Part& p = parts_[k];
-      std::copy(p.grad, p.grad + p.n, bk.buffer.data() + at);
-      at += p.n;
+      const GradBuckets::Part& p = plan_.parts()[k];
+      at = std::copy(p.grad, p.grad + p.n, at);
     }
-    mpi_detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, bk.buffer.data(), static_cast<int>(bk.buffer.size()), MPI_FLOAT,
+    mpi_detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, buffers_[b].data(), static_cast<int>(bk.size), MPI_FLOAT,
                                          MPI_SUM, group_->comm(), &reqs_[b]),
                           "MPI_Iallreduce (gradients)");
     bk.started = true;
     ++in_flight_;
   }
 
-  // The buckets over the trainable parameters in reverse order. Rebuilt only when the parameters changed
-  // (pointers, sizes, or which are frozen): checked each step, the pointers move when a learner does.
-  void plan(LearnerBase& learn) {
-    std::vector<std::pair<float*, std::size_t>>& seen = seen_;
-    seen.clear();
-    learn.visit_params([&](const std::string& name, float*, float* grad, std::int64_t n) {
-      if (!grad) return;  // frozen: no gradient to average (fine_tune's first phase sends the head's only)
-      check<ValueError>(n <= std::int64_t{std::numeric_limits<int>::max()}, "distributed: parameter ", name, " has ", n,
-                        " elements, more than one MPI message holds");
-      seen.emplace_back(grad, static_cast<std::size_t>(n));
-    });
-    if (seen == planned_) return;
-    planned_ = seen;
-    parts_.clear();
-    buckets_.clear();
-    std::size_t filled = 0, cap = 0;
-    for (auto it = seen.rbegin(); it != seen.rend(); ++it) {
-      const std::size_t count = it->second;
-      if (buckets_.empty() || filled + count > cap) {
-        cap = (buckets_.empty() ? o_.first_bucket_bytes : o_.bucket_bytes) / sizeof(float);
-        buckets_.emplace_back();
-        buckets_.back().first = parts_.size();
-        filled = 0;
-      }
-      ++buckets_.back().count;
-      parts_.push_back({it->first, count, buckets_.size() - 1, false});
-      filled += count;
-    }
-    for (Bucket& b : buckets_) {
-      std::size_t total = 0;
-      for (std::size_t k = b.first; k < b.first + b.count; ++k) total += parts_[k].n;
-      b.buffer.resize(total);
-    }
-    by_grad_.clear();
-    for (std::size_t k = 0; k < parts_.size(); ++k) by_grad_.emplace_back(parts_[k].grad, k);
-    std::sort(by_grad_.begin(), by_grad_.end());
-    reqs_.assign(buckets_.size(), MPI_REQUEST_NULL);
+  // The plan over the trainable parameters (GradBuckets), with a host buffer and a request per bucket.
+  void replan(LearnerBase& learn) {
+    if (!plan_.plan(learn, std::numeric_limits<int>::max())) return;
+    buffers_.resize(plan_.buckets().size());
+    for (std::size_t b = 0; b < buffers_.size(); ++b) buffers_[b].resize(plan_.buckets()[b].size);
+    reqs_.assign(buffers_.size(), MPI_REQUEST_NULL);
   }
 
   std::shared_ptr<MpiGroup> group_;
   DistributedOptions o_;
-  std::vector<std::pair<float*, std::size_t>> seen_, planned_;  // (gradient, count) in parameter order
-  std::vector<Part> parts_;                                      // in bucket order (reverse parameter order)
-  std::vector<Bucket> buckets_;
-  std::vector<std::pair<const float*, std::size_t>> by_grad_;  // gradient pointer -> index in parts_, sorted
-  std::vector<MPI_Request> reqs_;                              // one per bucket; MPI_REQUEST_NULL when not in flight
+  GradBuckets plan_;
+  std::vector<std::vector<float>> buffers_;  // per bucket: its gradients packed, then their sums
+  std::vector<MPI_Request> reqs_;            // one per bucket; MPI_REQUEST_NULL when not in flight
   std::size_t in_flight_ = 0, started_in_backward_ = 0;
   bool armed_ = false;  // between after_loss and after_backward of a training step
 };

@@ -70,6 +70,7 @@
 #include "../learner/learner_base.hpp"
 #include "../learner/process_group.hpp"
 #include "../nn/hooks.hpp"
+#include "grad_buckets.hpp"
 
 #if defined(FASTPP_HAVE_MPI)
 #include <mpi.h>
@@ -85,10 +86,7 @@ NcclId nccl_unique_id();    // ncclGetUniqueId
 int cuda_device_count();    // cudaGetDeviceCount (0 without a GPU or driver)
 
 // One GPU's buffer whose gradients are averaged (a parameter's gradient, device memory).
-struct NcclGradPart {
-  float* grad;
-  std::size_t n;
-};
+using NcclGradPart = GradBuckets::Part;
 
 // A ProcessGroup over an NCCL communicator, one rank per process and GPU. Its collectives run on the current
 // stream (inside a learner's fit: the learner's own); sum and barrier wait for their result, broadcast and
@@ -153,11 +151,9 @@ struct NcclOptions {
 // sync_batchnorm), through LearnerBase::parallel_hooks.
 class NcclDistributedCallback final : public Callback, public nn::GradReady, public nn::ProcessSum {
  public:
-  NcclDistributedCallback(std::shared_ptr<NcclGroup> group, NcclOptions o = {}) : group_(std::move(group)), o_(o) {
+  NcclDistributedCallback(std::shared_ptr<NcclGroup> group, NcclOptions o = {})
+      : group_(std::move(group)), o_(o), plan_(o.bucket_bytes, o.first_bucket_bytes) {
     check<ValueError>(group_ != nullptr, "distributed: the NCCL group is null");
-    check<ValueError>(o_.bucket_bytes >= sizeof(float) && o_.first_bucket_bytes >= sizeof(float),
-                      "distributed: bucket_bytes and first_bucket_bytes must hold one float, got ", o_.bucket_bytes,
-                      " and ", o_.first_bucket_bytes);
   }
   std::string name() const override { return "NcclDistributedCallback"; }
   int order() const override { return -100; }  // before any callback that reads the averaged gradients
@@ -175,17 +171,15 @@ class NcclDistributedCallback final : public Callback, public nn::GradReady, pub
     }
     group_->end_group();
     // The collectives also run at world 1 here (see the top of this file): so do the hooks.
-    if (o_.overlap) learn.parallel_hooks.grad_ready = this;
-    if (o_.sync_batchnorm) learn.parallel_hooks.sync_batchnorm = this;
+    learn.parallel_hooks.arm(o_.overlap ? this : nullptr, o_.sync_batchnorm ? this : nullptr);
   }
   void after_fit(LearnerBase& learn) override {
-    if (learn.parallel_hooks.grad_ready == this) learn.parallel_hooks.grad_ready = nullptr;
-    if (learn.parallel_hooks.sync_batchnorm == this) learn.parallel_hooks.sync_batchnorm = nullptr;
+    learn.parallel_hooks.disarm(this, this);
     armed_ = false;
   }
 
   // The last step's buckets, and how many of them were queued during its backward (the rest after it).
-  std::size_t buckets() const noexcept { return buckets_.size(); }
+  std::size_t buckets() const noexcept { return plan_.buckets().size(); }
   std::size_t started_in_backward() const noexcept { return started_in_backward_; }
 
   // nn::ProcessSum (sync_batchnorm): host values summed and waited for; device values summed on the GPU,
@@ -202,12 +196,8 @@ class NcclDistributedCallback final : public Callback, public nn::GradReady, pub
     group_->sum(&loss, 1);
     learn.state.loss = loss / group_->size();
     // The buckets of this step's backward, ready to take the gradients as they become final.
-    plan(learn);
-    for (Bucket& b : buckets_) {
-      b.waiting = b.count;
-      b.started = false;
-    }
-    std::fill(ready_.begin(), ready_.end(), false);
+    plan_.plan(learn);
+    plan_.arm();
     started_in_backward_ = 0;
     armed_ = true;
   }
@@ -215,88 +205,34 @@ class NcclDistributedCallback final : public Callback, public nn::GradReady, pub
   // nn::GradReady, during backward: a bucket whose last gradient is final is queued on the stream now.
   void grad_ready(const float* grad) override {
     if (!armed_) return;
-    using Entry = std::pair<const float*, std::size_t>;
-    const auto it = std::lower_bound(by_grad_.begin(), by_grad_.end(), grad,
-                                     [](const Entry& e, const float* g) { return e.first < g; });
-    if (it == by_grad_.end() || it->first != grad) return;  // not averaged (cannot happen for a trainable one)
-    if (ready_[it->second]) return;
-    ready_[it->second] = true;
-    const std::size_t b = bucket_of_[it->second];
-    if (--buckets_[b].waiting == 0) {
-      start(b);
-      ++started_in_backward_;
-    }
+    const std::size_t b = plan_.ready(grad);
+    if (b == GradBuckets::none) return;
+    start(b);
+    ++started_in_backward_;
   }
   // Nothing to drive: the stream runs the queued all-reduces in order.
   void layer_done() override {}
 
   void after_backward(LearnerBase& learn) override {
     if (!armed_) {  // no after_loss seen for this step (it always runs first in fastpp's train_batch)
-      plan(learn);
-      for (Bucket& b : buckets_) b.started = false;
+      plan_.plan(learn);
+      plan_.arm();
     }
     armed_ = false;
-    for (std::size_t b = 0; b < buckets_.size(); ++b)
-      if (!buckets_[b].started) start(b);
+    for (std::size_t b = 0; b < plan_.buckets().size(); ++b)
+      if (!plan_.buckets()[b].started) start(b);
   }
 
  private:
-  struct Bucket {
-    std::size_t first = 0, count = 0;  // parts_[first, first + count) are this bucket's
-    std::size_t waiting = 0;           // gradients not final yet in this backward
-    bool started = false;
-  };
-
   void start(std::size_t b) {
-    Bucket& bk = buckets_[b];
-    group_->average_bucket(parts_.data() + bk.first, bk.count);
+    GradBuckets::Bucket& bk = plan_.buckets()[b];
+    group_->average_bucket(plan_.parts().data() + bk.first, bk.count);
     bk.started = true;
-  }
-
-  // The buckets over the trainable parameters in reverse order (the order backward makes their gradients
-  // final), the same on every rank. Rebuilt only when the parameters changed (pointers, sizes, or which are
-  // frozen): fine_tune's first phase averages the head's only.
-  void plan(LearnerBase& learn) {
-    seen_.clear();
-    learn.visit_params([&](const std::string&, float*, float* grad, std::int64_t n) {
-      if (!grad || n == 0) return;  // frozen: no gradient to average
-      seen_.push_back({grad, static_cast<std::size_t>(n)});
-    });
-    const auto same_part = [](const NcclGradPart& a, const NcclGradPart& b) { return a.grad == b.grad && a.n == b.n; };
-    const bool same = seen_.size() == planned_.size() &&
-                      std::equal(seen_.begin(), seen_.end(), planned_.begin(), same_part);
-    if (same) return;
-    planned_ = seen_;
-    parts_.clear();
-    buckets_.clear();
-    bucket_of_.clear();
-    std::size_t filled = 0, cap = 0;
-    for (auto it = seen_.rbegin(); it != seen_.rend(); ++it) {
-      if (buckets_.empty() || filled + it->n > cap) {
-        cap = (buckets_.empty() ? o_.first_bucket_bytes : o_.bucket_bytes) / sizeof(float);
-        buckets_.emplace_back();
-        buckets_.back().first = parts_.size();
-        filled = 0;
-      }
-      ++buckets_.back().count;
-      parts_.push_back(*it);
-      bucket_of_.push_back(buckets_.size() - 1);
-      filled += it->n;
-    }
-    ready_.assign(parts_.size(), false);
-    by_grad_.clear();
-    for (std::size_t k = 0; k < parts_.size(); ++k) by_grad_.emplace_back(parts_[k].grad, k);
-    std::sort(by_grad_.begin(), by_grad_.end());
   }
 
   std::shared_ptr<NcclGroup> group_;
   NcclOptions o_;
-  std::vector<NcclGradPart> seen_, planned_;  // (gradient, count) in parameter order
-  std::vector<NcclGradPart> parts_;           // in bucket order (reverse parameter order)
-  std::vector<std::size_t> bucket_of_;        // parts_[k]'s bucket
-  std::vector<bool> ready_;                   // parts_[k]'s gradient reported final in this backward
-  std::vector<Bucket> buckets_;
-  std::vector<std::pair<const float*, std::size_t>> by_grad_;  // gradient pointer -> index in parts_, sorted
+  GradBuckets plan_;
   std::size_t started_in_backward_ = 0;
   bool armed_ = false;  // between after_loss and after_backward of a training step
 };

@@ -41,6 +41,16 @@ class ProcessSum {
 struct ParallelHooks {
   GradReady* grad_ready = nullptr;    // gradient buckets overlapped with backward
   ProcessSum* sync_batchnorm = nullptr;  // BatchNorm's training statistics summed over the processes (SyncBatchNorm)
+
+  // A fit's hooks (each may be null); disarm takes back only the hooks that are still the caller's.
+  void arm(GradReady* g, ProcessSum* s) {
+    grad_ready = g;
+    sync_batchnorm = s;
+  }
+  void disarm(const GradReady* g, const ProcessSum* s) {
+    if (grad_ready == g) grad_ready = nullptr;
+    if (sync_batchnorm == s) sync_batchnorm = nullptr;
+  }
 };
 
 }  // namespace fastpp::nn
