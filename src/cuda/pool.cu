@@ -100,7 +100,9 @@ __global__ void maxpool_backward_kernel(const T* dy, const std::int32_t* argmax,
 }
 
 // Forward: out[o] = sum over the window's inputs of in * inv, in (i, j) order, padding counted in kh*kw.
-__global__ void avgpool_forward_kernel(const float* in, Window g, float inv, float* out) {
+// T as for the max pool: summed in float, rounded once.
+template <class T>
+__global__ void avgpool_forward_kernel(const T* in, Window g, float inv, T* out) {
   const i64 total = g.n * g.ho * g.wo * g.c;
   for (i64 o = first_index(); o < total; o += grid_step()) {
     i64 ch, ox, oy;
@@ -112,14 +114,15 @@ __global__ void avgpool_forward_kernel(const float* in, Window g, float inv, flo
       for (i64 j = 0; j < g.kw; ++j) {
         const i64 x0 = ox * g.stride - g.pad + j;
         if (x0 < 0 || x0 >= g.w) continue;
-        acc += in[((img * g.h + y0) * g.w + x0) * g.c + ch] * inv;
+        acc += static_cast<float>(in[((img * g.h + y0) * g.w + x0) * g.c + ch]) * inv;
       }
     }
-    out[o] = acc;
+    out[o] = T(acc);
   }
 }
 // Adjoint: out[i] = sum over the outputs whose windows hold input i of in[o] * inv, outputs ascending.
-__global__ void avgpool_backward_kernel(const float* in, Window g, float inv, float* out) {
+template <class T>
+__global__ void avgpool_backward_kernel(const T* in, Window g, float inv, T* out) {
   const i64 total = g.n * g.h * g.w * g.c;
   for (i64 i = first_index(); i < total; i += grid_step()) {
     i64 ch, xx, yy;
@@ -130,8 +133,9 @@ __global__ void avgpool_backward_kernel(const float* in, Window g, float inv, fl
     const i64 ox1 = backend::window_end_cover(xx, g.stride, g.pad, g.wo);
     float acc = 0.0f;
     for (i64 oy = oy0; oy < oy1; ++oy)
-      for (i64 ox = ox0; ox < ox1; ++ox) acc += in[((img * g.ho + oy) * g.wo + ox) * g.c + ch] * inv;
-    out[i] = acc;
+      for (i64 ox = ox0; ox < ox1; ++ox)
+        acc += static_cast<float>(in[((img * g.ho + oy) * g.wo + ox) * g.c + ch]) * inv;
+    out[i] = T(acc);
   }
 }
 
@@ -228,6 +232,14 @@ void maxpool2d_backward_impl(const T* dy, const std::int32_t* argmax, const back
 }
 
 template <class T>
+void avgpool2d_impl(const T* in, const backend::PoolGeom& g, bool backward, T* out) {
+  const Window k = window_of(g, "cuda avgpool2d");
+  const float inv = 1.0f / static_cast<float>(g.kh * g.kw);  // count_include_pad, as the cpu
+  if (backward) launch(avgpool_backward_kernel<T>, k.n * k.h * k.w * k.c, in, k, inv, out);
+  else launch(avgpool_forward_kernel<T>, k.n * k.ho * k.wo * k.c, in, k, inv, out);
+}
+
+template <class T>
 void adaptive_pool_forward_impl(const T* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, T* y,
                                 i64 ystride, i64 yoff, std::int32_t* argmax) {
   const Adaptive a = adaptive_of(n, h, w, c, oh, ow, ystride, yoff, "cuda adaptive_pool_forward");
@@ -252,10 +264,7 @@ void maxpool2d_backward(const float* dy, const std::int32_t* argmax, const backe
 }
 
 void avgpool2d(const float* in, const backend::PoolGeom& g, bool backward, float* out) {
-  const Window k = window_of(g, "cuda avgpool2d");
-  const float inv = 1.0f / static_cast<float>(g.kh * g.kw);  // count_include_pad, as the cpu
-  if (backward) launch(avgpool_backward_kernel, k.n * k.h * k.w * k.c, in, k, inv, out);
-  else launch(avgpool_forward_kernel, k.n * k.ho * k.wo * k.c, in, k, inv, out);
+  avgpool2d_impl(in, g, backward, out);
 }
 
 void adaptive_pool_forward(const float* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, float* y,
@@ -279,6 +288,10 @@ void maxpool2d_backward(const A* dy, const std::int32_t* argmax, const backend::
   maxpool2d_backward_impl(dy, argmax, g, dx);
 }
 template <class A>
+void avgpool2d(const A* in, const backend::PoolGeom& g, bool backward, A* out) {
+  avgpool2d_impl(in, g, backward, out);
+}
+template <class A>
 void adaptive_pool_forward(const A* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, A* y, i64 ystride,
                            i64 yoff, std::int32_t* argmax) {
   adaptive_pool_forward_impl(x, n, h, w, c, oh, ow, is_max, y, ystride, yoff, argmax);
@@ -292,6 +305,7 @@ void adaptive_pool_backward(const A* dy, i64 n, i64 h, i64 w, i64 c, i64 oh, i64
 #define FASTPP_POOL_INSTANTIATE(A)                                                                                 \
   template void maxpool2d_forward(const A*, const backend::PoolGeom&, A*, std::int32_t*);                          \
   template void maxpool2d_backward(const A*, const std::int32_t*, const backend::PoolGeom&, A*);                   \
+  template void avgpool2d(const A*, const backend::PoolGeom&, bool, A*);                                           \
   template void adaptive_pool_forward(const A*, i64, i64, i64, i64, i64, i64, bool, A*, i64, i64, std::int32_t*);  \
   template void adaptive_pool_backward(const A*, i64, i64, i64, i64, i64, i64, bool, i64, i64, const std::int32_t*, \
                                        A*);

@@ -1,20 +1,22 @@
 // Runs on a GPU machine only. The half and bfloat16 layer table of the GPU (mixed_layer_kernels<cuda, A>,
 // backend/cuda/mixed_layer_kernels.hpp) against the cpu's via_float_layer_kernels<cpu, A> (each entry widened
 // to float, the float kernel, rounded back) on the same A inputs: the casts (bit for bit), and every entry the
-// GPU runs natively (convolution, linear, batch norm, max and adaptive pooling, ReLU, the residual sum), on
-// fresh random inputs with the GPU's A outputs poisoned with NaN before each run; then a small network built
-// for cuda<half> against the same network on cpu<half>, forward and backward.
+// GPU runs natively (convolution, linear, batch norm, pooling, ReLU, dropout, sums, products, fills, the NHWC
+// <-> NCHW reorders), on fresh random inputs with the GPU's A outputs poisoned with NaN before each run; then
+// a small network built for cuda<A> against the same network on cpu<A>, forward and backward.
 //
 // Tolerances (check_close: relative, with a floor of tol times the array's largest value), by dtype, where
 // one rounding to A separates the devices' results (their float sums differ in order, so a value near a
 // rounding boundary may round the other way: one unit in the last place, 2^-10 relative for half, 2^-7 for
-// bfloat16): half 2e-3, bfloat16 1.6e-2. Convolution and linear outputs with a bias are rounded twice on
-// the GPU (after the product, after the bias), and conv2d's dw is rounded to A before the float accumulation:
-// half 4e-3, bfloat16 3e-2 there and for batch norm's backward (its coefficients are sums over the batch). A
-// wrong stride, a lost accumulation or a wrong dtype gives errors of order 1. Exact where both devices do the
-// same float operations on the same A values (ReLU, the residual sum, max pooling and its argmax, the casts).
-// Float outputs (dw, db, dgamma, dbeta, running statistics, invstd): 1e-4 relative where they are float sums
-// of the same A products (linear's dw, the bias and batch-norm sums), the A tolerance for conv2d's dw.
+// bfloat16): half 2e-3, bfloat16 1.6e-2. The GPU's convolution and linear layers also multiply by the weights
+// rounded to A (the cpu's via_float by the float weights: a relative 2^-11 or 2^-8 per weight, averaging out
+// over a sum) and round an output with a bias twice (after the product, after the bias), and conv2d's dw is
+// rounded to A before the float accumulation: half 4e-3, bfloat16 3e-2 there and for batch norm's backward
+// (its coefficients are sums over the batch). A wrong stride, a lost accumulation or a wrong dtype gives errors
+// of order 1. Exact where both devices do the same float operations on the same A values (ReLU, dropout, the
+// residual sum, products, fills, reorders, max pooling and its argmax, the casts).
+// Float outputs (linear's dw, the bias gradients, dgamma, dbeta, running statistics, invstd): 1e-4 relative,
+// float sums of the same A values or products in another order; conv2d's dw: the A tolerance above.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -444,6 +446,73 @@ void elementwise_case(i64 n, std::uint32_t seed) {
   check_same(on_host(sum_d), floats(sum_c), "add_inplace");
 }
 
+// Average pooling and its adjoint (padded, overlapping windows): float sums of the same A values, rounded once.
+template <class A>
+void avgpool_case(const backend::PoolGeom& g, std::uint32_t seed) {
+  INFO(tol<A>::name << ": avgpool n " << g.n << ", " << g.h << "x" << g.w << ", c " << g.c << ", kernel " << g.kh
+                    << "x" << g.kw << ", stride " << g.stride << ", pad " << g.pad);
+  std::mt19937 gen(seed);
+  const i64 in_n = g.n * g.h * g.w * g.c, out_n = g.n * g.ho() * g.wo() * g.c;
+  const auto x = normal<A>(in_n, 0.5f, 1.0f, gen), dy = normal<A>(out_n, 0.0f, 1.0f, gen);
+  std::vector<A> y_c(static_cast<std::size_t>(out_n)), dx_c(static_cast<std::size_t>(in_n));
+  CpuK<A>::avgpool2d(x.data(), g, false, y_c.data());
+  CpuK<A>::avgpool2d(dy.data(), g, true, dx_c.data());
+  const auto x_d = on_gpu(x), dy_d = on_gpu(dy);
+  auto y_d = poisoned<A>(out_n), dx_d = poisoned<A>(in_n);
+  GpuK<A>::avgpool2d(x_d.data(), g, false, y_d.data());
+  GpuK<A>::avgpool2d(dy_d.data(), g, true, dx_d.data());
+  check_close(on_host(y_d), floats(y_c), tol<A>::one, "avgpool y");
+  check_close(on_host(dx_d), floats(dx_c), tol<A>::one, "avgpool dx");
+}
+
+// Dropout from a few stream positions (the cpu's random numbers), products, fills and the NHWC <-> NCHW
+// reorders: the same float operations on the same A values, so the same A results.
+template <class A>
+void more_elementwise_case(i64 n, std::uint32_t seed) {
+  INFO(tol<A>::name << ": n " << n);
+  std::mt19937 gen(seed);
+  const auto x = normal<A>(n, 0.0f, 1.0f, gen), b = normal<A>(n, 0.0f, 1.0f, gen);
+  for (int drawn : {0, 1, 3})
+    for (float p : {0.1f, 0.5f}) {
+      INFO("dropout: drawn " << drawn << ", p " << p);
+      Rng rng = Rng(2024, 11).fork(static_cast<std::uint64_t>(n));
+      for (int k = 0; k < drawn; ++k) (void)rng.next_u32();
+      std::vector<A> y_c(static_cast<std::size_t>(n)), mask_c(static_cast<std::size_t>(n));
+      CpuK<A>::dropout_forward(x.data(), n, p, rng, y_c.data(), mask_c.data());
+      const auto x_d = on_gpu(x);
+      auto y_d = poisoned<A>(n), mask_d = poisoned<A>(n);
+      GpuK<A>::dropout_forward(x_d.data(), n, p, rng, y_d.data(), mask_d.data());
+      check_same(on_host(mask_d), floats(mask_c), "dropout mask");
+      check_same(on_host(y_d), floats(y_c), "dropout y");
+    }
+  std::vector<A> prod_c(static_cast<std::size_t>(n)), fill_c(static_cast<std::size_t>(n));
+  CpuK<A>::multiply(x.data(), b.data(), n, prod_c.data());
+  CpuK<A>::fill(fill_c.data(), n, 0.1f);  // not a half or bfloat16 number: rounded
+  const auto x_d = on_gpu(x), b_d = on_gpu(b);
+  auto prod_d = poisoned<A>(n), fill_d = poisoned<A>(n);
+  GpuK<A>::multiply(x_d.data(), b_d.data(), n, prod_d.data());
+  GpuK<A>::fill(fill_d.data(), n, 0.1f);
+  check_same(on_host(prod_d), floats(prod_c), "a * b");
+  check_same(on_host(fill_d), floats(fill_c), "fill");
+}
+
+template <class A>
+void reorder_case(i64 n, i64 h, i64 w, i64 c, std::uint32_t seed) {
+  INFO(tol<A>::name << ": reorder n " << n << ", h " << h << ", w " << w << ", c " << c);
+  std::mt19937 gen(seed);
+  const i64 count = n * h * w * c;
+  const auto x = normal<A>(count, 0.0f, 1.0f, gen);
+  std::vector<A> nchw_c(static_cast<std::size_t>(count)), nhwc_c(static_cast<std::size_t>(count));
+  CpuK<A>::nhwc_to_nchw(x.data(), n, h, w, c, nchw_c.data());
+  CpuK<A>::nchw_to_nhwc(x.data(), n, h, w, c, nhwc_c.data());
+  const auto x_d = on_gpu(x);
+  auto nchw_d = poisoned<A>(count), nhwc_d = poisoned<A>(count);
+  GpuK<A>::nhwc_to_nchw(x_d.data(), n, h, w, c, nchw_d.data());
+  GpuK<A>::nchw_to_nhwc(x_d.data(), n, h, w, c, nhwc_d.data());
+  check_same(on_host(nchw_d), floats(nchw_c), "nhwc_to_nchw");
+  check_same(on_host(nhwc_d), floats(nhwc_c), "nchw_to_nhwc");
+}
+
 template <class A>
 void all_entries() {
   std::uint32_t seed = 1;
@@ -465,11 +534,19 @@ void all_entries() {
   // n, h, w, c, kh, kw, stride, pad: ResNet's stem pool (padded, overlapping), 2x2, odd
   const std::vector<backend::PoolGeom> pools = {
       {2, 15, 15, 8, 3, 3, 2, 1}, {3, 8, 8, 5, 2, 2, 2, 0}, {1, 7, 9, 3, 3, 2, 1, 0}};
-  for (const auto& g : pools) maxpool_case<A>(g, seed++);
+  for (const auto& g : pools) {
+    maxpool_case<A>(g, seed++);
+    avgpool_case<A>(g, seed++);
+  }
   adaptive_case<A>(2, 7, 7, 16, 1, 1, seed++);  // the head's concat pool
   adaptive_case<A>(3, 9, 5, 3, 4, 3, seed++);   // overlapping windows
   elementwise_case<A>(1, seed++);
   elementwise_case<A>(10007, seed++);
+  more_elementwise_case<A>(1, seed++);
+  more_elementwise_case<A>(100001, seed++);
+  reorder_case<A>(2, 7, 9, 5, seed++);
+  reorder_case<A>(3, 33, 31, 65, seed++);
+  reorder_case<A>(2, 1, 1, 2048, seed++);  // a head's Flatten
 }
 
 // ---- a small network: cuda<A> against cpu<A> ----

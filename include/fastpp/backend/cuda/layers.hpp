@@ -105,6 +105,8 @@ void maxpool2d_forward(const A* x, const backend::PoolGeom& g, A* y, std::int32_
 template <class A>
 void maxpool2d_backward(const A* dy, const std::int32_t* argmax, const backend::PoolGeom& g, A* dx);
 template <class A>
+void avgpool2d(const A* in, const backend::PoolGeom& g, bool backward, A* out);
+template <class A>
 void adaptive_pool_forward(const A* x, i64 n, i64 h, i64 w, i64 c, i64 oh, i64 ow, bool is_max, A* y, i64 ystride,
                            i64 yoff, std::int32_t* argmax);
 template <class A>
@@ -116,6 +118,17 @@ template <class A>
 void relu_backward(const A* y, const A* dy, i64 n, A* dx);
 template <class A>
 void add_inplace(A* a, const A* b, i64 n);
+// dropout: the mask holds the multiplier rounded to A, y = x * the float multiplier rounded (via_float's bits)
+template <class A>
+void dropout_forward(const A* x, i64 n, float p, Rng rng, A* y, A* mask);
+template <class A>
+void multiply(const A* a, const A* b, i64 n, A* out);
+template <class A>
+void fill(A* p, i64 n, float value);
+template <class A>
+void nhwc_to_nchw(const A* x, i64 n, i64 h, i64 w, i64 c, A* y);
+template <class A>
+void nchw_to_nhwc(const A* x, i64 n, i64 h, i64 w, i64 c, A* y);
 
 }  // namespace mixed
 

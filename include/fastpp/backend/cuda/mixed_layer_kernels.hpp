@@ -10,16 +10,22 @@
 //   linear_forward, linear_backward   cublasGemmEx, A inputs, CUBLAS_COMPUTE_32F (tensor cores); dw straight
 //                                     into the float dw (float output, beta = 1)
 //   batchnorm_forward, _backward      norm.cu's kernels over A storage (the same float/double sums)
-//   maxpool2d_forward, _backward, adaptive_pool_forward, _backward, relu_forward, relu_backward, add_inplace
-// The rest (dropout, multiply, fill, avgpool2d, the NHWC/NCHW reorders, the synchronised BatchNorm entries)
-// come from via_float_layer_kernels: widened to float, the float kernel, rounded back (correct, not fast).
+//   maxpool2d_forward, _backward, avgpool2d, adaptive_pool_forward, _backward, relu_forward, relu_backward,
+//   dropout_forward, add_inplace, multiply, fill, nhwc_to_nchw, nchw_to_nhwc   elementwise.cu's and pool.cu's
+//                                     kernels over A storage (loaded as float, stored as A)
+// The synchronised BatchNorm entries (batchnorm_sync_*) come from via_float_layer_kernels: widened to float,
+// the float kernel, rounded back (correct, not fast).
 //
 // Rounding: one rounding to A per output, as via_float's, except where a bias is added to a convolution's or
 // a linear layer's output (rounded after the product, then after the bias) and conv2d's dw (rounded to A
 // before it is added into the float gradient). The tests (tests/cuda/test_mixed_layers.cpp) compare each
 // native entry with the cpu's via_float_layer_kernels<cpu, A>.
+#include <cstdint>
+
 #include "../../core/device.hpp"
 #include "../../core/half.hpp"
+#include "../../core/rng.hpp"
+#include "../geometry.hpp"
 #include "../mixed_layer_kernels.hpp"
 #include "cast_kernels.hpp"
 #include "layer_kernels.hpp"
@@ -75,6 +81,20 @@ struct native_mixed_layer_kernels : via_float_layer_kernels<fastpp::cuda, A> {
   static void relu_forward(const A* x, i64 n, A* y) { cuda_kernels::mixed::relu_forward(x, n, y); }
   static void relu_backward(const A* y, const A* dy, i64 n, A* dx) { cuda_kernels::mixed::relu_backward(y, dy, n, dx); }
   static void add_inplace(A* a, const A* b, i64 n) { cuda_kernels::mixed::add_inplace(a, b, n); }
+  static void avgpool2d(const A* in, const PoolGeom& g, bool backward, A* out) {
+    cuda_kernels::mixed::avgpool2d(in, g, backward, out);
+  }
+  static void dropout_forward(const A* x, i64 n, float p, Rng rng, A* y, A* mask) {
+    cuda_kernels::mixed::dropout_forward(x, n, p, rng, y, mask);
+  }
+  static void multiply(const A* a, const A* b, i64 n, A* out) { cuda_kernels::mixed::multiply(a, b, n, out); }
+  static void fill(A* p, i64 n, float value) { cuda_kernels::mixed::fill(p, n, value); }
+  static void nhwc_to_nchw(const A* x, i64 n, i64 h, i64 w, i64 c, A* y) {
+    cuda_kernels::mixed::nhwc_to_nchw(x, n, h, w, c, y);
+  }
+  static void nchw_to_nhwc(const A* x, i64 n, i64 h, i64 w, i64 c, A* y) {
+    cuda_kernels::mixed::nchw_to_nhwc(x, n, h, w, c, y);
+  }
 };
 }  // namespace cuda_detail
 
