@@ -14,6 +14,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 #include <fastpp/backend/batchnorm_channel.hpp>
 #include <fastpp/backend/cuda/layers.hpp>
 
@@ -77,10 +78,11 @@ unsigned finish_blocks_for(i64 c) {
   return static_cast<unsigned>(b < 1 ? 1 : b);
 }
 
-// Stage 1 (S's sums of a, b over rows) and stage 2 into out; count < 0 leaves out[2c] alone.
-template <Sums S>
-void channel_sums(const float* a, const float* b, i64 rows, i64 c, double count, double* out, float* dgamma,
-                  float* dbeta) {
+// Stage 1 (S's sums of a, b over rows) and stage 2 into out; count < 0 leaves out[2c] alone. a and b are
+// stored as T (float, or half or bfloat16 for mixed_layer_kernels) and read as float.
+template <Sums S, class T>
+void channel_sums(const T* a, const std::type_identity_t<T>* b, i64 rows, i64 c, double count, double* out,
+                  float* dgamma, float* dbeta) {
   const Tile t = tile_for(c);
   const cudaStream_t s = cuda_runtime::stream();
   const Chunks ch = c > 0 ? chunks_for(rows, t) : Chunks{0, 0};
@@ -95,16 +97,18 @@ void channel_sums(const float* a, const float* b, i64 rows, i64 c, double count,
   FASTPP_CUDA_CHECK(cudaGetLastError());
 }
 
-}  // namespace
-
-void batchnorm_sync_sums(const float* x, i64 rows, i64 c, double* sums) {
+// The entries over T = float, or half or bfloat16 (cuda_kernels::mixed): the same double sums and float
+// coefficients, activations stored as T.
+template <class T>
+void batchnorm_sync_sums_impl(const T* x, i64 rows, i64 c, double* sums) {
   check_shape(rows, c, "cuda batchnorm_sync_sums");
   channel_sums<Sums::raw_moments>(x, nullptr, rows, c, static_cast<double>(rows), sums, nullptr, nullptr);
 }
 
-void batchnorm_sync_forward(const float* x, i64 rows, i64 c, const double* sums, float momentum, float eps,
-                            const float* gamma, const float* beta, float* running_mean, float* running_var, float* y,
-                            float* xhat, float* invstd) {
+template <class T>
+void batchnorm_sync_forward_impl(const T* x, i64 rows, i64 c, const double* sums, float momentum, float eps,
+                                 const float* gamma, const float* beta, float* running_mean, float* running_var, T* y,
+                                 T* xhat, float* invstd) {
   check_shape(rows, c, "cuda batchnorm_sync_forward");
   if (c == 0) return;
   const Tile t = tile_for(c);
@@ -120,15 +124,17 @@ void batchnorm_sync_forward(const float* x, i64 rows, i64 c, const double* sums,
   }
 }
 
-void batchnorm_sync_grad_sums(const float* xhat, const float* dy, i64 rows, i64 c, double* sums, float* dgamma,
-                              float* dbeta) {
+template <class T>
+void batchnorm_sync_grad_sums_impl(const T* xhat, const T* dy, i64 rows, i64 c, double* sums, float* dgamma,
+                                   float* dbeta) {
   check_shape(rows, c, "cuda batchnorm_sync_grad_sums");
   if (c == 0) return;
   channel_sums<Sums::grad>(xhat, dy, rows, c, -1.0, sums, dgamma, dbeta);
 }
 
-void batchnorm_sync_backward_dx(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma,
-                                const float* invstd, const double* sums, double n, float* dx) {
+template <class T>
+void batchnorm_sync_backward_dx_impl(const T* xhat, const T* dy, i64 rows, i64 c, const float* gamma,
+                                     const float* invstd, const double* sums, double n, T* dx) {
   check_shape(rows, c, "cuda batchnorm_sync_backward_dx");
   if (c == 0 || rows == 0) return;
   const Tile t = tile_for(c);
@@ -143,5 +149,62 @@ void batchnorm_sync_backward_dx(const float* xhat, const float* dy, i64 rows, i6
   dx_rows<<<element_grid(rows, t), block_threads, 0, s>>>(xhat, dy, rows, c, t.cw, a, mb, mh, dx);
   FASTPP_CUDA_CHECK(cudaGetLastError());
 }
+
+}  // namespace
+
+void batchnorm_sync_sums(const float* x, i64 rows, i64 c, double* sums) {
+  batchnorm_sync_sums_impl(x, rows, c, sums);
+}
+void batchnorm_sync_forward(const float* x, i64 rows, i64 c, const double* sums, float momentum, float eps,
+                            const float* gamma, const float* beta, float* running_mean, float* running_var, float* y,
+                            float* xhat, float* invstd) {
+  batchnorm_sync_forward_impl(x, rows, c, sums, momentum, eps, gamma, beta, running_mean, running_var, y, xhat,
+                              invstd);
+}
+void batchnorm_sync_grad_sums(const float* xhat, const float* dy, i64 rows, i64 c, double* sums, float* dgamma,
+                              float* dbeta) {
+  batchnorm_sync_grad_sums_impl(xhat, dy, rows, c, sums, dgamma, dbeta);
+}
+void batchnorm_sync_backward_dx(const float* xhat, const float* dy, i64 rows, i64 c, const float* gamma,
+                                const float* invstd, const double* sums, double n, float* dx) {
+  batchnorm_sync_backward_dx_impl(xhat, dy, rows, c, gamma, invstd, sums, n, dx);
+}
+
+namespace mixed {
+
+template <class A>
+void batchnorm_sync_sums(const A* x, i64 rows, i64 c, double* sums) {
+  batchnorm_sync_sums_impl(x, rows, c, sums);
+}
+template <class A>
+void batchnorm_sync_forward(const A* x, i64 rows, i64 c, const double* sums, float momentum, float eps,
+                            const float* gamma, const float* beta, float* running_mean, float* running_var, A* y,
+                            A* xhat, float* invstd) {
+  batchnorm_sync_forward_impl(x, rows, c, sums, momentum, eps, gamma, beta, running_mean, running_var, y, xhat,
+                              invstd);
+}
+template <class A>
+void batchnorm_sync_grad_sums(const A* xhat, const A* dy, i64 rows, i64 c, double* sums, float* dgamma,
+                              float* dbeta) {
+  batchnorm_sync_grad_sums_impl(xhat, dy, rows, c, sums, dgamma, dbeta);
+}
+template <class A>
+void batchnorm_sync_backward_dx(const A* xhat, const A* dy, i64 rows, i64 c, const float* gamma,
+                                const float* invstd, const double* sums, double n, A* dx) {
+  batchnorm_sync_backward_dx_impl(xhat, dy, rows, c, gamma, invstd, sums, n, dx);
+}
+
+#define FASTPP_NORM_SYNC_INSTANTIATE(A)                                                                          \
+  template void batchnorm_sync_sums(const A*, i64, i64, double*);                                                \
+  template void batchnorm_sync_forward(const A*, i64, i64, const double*, float, float, const float*,           \
+                                       const float*, float*, float*, A*, A*, float*);                           \
+  template void batchnorm_sync_grad_sums(const A*, const A*, i64, i64, double*, float*, float*);                 \
+  template void batchnorm_sync_backward_dx(const A*, const A*, i64, i64, const float*, const float*,             \
+                                           const double*, double, A*);
+FASTPP_NORM_SYNC_INSTANTIATE(half)
+FASTPP_NORM_SYNC_INSTANTIATE(bfloat16)
+#undef FASTPP_NORM_SYNC_INSTANTIATE
+
+}  // namespace mixed
 
 }  // namespace fastpp::cuda_kernels

@@ -1,9 +1,10 @@
 // Runs on a GPU machine only. The half and bfloat16 layer table of the GPU (mixed_layer_kernels<cuda, A>,
 // backend/cuda/mixed_layer_kernels.hpp) against the cpu's via_float_layer_kernels<cpu, A> (each entry widened
 // to float, the float kernel, rounded back) on the same A inputs: the casts (bit for bit), and every entry the
-// GPU runs natively (convolution, linear, batch norm, pooling, ReLU, dropout, sums, products, fills, the NHWC
-// <-> NCHW reorders), on fresh random inputs with the GPU's A outputs poisoned with NaN before each run; then
-// a small network built for cuda<A> against the same network on cpu<A>, forward and backward.
+// GPU runs natively (convolution, linear, batch norm and its synchronised entries, pooling, ReLU, dropout,
+// sums, products, fills, the NHWC <-> NCHW reorders), on fresh random inputs with the GPU's A outputs poisoned
+// with NaN before each run; then a small network built for cuda<A> against the same network on cpu<A>,
+// forward and backward.
 //
 // Tolerances (check_close: relative, with a floor of tol times the array's largest value), by dtype, where
 // one rounding to A separates the devices' results (their float sums differ in order, so a value near a
@@ -360,6 +361,70 @@ void batchnorm_case(i64 rows, i64 c, bool training, bool with_xhat, bool frozen,
   cuda_runtime::synchronize_current_stream();
 }
 
+// Synchronised batch norm on one process (the sums are this batch's): each step from the cpu's inputs, so
+// each is checked on its own. The sums are doubles of the same A values (1e-4 relative, float_tol).
+template <class A>
+void batchnorm_sync_case(i64 rows, i64 c, std::uint32_t seed) {
+  INFO(tol<A>::name << ": sync batchnorm rows " << rows << ", c " << c);
+  std::mt19937 gen(seed);
+  const i64 n = rows * c;
+  const auto mu = normal_floats(c, 3.0f, 5.0f, gen);
+  std::normal_distribution<float> z(0.0f, 2.0f);
+  std::vector<A> x(static_cast<std::size_t>(n));
+  for (i64 k = 0; k < n; ++k) x[static_cast<std::size_t>(k)] = A(mu[k % c] + z(gen));
+  const auto gamma = normal_floats(c, 1.0f, 0.3f, gen), beta = normal_floats(c, 0.0f, 0.5f, gen);
+  const auto rmean0 = normal_floats(c, 0.0f, 1.0f, gen), rvar0 = normal_floats(c, 2.0f, 0.1f, gen);
+  const auto dy = normal<A>(n, 0.0f, 1.0f, gen);
+  const auto dg0 = normal_floats(c, 0.0f, 1.0f, gen), db0 = normal_floats(c, 0.0f, 1.0f, gen);
+  const auto cs = static_cast<std::size_t>(c);
+
+  // the cpu: sums, forward, grad sums, dx
+  std::vector<double> sums_c(2 * cs + 1), gsums_c(2 * cs);
+  CpuK<A>::batchnorm_sync_sums(x.data(), rows, c, sums_c.data());
+  auto rmean_c = rmean0, rvar_c = rvar0;
+  std::vector<A> y_c(static_cast<std::size_t>(n)), xhat_c(static_cast<std::size_t>(n));
+  std::vector<float> invstd_c(cs);
+  CpuK<A>::batchnorm_sync_forward(x.data(), rows, c, sums_c.data(), 0.1f, 1e-5f, gamma.data(), beta.data(),
+                                  rmean_c.data(), rvar_c.data(), y_c.data(), xhat_c.data(), invstd_c.data());
+  auto dg_c = dg0, db_c = db0;
+  CpuK<A>::batchnorm_sync_grad_sums(xhat_c.data(), dy.data(), rows, c, gsums_c.data(), dg_c.data(), db_c.data());
+  std::vector<A> dx_c(static_cast<std::size_t>(n));
+  CpuK<A>::batchnorm_sync_backward_dx(xhat_c.data(), dy.data(), rows, c, gamma.data(), invstd_c.data(),
+                                      gsums_c.data(), static_cast<double>(rows), dx_c.data());
+
+  const auto to_floats = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
+  const auto x_d = on_gpu(x), dy_d = on_gpu(dy), gamma_d = on_gpu(gamma), beta_d = on_gpu(beta);
+  auto sums_d = on_gpu(std::vector<double>(2 * cs + 1, nan_f));
+  GpuK<A>::batchnorm_sync_sums(x_d.data(), rows, c, sums_d.data());
+  check_close(to_floats(gpu_compare::host(sums_d)), to_floats(sums_c), float_tol, "sums of x, x^2, rows");
+
+  const auto sumsc_d = on_gpu(sums_c);
+  auto rmean_d = on_gpu(rmean0), rvar_d = on_gpu(rvar0), invstd_d = gpu_compare::poisoned(c);
+  auto y_d = poisoned<A>(n), xhat_d = poisoned<A>(n);
+  GpuK<A>::batchnorm_sync_forward(x_d.data(), rows, c, sumsc_d.data(), 0.1f, 1e-5f, gamma_d.data(), beta_d.data(),
+                                  rmean_d.data(), rvar_d.data(), y_d.data(), xhat_d.data(), invstd_d.data());
+  check_close(on_host(y_d), floats(y_c), tol<A>::one, "y");
+  check_close(on_host(xhat_d), floats(xhat_c), tol<A>::one, "xhat");
+  check_close(on_host(invstd_d), invstd_c, float_tol, "invstd");
+  check_close(on_host(rmean_d), rmean_c, float_tol, "running mean");
+  check_close(on_host(rvar_d), rvar_c, float_tol, "running var");
+
+  const auto xhatc_d = on_gpu(xhat_c), invstdc_d = on_gpu(invstd_c);
+  auto gsums_d = on_gpu(std::vector<double>(2 * cs, nan_f));
+  auto dg_d = on_gpu(dg0), db_d = on_gpu(db0);
+  GpuK<A>::batchnorm_sync_grad_sums(xhatc_d.data(), dy_d.data(), rows, c, gsums_d.data(), dg_d.data(), db_d.data());
+  check_close(to_floats(gpu_compare::host(gsums_d)), to_floats(gsums_c), float_tol, "sums of dy, dy * xhat");
+  check_close(on_host(dg_d), dg_c, float_tol, "dgamma (added to)");
+  check_close(on_host(db_d), db_c, float_tol, "dbeta (added to)");
+
+  const auto gsumsc_d = on_gpu(gsums_c);
+  auto dx_d = on_gpu(dy);  // dx over dy
+  GpuK<A>::batchnorm_sync_backward_dx(xhatc_d.data(), dx_d.data(), rows, c, gamma_d.data(), invstdc_d.data(),
+                                      gsumsc_d.data(), static_cast<double>(rows), dx_d.data());
+  check_close(on_host(dx_d), floats(dx_c), tol<A>::two, "dx (in place over dy)");
+  cuda_runtime::synchronize_current_stream();
+}
+
 // ---- pooling, ReLU, the residual sum ----
 
 template <class A>
@@ -530,6 +595,7 @@ void all_entries() {
     batchnorm_case<A>(rows, c, true, true, false, seed++);
     batchnorm_case<A>(rows, c, true, false, false, seed++);
     batchnorm_case<A>(rows, c, false, true, true, seed++);
+    batchnorm_sync_case<A>(rows, c, seed++);
   }
   // n, h, w, c, kh, kw, stride, pad: ResNet's stem pool (padded, overlapping), 2x2, odd
   const std::vector<backend::PoolGeom> pools = {

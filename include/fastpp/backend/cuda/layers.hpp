@@ -100,6 +100,19 @@ void batchnorm_forward(const A* x, i64 rows, i64 c, bool training, float momentu
 template <class A>
 void batchnorm_backward(const A* xhat, const A* dy, i64 rows, i64 c, const float* gamma, const float* invstd,
                         bool frozen_stats, float* dgamma, float* dbeta, A* dx);
+// synchronised BatchNorm: the sums in device memory, doubles, as the float entries
+template <class A>
+void batchnorm_sync_sums(const A* x, i64 rows, i64 c, double* sums);
+template <class A>
+void batchnorm_sync_forward(const A* x, i64 rows, i64 c, const double* sums, float momentum, float eps,
+                            const float* gamma, const float* beta, float* running_mean, float* running_var, A* y,
+                            A* xhat, float* invstd);
+template <class A>
+void batchnorm_sync_grad_sums(const A* xhat, const A* dy, i64 rows, i64 c, double* sums, float* dgamma,
+                              float* dbeta);
+template <class A>
+void batchnorm_sync_backward_dx(const A* xhat, const A* dy, i64 rows, i64 c, const float* gamma,
+                                const float* invstd, const double* sums, double n, A* dx);
 template <class A>
 void maxpool2d_forward(const A* x, const backend::PoolGeom& g, A* y, std::int32_t* argmax);
 template <class A>

@@ -9,12 +9,14 @@
 //                                     layer's plan on each call; dw computed in A, added into the float dw
 //   linear_forward, linear_backward   cublasGemmEx, A inputs, CUBLAS_COMPUTE_32F (tensor cores); dw straight
 //                                     into the float dw (float output, beta = 1)
-//   batchnorm_forward, _backward      norm.cu's kernels over A storage (the same float/double sums)
+//   batchnorm_forward, _backward, batchnorm_sync_sums, _forward, _grad_sums, _backward_dx
+//                                     norm.cu's and norm_sync.cu's kernels over A storage (the same
+//                                     float/double sums; the sync sums stay device doubles)
 //   maxpool2d_forward, _backward, avgpool2d, adaptive_pool_forward, _backward, relu_forward, relu_backward,
 //   dropout_forward, add_inplace, multiply, fill, nhwc_to_nchw, nchw_to_nhwc   elementwise.cu's and pool.cu's
 //                                     kernels over A storage (loaded as float, stored as A)
-// The synchronised BatchNorm entries (batchnorm_sync_*) come from via_float_layer_kernels: widened to float,
-// the float kernel, rounded back (correct, not fast).
+// Every entry of the table is native; via_float_layer_kernels (widened to float, the float kernel, rounded
+// back) remains the base, and what a future entry of layer_kernels gets until it has an A kernel here.
 //
 // Rounding: one rounding to A per output, as via_float's, except where a bias is added to a convolution's or
 // a linear layer's output (rounded after the product, then after the bias) and conv2d's dw (rounded to A
@@ -63,6 +65,24 @@ struct native_mixed_layer_kernels : via_float_layer_kernels<fastpp::cuda, A> {
   static void batchnorm_backward(const A* xhat, const A* dy, i64 rows, i64 c, const float* gamma, const float* invstd,
                                  bool frozen_stats, float* dgamma, float* dbeta, A* dx) {
     cuda_kernels::mixed::batchnorm_backward(xhat, dy, rows, c, gamma, invstd, frozen_stats, dgamma, dbeta, dx);
+  }
+  // synchronised BatchNorm (norm_sync.cu): the sums between these calls stay in device memory
+  static void batchnorm_sync_sums(const A* x, i64 rows, i64 c, double* sums) {
+    cuda_kernels::mixed::batchnorm_sync_sums(x, rows, c, sums);
+  }
+  static void batchnorm_sync_forward(const A* x, i64 rows, i64 c, const double* sums, float momentum, float eps,
+                                     const float* gamma, const float* beta, float* running_mean, float* running_var,
+                                     A* y, A* xhat, float* invstd) {
+    cuda_kernels::mixed::batchnorm_sync_forward(x, rows, c, sums, momentum, eps, gamma, beta, running_mean,
+                                                running_var, y, xhat, invstd);
+  }
+  static void batchnorm_sync_grad_sums(const A* xhat, const A* dy, i64 rows, i64 c, double* sums, float* dgamma,
+                                       float* dbeta) {
+    cuda_kernels::mixed::batchnorm_sync_grad_sums(xhat, dy, rows, c, sums, dgamma, dbeta);
+  }
+  static void batchnorm_sync_backward_dx(const A* xhat, const A* dy, i64 rows, i64 c, const float* gamma,
+                                         const float* invstd, const double* sums, double n, A* dx) {
+    cuda_kernels::mixed::batchnorm_sync_backward_dx(xhat, dy, rows, c, gamma, invstd, sums, n, dx);
   }
   static void maxpool2d_forward(const A* x, const PoolGeom& g, A* y, std::int32_t* argmax) {
     cuda_kernels::mixed::maxpool2d_forward(x, g, y, argmax);
