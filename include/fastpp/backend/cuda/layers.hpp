@@ -2,8 +2,8 @@
 // The layer kernels of fastpp::cuda (src/cuda/*.cu), callable from plain C++: the same contracts as the
 // cpu's (backend/cpu/layer_kernels.hpp and its detail/ files), with every array in device memory and
 // geometry structs and scalars passed by value from the host. Activations NHWC, convolution weights OHWI,
-// all float. Each call is queued on the calling thread's current stream (backend/cuda/stream.hpp) and
-// returns without waiting for it.
+// all float (namespace mixed, at the end: the entries with half or bfloat16 activations). Each call is queued
+// on the calling thread's current stream (backend/cuda/stream.hpp) and returns without waiting for it.
 #if !defined(FASTPP_WITH_CUDA)
 #error "fastpp/backend/cuda/layers.hpp declares kernels of fastpp::cuda: configure with -DFASTPP_CUDA=ON, link fastpp::cuda"
 #endif
