@@ -18,7 +18,9 @@
 //
 // --cuda: the model, its training and its evaluation on the GPU (a build with fastpp::cuda: configure with
 // -DFASTPP_CUDA=ON, which pets then links); the loaders' workers decode and collate on the cpu, and the
-// batches reach the GPU through the Learner. Without fastpp::cuda the flag is refused, saying how to build it.
+// Learner runs the batch augmentation on the GPU (uint8 batches copied once). With --precision fp16 the model
+// has half activations (tensor cores) and float weights. Without fastpp::cuda the flag is refused, saying how
+// to build it.
 #include <fastpp/interpret.hpp>
 #include <fastpp/learner.hpp>
 #include <fastpp/vision.hpp>
@@ -243,12 +245,13 @@ using FashionResNet = nn::Sequential<nn::Conv2d<3, 16, nn::ConvOpts{.kernel = 3,
                                      nn::BasicBlock<64, 128, 2>, nn::AdaptiveAvgPool2d<1>, nn::Flatten,
                                      nn::Linear<128, nn::dyn>>;
 
-// The learner of every --arch on device D (cpu, or cuda with --cuda).
-template <class D>
-using PetsLearner = AnyLearnerOf<DataLoaders, D, float>;
+// The learner of every --arch on device D (cpu, or cuda with --cuda), activations of type T (half with
+// --cuda --precision fp16: tensor cores, float weights; on the cpu fp16 is emulated by a float model).
+template <class D, class T = float>
+using PetsLearner = AnyLearnerOf<DataLoaders, D, T>;
 
-template <class D>
-PetsLearner<D> make_learn(const Options& o, DataLoaders dls) {
+template <class D, class T>
+PetsLearner<D, T> make_learn(const Options& o, DataLoaders dls) {
   LearnerOptions lo;
   lo.path = o.out;
   VisionLearnerOptions vo;
@@ -256,13 +259,13 @@ PetsLearner<D> make_learn(const Options& o, DataLoaders dls) {
   vo.learner = lo;
   if (o.arch == "fashion_resnet") {
     if (!o.pretrained.empty()) bad_usage("--pretrained needs a ResNet --arch (resnet18 or resnet34)");
-    nn::on_device_t<FashionResNet, D> net(nn::Build{Rng(0), dls.c});
+    nn::on_device_t<FashionResNet, D, T> net(nn::Build{Rng(0), dls.c});
     // two groups: the body and the classifier, so fine_tune has something to freeze
     net.for_each_param([](const std::string& n, auto& p) { p.group = n.rfind("8.", 0) == 0 ? 1 : 0; });
-    return PetsLearner<D>(std::move(dls), models::AnyModelOn<D, float>(std::move(net), "fashion_resnet"), {},
+    return PetsLearner<D, T>(std::move(dls), models::AnyModelOn<D, T>(std::move(net), "fashion_resnet"), {},
                           metrics(error_rate, accuracy), lo, AdamOptions{}, "fashion_resnet");
   }
-  return any_vision_learner<models::archs<models::resnet18, models::resnet34>, D, float>(
+  return any_vision_learner<models::archs<models::resnet18, models::resnet34>, D, T>(
       std::move(dls), o.arch, metrics(error_rate, accuracy), vo);
 }
 
@@ -284,8 +287,9 @@ struct NullBuffer final : std::streambuf {
 
 // The chapter's run, the model on device D. `distribute` makes the learner one rank of an MPI run (empty: a
 // single process); main_rank: this process prints, plots and writes files.
-template <class D>
-int run(const Options& o, bool main_rank, const std::function<void(PetsLearner<D>&)>& distribute) {
+template <class D, class T = float>
+int run(const Options& o, bool main_rank,
+        const std::type_identity_t<std::function<void(PetsLearner<D, T>&)>>& distribute) {  // not deduced
   if (o.threads > 0) set_num_threads(o.threads);
   if (main_rank) fs::create_directories(o.out);
   fs::path folder;
@@ -300,7 +304,7 @@ int run(const Options& o, bool main_rank, const std::function<void(PetsLearner<D
     if (const std::string why = dls.train.device_batch_tfms_reason(); !why.empty())
       std::cout << "the batch transforms run on the cpu: " << why << "\n";
   }
-  auto learn = make_learn<D>(o, std::move(dls));
+  auto learn = make_learn<D, T>(o, std::move(dls));
   if (o.precision == "fp16") learn.to_fp16();
   std::shared_ptr<HtmlReport> report;
   if (main_rank) {
@@ -393,6 +397,7 @@ int main(int argc, char** argv) {
   try {
     if (o.cuda) {
 #if defined(FASTPP_WITH_CUDA)
+      if (o.precision == "fp16") return run<cuda, half>(o, true, {});  // half activations, float weights
       return run<cuda>(o, true, {});
 #else
       std::cerr << "pets: --cuda needs a build with the CUDA backend (fastpp::cuda): configure with "

@@ -121,7 +121,10 @@ class HtmlReport final : public Callback {
                       o_.top_losses_k, ", ", o_.refresh_seconds);
     arch_ = learn.arch();
     device_ = std::string(device_name<typename LearnerT::device_type>);
-    precision_ = learn.is_fp16() ? "mixed (fp16)" : "float32";
+    using V = typename LearnerT::value_type;
+    if constexpr (std::is_same_v<V, float>) precision_ = learn.is_fp16() ? "mixed (fp16, emulated)" : "float32";
+    else precision_ = std::string(std::is_same_v<V, half> ? "half" : "bfloat16") + " activations, float32 weights" +
+                      (learn.is_fp16() ? ", loss scaling" : "");
     auto& dls = learn.dls();
     vocab_.assign(dls.vocab.begin(), dls.vocab.end());
     n_train_ = dls.train.n_items(), n_valid_ = dls.valid.n_items(), bs_ = dls.train.bs();

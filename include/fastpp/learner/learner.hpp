@@ -26,6 +26,7 @@
 
 #include "../backend/cast.hpp"
 #include "../data/dataloader.hpp"
+#include "../data/device_batch.hpp"
 #include "../loss/default_loss.hpp"
 #include "../models/state_dict.hpp"
 #include "../nn/layer.hpp"
@@ -77,6 +78,8 @@ class Learner final : public LearnerBase {
         metrics_(std::move(metric_list)), opt_options_(opt_options), arch_(std::move(arch)) {
     for (const auto& m : metrics_) recorder_->metric_names.push_back(m.name);
     state.metric_names = recorder_->metric_names;
+    if constexpr (!std::is_same_v<device_type, cpu>)
+      if constexpr (requires(Dls& d) { d.defer_batch_tfms(); }) dls_.defer_batch_tfms();
   }
 
   // Moving a learner moves its model, whose parameters the optimizer points at: the optimizer is rebuilt
@@ -233,6 +236,16 @@ class Learner final : public LearnerBase {
   };
   // The input as the model sees it, on its device and in its dtype: under emulated fp16, a copy rounded to
   // half (the batch itself is not changed).
+  tensor model_input(const typename loader_type::batch_type& b) const {
+    if (b.deferred == nullptr) return model_input(b.x);
+    Tensor<float, device_type> x = batch_input_on<device_type>(b);  // a fresh tensor: rounding it changes no batch
+    if constexpr (!std::is_same_v<value_type, float>) {
+      return backend::cast_on_device<value_type>(x);
+    } else {
+      if (half_) round_to_half(x);
+      return x;
+    }
+  }
   tensor model_input(const Tensor<float, cpu>& x) const {
     if constexpr (!std::is_same_v<value_type, float>) {
       return backend::cast_on_device<value_type>(to_device(x));

@@ -86,7 +86,7 @@ void Learner<Model, Loss, Opt, Dls>::train_pass() {
   waited(t0);
   for (; it != dl.end(); t0 = clock::now(), ++it, waited(t0), ++state.iter) {
     const auto& b = *it;
-    state.batch_size = b.x.size(0);
+    state.batch_size = batch_rows(b);
     try {
       event(&Callback::before_batch);
       train_batch(b, it.epoch());
@@ -107,7 +107,7 @@ void Learner<Model, Loss, Opt, Dls>::train_batch(const typename loader_type::bat
     ctx.input_grad = false;  // nothing uses the images' gradient
     ctx.parallel = parallel_hooks;
     if (half_) half_->round_model(model_);
-    state.loss = loss_and_grad(logits_of(model_.forward(ctx, model_input(b.x))), b.y);
+    state.loss = loss_and_grad(logits_of(model_.forward(ctx, model_input(b))), b.y);
     event(&Callback::after_loss);
     if (scaler_) {
       // The scale is a power of two, so scaling is exact until the rounding to half overflows to inf.
@@ -169,11 +169,11 @@ void Learner<Model, Loss, Opt, Dls>::valid_pass(std::vector<double>& values) {
   std::int64_t n = 0;
   for (auto it = dl.begin(); it != dl.end(); ++it, ++state.iter) {
     const auto& b = *it;
-    state.batch_size = b.x.size(0);
+    state.batch_size = batch_rows(b);
     try {
       event(&Callback::before_batch);
       nn::Ctx ctx = nn::Ctx::eval();
-      const logits_tensor out = logits_of(model_.forward(ctx, model_input(b.x)));
+      const logits_tensor out = logits_of(model_.forward(ctx, model_input(b)));
       state.loss = host_value(loss_(out, to_device(b.y)).loss);
       event(&Callback::after_loss);
       const auto bs = static_cast<double>(state.batch_size);
@@ -250,18 +250,18 @@ auto Learner<Model, Loss, Opt, Dls>::get_preds(int ds_idx, bool with_loss) -> Pr
   HalfScope half(*this);
   for (const auto& b : dl) {
     nn::Ctx ctx = nn::Ctx::eval();
-    const logits_tensor logits = logits_of(model_.forward(ctx, model_input(b.x)));
+    const logits_tensor logits = logits_of(model_.forward(ctx, model_input(b)));
     const auto act = loss_.activation(logits);
     probs.push_back(host_float(act.reshape(logits.shape())));
     targets.push_back(b.y);
     out.idxs.insert(out.idxs.end(), b.idxs.begin(), b.idxs.end());
     if (with_loss) {
       const auto l = per_item(logits, to_device(b.y)).loss;
-      auto h = Tensor<float, cpu>::empty({b.x.size(0)});
+      auto h = Tensor<float, cpu>::empty({batch_rows(b)});
       std::vector<typename decltype(l)::value_type> host(static_cast<std::size_t>(l.numel()));
       copy_bytes<cpu, device_type>(host.data(), l.data(), l.nbytes());
-      const std::int64_t per_row = l.numel() / b.x.size(0);  // 1 for cross-entropy, classes for BCE
-      for (std::int64_t i = 0; i < b.x.size(0); ++i) {
+      const std::int64_t per_row = l.numel() / batch_rows(b);  // 1 for cross-entropy, classes for BCE
+      for (std::int64_t i = 0; i < batch_rows(b); ++i) {
         double s = 0.0;
         for (std::int64_t j = 0; j < per_row; ++j) s += static_cast<double>(host[static_cast<std::size_t>(i * per_row + j)]);
         h.data()[i] = static_cast<float>(s / static_cast<double>(per_row));
