@@ -20,8 +20,10 @@
 //
 // Rounding: one rounding to A per output, as via_float's, except where a bias is added to a convolution's or
 // a linear layer's output (rounded after the product, then after the bias) and conv2d's dw (rounded to A
-// before it is added into the float gradient). The tests (tests/cuda/test_mixed_layers.cpp) compare each
-// native entry with the cpu's via_float_layer_kernels<cpu, A>.
+// before it is added into the float gradient). Convolutions and products multiply by the weights rounded to A
+// (as PyTorch's autocast; via_float multiplies by the float weights). The kernels convert with core/half.hpp's
+// functions (the cpu's bits), not the GPU's conversion instructions. The tests
+// (tests/cuda/test_mixed_layers.cpp) compare each native entry with the cpu's via_float_layer_kernels<cpu, A>.
 #include <cstdint>
 
 #include "../../core/device.hpp"
