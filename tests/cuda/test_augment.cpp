@@ -13,8 +13,9 @@
 #include <fastpp/core.hpp>
 #include <fastpp/vision/augment.hpp>
 #include <limits>
-#include <random>
 #include <vector>
+
+#include "../support/augment_batch.hpp"
 
 using namespace fastpp;
 
@@ -89,21 +90,12 @@ inline void run(const Case& c, std::uint64_t seed) {
             << ", min_scale " << c.o.min_scale << ", " << to_string(c.o.mode) << ", pad " << to_string(c.o.pad_mode)
             << ", lighting " << c.lighting << ", normalize " << c.normalize << ", uint8 " << c.uint8 << ", split "
             << (c.split == Split::train ? "train" : "valid"));
-  std::mt19937 gen(static_cast<std::uint32_t>(seed));
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(c.n * c.h * c.w * 3));
-  for (auto& v : pixels) v = static_cast<std::uint8_t>(byte(gen));
-  const auto u8 = Tensor<std::uint8_t>::from({c.n, c.h, c.w, 3}, pixels);
-  const Tensor<float> floats = int_to_float(u8);
-
+  test::RandomBatch b = test::random_batch(c.n, c.h, c.w, c.split, seed, 3, 7);
+  const Tensor<std::uint8_t>& u8 = b.u8;
+  const Tensor<float>& floats = b.floats;
+  BatchContext& ctx = b.ctx;  // the transforms take it by reference
   const auto [affine, lighting] = aug_transforms(c.o);
   const Normalize norm = Normalize::from_stats(imagenet_stats);
-  BatchContext ctx;
-  ctx.split = c.split;
-  ctx.seed = seed;
-  ctx.epoch = 3;
-  ctx.batch_index = 7;
-  ctx.rng = Rng(seed, 1);
 
   // the cpu: the transforms one after the other, as the loader calls them
   Tensor<float> want = c.uint8 ? affine.from_u8(u8, ctx) : affine(floats, ctx);
@@ -134,23 +126,6 @@ inline void run(const Case& c, std::uint64_t seed) {
   check_pixels(gpu, cpu, p);
 }
 
-// Strong augmentation, so the maps reach outside the image and every padding is exercised.
-inline AugOptions strong(SizeHW size, double min_scale, SampleMode mode, PadMode pad) {
-  AugOptions o;
-  o.size = size;
-  o.min_scale = min_scale;
-  o.max_rotate = 40;
-  o.min_zoom = 0.6;
-  o.max_zoom = 1.3;
-  o.max_warp = 0.4;
-  o.max_lighting = 0.5;
-  o.p_affine = 0.9;
-  o.p_lighting = 0.9;
-  o.mode = mode;
-  o.pad_mode = pad;
-  return o;
-}
-
 }  // namespace aug_test
 
 TEST_CASE("cuda batch augmentation matches the cpu's batch transforms", "[cuda]") {
@@ -169,7 +144,7 @@ TEST_CASE("cuda batch augmentation matches the cpu's batch transforms", "[cuda]"
       for (PadMode pad : {PadMode::zeros, PadMode::border, PadMode::reflection})
         for (int extras = 0; extras < 4; ++extras) {
           const bool lighting = (extras & 1) != 0, normalize = (extras & 2) != 0;
-          const AugOptions o = aug_test::strong(s.size, s.min_scale, mode, pad);
+          const AugOptions o = test::strong_aug(s.size, s.min_scale, mode, pad);
           aug_test::run({s.n, s.h, s.w, o, lighting, normalize, false, Split::train}, seed++);
           aug_test::run({s.n, s.h, s.w, o, lighting, normalize, true, Split::train}, seed++);
         }
@@ -188,7 +163,7 @@ TEST_CASE("cuda batch augmentation: validation batches, fastai's defaults, and m
   }
   // 8 images of 400 x 400 outputs: 1.28 million pixels, more threads than the grid (32 blocks of 256 a
   // multiprocessor), so the grid-stride loop goes round
-  AugOptions big = aug_test::strong(SizeHW{400, 400}, 0.75, SampleMode::bilinear, PadMode::reflection);
+  AugOptions big = test::strong_aug(SizeHW{400, 400}, 0.75, SampleMode::bilinear, PadMode::reflection);
   aug_test::run({8, 460, 460, big, true, true, true, Split::train}, seed++);
   big.mode = SampleMode::nearest;
   aug_test::run({8, 460, 460, big, false, false, false, Split::train}, seed++);

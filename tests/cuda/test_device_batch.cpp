@@ -18,6 +18,7 @@
 
 #include "../data/helpers.hpp"
 #include "../data/test_tfms.hpp"
+#include "../support/augment_batch.hpp"
 #include "compare.hpp"
 
 using namespace fastpp;
@@ -55,17 +56,8 @@ TEST_CASE("deferred batch transforms: batch_input_on<cuda> matches batch_input_o
   test::make_tree(t.path());
   for (SampleMode mode : {SampleMode::bilinear, SampleMode::nearest}) {
     INFO(to_string(mode));
-    AugOptions o;
-    o.size = SizeHW{16, 12};  // larger than the 9 x 9 inputs: the output's block is not the uint8 copy's size class
-    o.min_scale = 0.6;
-    o.max_rotate = 30;
-    o.max_warp = 0.3;
-    o.min_zoom = 0.8;
-    o.max_zoom = 1.2;
-    o.max_lighting = 0.4;
-    o.p_affine = 0.9;
-    o.p_lighting = 0.9;
-    o.mode = mode;
+    // larger than the 9 x 9 inputs: the output's block is not the uint8 copy's size class
+    const AugOptions o = test::strong_aug(SizeHW{16, 12}, 0.6, mode);
     auto block = DataBlock{Blocks{test::ppm_block(), CategoryBlock{}}, get_image_files, GrandparentSplitter{},
                            test::regex_label(), item_tfms(test::CropTo{9}),
                            batch_tfms(aug_transforms(o), Normalize::from_stats(imagenet_stats))};

@@ -12,6 +12,7 @@
 
 #include "helpers.hpp"
 #include "test_tfms.hpp"
+#include "../support/augment_batch.hpp"
 
 using namespace fastpp;
 using namespace fastpp::test;
@@ -89,13 +90,7 @@ TEST_CASE("deferred batch transforms: batch_input_on<cpu> is the loader's batch,
   TempDir t;
   make_tree(t.path());
   SECTION("aug_transforms (rotation, zoom, warp, lighting, random resized crop) and Normalize") {
-    AugOptions o;
-    o.size = SizeHW{7, 7};
-    o.min_scale = 0.5;
-    o.max_rotate = 30;
-    o.max_warp = 0.3;
-    o.max_lighting = 0.4;
-    o.p_affine = 0.9;
+    const AugOptions o = strong_aug(SizeHW{7, 7}, 0.5);
     check_deferred_equals_cpu(block_with(batch_tfms(aug_transforms(o), Normalize::from_stats(imagenet_stats))),
                               t.path());
   }

@@ -11,51 +11,12 @@
 #include <cstdint>
 #include <fastpp/backend/image_pixel.hpp>
 #include <fastpp/vision/augment.hpp>
-#include <random>
 #include <vector>
+
+#include "../support/augment_batch.hpp"
 
 using namespace fastpp;
 
-namespace aug_params_test {
-
-struct Setup {
-  Tensor<std::uint8_t> u8;
-  Tensor<float> floats;
-  BatchContext ctx;
-};
-
-inline Setup make(std::int64_t n, std::int64_t h, std::int64_t w, Split split, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::vector<std::uint8_t> px(static_cast<std::size_t>(n * h * w * 3));
-  for (auto& v : px) v = static_cast<std::uint8_t>(byte(gen));
-  Setup s;
-  s.u8 = Tensor<std::uint8_t>::from({n, h, w, 3}, px);
-  s.floats = int_to_float(s.u8);
-  s.ctx.split = split;
-  s.ctx.seed = seed;
-  s.ctx.epoch = 2;
-  s.ctx.batch_index = 5;
-  return s;
-}
-
-inline AugOptions strong(SampleMode mode, PadMode pad) {
-  AugOptions o;
-  o.size = SizeHW{21, 27};
-  o.min_scale = 0.6;
-  o.max_rotate = 40;
-  o.min_zoom = 0.6;
-  o.max_zoom = 1.3;
-  o.max_warp = 0.4;
-  o.max_lighting = 0.5;
-  o.p_affine = 0.9;
-  o.p_lighting = 0.9;
-  o.mode = mode;
-  o.pad_mode = pad;
-  return o;
-}
-
-}  // namespace aug_params_test
 
 TEST_CASE("augment_params + run_augment are the batch transforms' calls, bit for bit", "[vision][augment]") {
   for (Split split : {Split::train, Split::valid})
@@ -65,8 +26,8 @@ TEST_CASE("augment_params + run_augment are the batch transforms' calls, bit for
           const bool with_lighting = (extras & 1) != 0, with_norm = (extras & 2) != 0;
           INFO("split " << int(split) << ", " << to_string(mode) << ", " << to_string(pad) << ", lighting "
                         << with_lighting << ", normalize " << with_norm);
-          auto s = aug_params_test::make(5, 30, 40, split, 11u + static_cast<std::uint32_t>(extras));
-          const auto [affine, lighting] = aug_transforms(aug_params_test::strong(mode, pad));
+          auto s = test::random_batch(5, 30, 40, split, 11u + static_cast<std::uint32_t>(extras));
+          const auto [affine, lighting] = aug_transforms(test::strong_aug(SizeHW{21, 27}, 0.6, mode, pad));
           const Normalize norm = Normalize::from_stats(imagenet_stats);
           Tensor<float> want = affine(s.floats, s.ctx);
           if (with_lighting) want = lighting(want, s.ctx);
@@ -90,8 +51,8 @@ TEST_CASE("augment_pixel_rgb (the CUDA kernel's pixel) gives the batch transform
         const bool with_lighting = (extras & 1) != 0, with_norm = (extras & 2) != 0;
         INFO(to_string(mode) << ", " << to_string(pad) << ", lighting " << with_lighting << ", normalize "
                              << with_norm);
-        auto s = aug_params_test::make(4, 33, 26, Split::train, 40u + static_cast<std::uint32_t>(extras));
-        const auto [affine, lighting] = aug_transforms(aug_params_test::strong(mode, pad));
+        auto s = test::random_batch(4, 33, 26, Split::train, 40u + static_cast<std::uint32_t>(extras));
+        const auto [affine, lighting] = aug_transforms(test::strong_aug(SizeHW{21, 27}, 0.6, mode, pad));
         const Normalize norm = Normalize::from_stats(imagenet_stats);
         Tensor<float> want = affine(s.floats, s.ctx);
         if (with_lighting) want = lighting(want, s.ctx);
