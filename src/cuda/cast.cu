@@ -1,6 +1,7 @@
 // Casts (declared in backend/cuda/cast.hpp). The rounding is core/half.hpp's (float_to_half_bits,
 // float_to_bfloat16_bits, through half's and bfloat16's constructors), the functions the cpu kernels run, so
-// both give the same bits.
+// both give the same bits (in device code those are the GPU's conversion instructions: NaN becomes the GPU's
+// canonical NaN).
 #include <cuda_runtime.h>
 
 #include <fastpp/backend/cuda/cast.hpp>

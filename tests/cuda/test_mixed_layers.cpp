@@ -157,7 +157,9 @@ void cast_case(std::uint32_t seed) {
   backend::cast_kernels<cuda>::to_float(narrow_d.data(), n, wide_d.data());
   const auto h = narrow_d.template to<cpu>();
   std::size_t bad = 0;
-  for (std::size_t k = 0; k < x.size(); ++k) bad += h.data()[k].bits != narrow_c[k].bits ? 1 : 0;
+  // bit for bit, NaN aside: the GPU's conversion instruction gives its canonical NaN (core/half.hpp)
+  for (std::size_t k = 0; k < x.size(); ++k)
+    bad += h.data()[k].bits != narrow_c[k].bits && !(std::isnan(float(h.data()[k])) && std::isnan(x[k])) ? 1 : 0;
   INFO("from_float: " << bad << " of " << x.size() << " differ in their bits");
   CHECK(bad == 0);
   check_same(gpu_compare::host(wide_d), wide_c, "to_float");

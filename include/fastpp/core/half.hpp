@@ -3,12 +3,24 @@
 // arithmetic converts to float, computes, and rounds back (round to nearest, ties to even), which is
 // what PyTorch does on the CPU and what a CUDA kernel does when it accumulates in float.
 // The bit layout equals CUDA's __half and __nv_bfloat16, so buffers pass to kernels unchanged.
+//
+// The conversions are written out in integer arithmetic (the host has no half instructions everywhere, and a
+// constexpr conversion needs them). Device code takes the GPU's conversion instructions instead
+// (cvt.rn.f16.f32 and friends: one instruction, where the integer version is about fifteen, which would make a
+// kernel that streams half values compute-bound): the same value for every input, NaN aside (the GPU
+// returns its canonical NaN, 0x7fff, where the host keeps the payload's high bits).
 #include <bit>
 #include <cstdint>
 #include <iosfwd>
 #include <ostream>
+#include <type_traits>
 
 #include "host_device.hpp"
+
+#if defined(__CUDA_ARCH__)
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#endif
 
 namespace fastpp {
 
@@ -18,6 +30,9 @@ FASTPP_HD_INLINE constexpr std::uint32_t float_bits(float f) { return std::bit_c
 FASTPP_HD_INLINE constexpr float bits_float(std::uint32_t u) { return std::bit_cast<float>(u); }
 
 FASTPP_HD_INLINE constexpr std::uint16_t float_to_half_bits(float f) {
+#if defined(__CUDA_ARCH__)
+  if (!std::is_constant_evaluated()) return __half_as_ushort(__float2half_rn(f));
+#endif
   const std::uint32_t x = float_bits(f);
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   const std::uint32_t abs = x & 0x7fffffffu;
@@ -44,6 +59,9 @@ FASTPP_HD_INLINE constexpr std::uint16_t float_to_half_bits(float f) {
 }
 
 FASTPP_HD_INLINE constexpr float half_bits_to_float(std::uint16_t h) {
+#if defined(__CUDA_ARCH__)
+  if (!std::is_constant_evaluated()) return __half2float(__ushort_as_half(h));
+#endif
   const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
   const std::uint32_t exp = (h >> 10) & 0x1fu;
   std::uint32_t mant = h & 0x3ffu;
@@ -62,6 +80,9 @@ FASTPP_HD_INLINE constexpr float half_bits_to_float(std::uint16_t h) {
 }
 
 FASTPP_HD_INLINE constexpr std::uint16_t float_to_bfloat16_bits(float f) {
+#if defined(__CUDA_ARCH__)
+  if (!std::is_constant_evaluated()) return __bfloat16_as_ushort(__float2bfloat16_rn(f));
+#endif
   const std::uint32_t x = float_bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);  // quiet NaN
   const std::uint32_t rounding = 0x7fffu + ((x >> 16) & 1u);

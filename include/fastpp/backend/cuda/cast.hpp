@@ -10,11 +10,11 @@
 namespace fastpp::cuda_kernels {
 
 // dst[i] = src[i] rounded to the nearest half, as a float (the cpu's optim_kernels<cpu>::round_to_half,
-// the same bits: both use core/half.hpp's conversion). dst may be src.
+// the same bits, NaN's payload aside: both use core/half.hpp's conversion). dst may be src.
 void round_to_half(const float* src, std::int64_t n, float* dst);
 
 // float <-> half and bfloat16 arrays (cast_kernels<cuda>): core/half.hpp's conversions, the cpu's bits
-// (round to nearest, ties to even; NaN stays NaN). n <= 0 does nothing.
+// (round to nearest, ties to even; NaN stays NaN, the GPU's canonical one). n <= 0 does nothing.
 void to_float(const half* src, std::int64_t n, float* dst);
 void to_float(const bfloat16* src, std::int64_t n, float* dst);
 void from_float(const float* src, std::int64_t n, half* dst);
