@@ -7,6 +7,7 @@
 #include <fastpp/learner.hpp>
 #include <fastpp/models.hpp>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "../learner/helpers.hpp"
@@ -31,9 +32,9 @@ inline Gap relative_gap(const std::vector<float>& gpu, const std::vector<float>&
   return g;
 }
 
-template <class D>
+template <class D, class T = float>
 auto tiny_on(std::uint64_t seed) {
-  using Net = nn::on_device_t<test::TinyNet, D>;
+  using Net = nn::on_device_t<test::TinyNet, D, T>;
   Net net(nn::Build{Rng(seed), 3});
   net.for_each_param([](const std::string& name, auto& p) { p.group = name.rfind("6.", 0) == 0 ? 1 : 0; });
   return net;
@@ -64,6 +65,59 @@ TEST_CASE("fit_one_cycle on the GPU ends where the cpu's does", "[cuda][training
   INFO("largest weight gap " << gap.worst << " at " << gap.at);
   CHECK(gap.worst < 1e-3);
   REQUIRE(gpu_v.size() == cpu_v.size());
+  for (std::size_t k = 0; k < cpu_v.size(); ++k) CHECK(gpu_v[k] == Approx(cpu_v[k]).epsilon(1e-3).margin(1e-4));
+}
+
+// A model with half or bfloat16 activations (tensor cores on the GPU, via float on the cpu): the GPU's run
+// follows the cpu's. The GPU multiplies by the weights rounded to A (as autocast) where the cpu's via_float
+// uses the float weights, and rounds a biased output twice: the bounds are those of A, not of float.
+template <class A>
+void low_precision_fit_matches_cpu(double weight_tol, double metric_tol) {
+  test::TempDir t;
+  test::write_colour_dataset(t.path());
+  auto run = [&](auto net) {
+    auto learn = make_learner(test::colour_dls(t.path(), 8, 0, 3), std::move(net), metrics(error_rate),
+                              test::quiet_in(t.path()));
+    if constexpr (std::is_same_v<A, half>) learn.to_fp16();
+    learn.fit_one_cycle(2, 1e-2);
+    const auto v = learn.validate();
+    return std::make_pair(test::weights_of(learn.model()), v);
+  };
+  const auto [cpu_w, cpu_v] = run(training_test::tiny_on<cpu, A>(11));
+  const auto [gpu_w, gpu_v] = run(training_test::tiny_on<cuda, A>(11));
+  REQUIRE(gpu_w.size() == cpu_w.size());
+  const auto gap = training_test::relative_gap(gpu_w, cpu_w);
+  INFO("largest weight gap " << gap.worst << " at " << gap.at);
+  CHECK(gap.worst < weight_tol);
+  for (std::size_t k = 0; k < cpu_v.size(); ++k)
+    CHECK(gpu_v[k] == Approx(cpu_v[k]).epsilon(metric_tol).margin(metric_tol / 10));
+}
+
+TEST_CASE("a half model (to_fp16) and a bfloat16 model train on the GPU as on the cpu", "[cuda][training]") {
+  low_precision_fit_matches_cpu<half>(2e-2, 2e-2);
+  low_precision_fit_matches_cpu<bfloat16>(1e-1, 1e-1);
+}
+
+TEST_CASE("a GPU learner runs aug_transforms and Normalize on the GPU and trains as the cpu's", "[cuda][training]") {
+  test::TempDir t;
+  test::write_colour_dataset(t.path());
+  auto run = [&](auto net, bool expect_deferred) {
+    auto block = DataBlock{Blocks{ImageBlock{.load = load_netpbm}, CategoryBlock{}}, get_image_files,
+                           GrandparentSplitter{}, parent_label, item_tfms(Resize{12}),
+                           batch_tfms(aug_transforms({.size = 10, .min_scale = 0.75}),
+                                      Normalize::from_stats(imagenet_stats))};
+    auto learn = make_learner(block.dataloaders(t.path(), {.bs = 8, .num_workers = 2, .seed = 3}), std::move(net),
+                              metrics(error_rate), test::quiet_in(t.path()));
+    CHECK(learn.dls().train.batch_tfms_deferred() == expect_deferred);
+    learn.fit_one_cycle(2, 1e-2);
+    const auto v = learn.validate();
+    return std::make_pair(test::weights_of(learn.model()), v);
+  };
+  const auto [cpu_w, cpu_v] = run(training_test::tiny_on<cpu>(11), false);
+  const auto [gpu_w, gpu_v] = run(training_test::tiny_on<cuda>(11), true);
+  const auto gap = training_test::relative_gap(gpu_w, cpu_w);
+  INFO("largest weight gap " << gap.worst << " at " << gap.at);
+  CHECK(gap.worst < 1e-3);  // the batches agree within float rounding (test_device_batch.cpp)
   for (std::size_t k = 0; k < cpu_v.size(); ++k) CHECK(gpu_v[k] == Approx(cpu_v[k]).epsilon(1e-3).margin(1e-4));
 }
 
