@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "../support/relative_error.hpp"
 #include "compare.hpp"
 
 using namespace fastpp;
@@ -624,35 +625,6 @@ using Net = nn::Sequential<nn::Conv2d<3, 16, nn::ConvOpts{.kernel = 3, .stride =
                            nn::Conv2d<16, 8, nn::ConvOpts{.kernel = 3, .padding = 1}>, nn::ReLU,
                            nn::AdaptiveConcatPool2d<1>, nn::Flatten, nn::BatchNorm1d<16>, nn::Linear<16, 5>>;
 
-template <class T, class D>
-std::vector<float> values(const Tensor<T, D>& t) {
-  const auto h = t.template to<cpu>();
-  std::vector<float> out(static_cast<std::size_t>(h.numel()));
-  for (std::size_t k = 0; k < out.size(); ++k) out[k] = static_cast<float>(h.data()[k]);
-  return out;
-}
-
-// ||a - b|| / ||a||. Not the largest element's error: a max pool whose window holds two values that round to
-// the same A number on one device and not on the other routes a gradient to another pixel, a large change in
-// two elements that says nothing about the kernels.
-inline double scaled_error(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double err = 0.0, norm = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const double d = static_cast<double>(a[i]) - b[i];
-    err += d * d;
-    norm += static_cast<double>(a[i]) * a[i];
-  }
-  return norm > 0 ? std::sqrt(err / norm) : std::sqrt(err);
-}
-
-template <class M>
-std::vector<std::vector<float>> grads_of(M& m) {
-  std::vector<std::vector<float>> out;
-  m.for_each_param([&](const std::string&, auto& p) { out.push_back(values(p.grad)); });
-  return out;
-}
-
 template <class A>
 void network_case(double forward_tol, double grad_tol) {
   INFO(tol<A>::name);
@@ -671,25 +643,25 @@ void network_case(double forward_tol, double grad_tol) {
   const auto yc = c.forward(cc, xa);
   const auto yg = g.forward(gc, xa.template to<cuda>());
   REQUIRE(yg.shape() == yc.shape());
-  INFO("forward: scaled error " << scaled_error(values(yc), values(yg)));
-  CHECK(scaled_error(values(yc), values(yg)) <= forward_tol);
+  INFO("forward: scaled error " << test::relative_l2_error(yc, yg));
+  CHECK(test::relative_l2_error(yc, yg) <= forward_tol);
 
   const auto dxc = c.backward(cc, dya);
   const auto dxg = g.backward(gc, dya.template to<cuda>());
-  INFO("input gradient: scaled error " << scaled_error(values(dxc), values(dxg)));
-  CHECK(scaled_error(values(dxc), values(dxg)) <= grad_tol);
-  const auto pc = grads_of(c), pg = grads_of(g);
+  INFO("input gradient: scaled error " << test::relative_l2_error(dxc, dxg));
+  CHECK(test::relative_l2_error(dxc, dxg) <= grad_tol);
+  const auto pc = test::gradients_of(c), pg = test::gradients_of(g);
   REQUIRE(pc.size() == pg.size());
   for (std::size_t i = 0; i < pc.size(); ++i) {
-    INFO("parameter " << i << ": scaled error " << scaled_error(pc[i], pg[i]));
-    CHECK(scaled_error(pc[i], pg[i]) <= grad_tol);
+    INFO("parameter " << i << ": scaled error " << test::relative_l2_error(pc[i], pg[i]));
+    CHECK(test::relative_l2_error(pc[i], pg[i]) <= grad_tol);
   }
   // the running statistics: float buffers moved by the batch's statistics, which differ as the activations do
   const auto sc = models::state_dict(c), sg = models::state_dict(g);
   for (const auto& [name, t] : sc.tensors) {
     if (name.find("running_") == std::string::npos) continue;
     INFO(name);
-    CHECK(scaled_error(values(t.to_float()), values(sg.tensors.at(name).to_float())) <= forward_tol);
+    CHECK(test::relative_l2_error(t.to_float(), sg.tensors.at(name).to_float()) <= forward_tol);
   }
   cuda_runtime::synchronize_current_stream();
 }

@@ -13,6 +13,8 @@
 #include <fastpp/models/state_dict.hpp>
 #include <fastpp/nn.hpp>
 
+#include "../support/relative_error.hpp"
+
 using namespace fastpp;
 
 namespace {
@@ -24,33 +26,6 @@ using Net = nn::Sequential<nn::Conv2d<3, 8, nn::ConvOpts{.kernel = 3, .stride = 
                            nn::Conv2d<8, 6, nn::ConvOpts{.kernel = 3, .padding = 1}>, nn::ReLU,
                            nn::AvgPool2d<nn::PoolOpts{.kernel = 2, .stride = 2}>, nn::AdaptiveConcatPool2d<1>,
                            nn::Flatten, nn::BatchNorm1d<12>, nn::Dropout<25>, nn::Linear<12, 5>>;
-
-template <class T, class D>
-std::vector<float> host(const Tensor<T, D>& t) {
-  std::vector<float> out;
-  for (const T v : t) out.push_back(static_cast<float>(v));
-  return out;
-}
-
-// ||a - b|| / ||a||: the error relative to the tensor's size. (Not the largest element's error: a max pool
-// whose window holds two values that round to the same low-precision number may route a gradient to the
-// other one, a large change in two elements that says nothing about the kernels.)
-double scaled_error(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double err = 0.0, norm = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    err += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    norm += static_cast<double>(a[i]) * a[i];
-  }
-  return norm > 0 ? std::sqrt(err / norm) : std::sqrt(err);
-}
-
-template <class M>
-std::vector<std::vector<float>> grads_of(M& m) {
-  std::vector<std::vector<float>> out;
-  m.for_each_param([&](const std::string&, auto& p) { out.push_back(host(p.grad)); });
-  return out;
-}
 
 template <class A>
 void check_against_float(double forward_tol, double grad_tol) {
@@ -67,33 +42,32 @@ void check_against_float(double forward_tol, double grad_tol) {
   auto cf = nn::Ctx::train(11), ch = nn::Ctx::train(11);  // the same dropout masks
   const auto yf = f.forward(cf, x);
   const auto yh = h.forward(ch, x.cast<A>());
-  INFO("forward: scaled error " << scaled_error(host(yf), host(yh)));
-  CHECK(scaled_error(host(yf), host(yh)) <= forward_tol);
+  INFO("forward: scaled error " << test::relative_l2_error(yf, yh));
+  CHECK(test::relative_l2_error(yf, yh) <= forward_tol);
 
   const auto dxf = f.backward(cf, dy);
   const auto dxh = h.backward(ch, dy.cast<A>());
-  INFO("input gradient: scaled error " << scaled_error(host(dxf), host(dxh)));
-  CHECK(scaled_error(host(dxf), host(dxh)) <= grad_tol);
-  const auto gf = grads_of(f), gh = grads_of(h);
+  INFO("input gradient: scaled error " << test::relative_l2_error(dxf, dxh));
+  CHECK(test::relative_l2_error(dxf, dxh) <= grad_tol);
+  const auto gf = test::gradients_of(f), gh = test::gradients_of(h);
   REQUIRE(gf.size() == gh.size());
   for (std::size_t i = 0; i < gf.size(); ++i) {
-    INFO("parameter " << i << ": scaled error " << scaled_error(gf[i], gh[i]));
-    CHECK(scaled_error(gf[i], gh[i]) <= grad_tol);
+    INFO("parameter " << i << ": scaled error " << test::relative_l2_error(gf[i], gh[i]));
+    CHECK(test::relative_l2_error(gf[i], gh[i]) <= grad_tol);
   }
   // Running statistics are float buffers, moved by the batch's statistics as in the float network.
   const auto sf = models::state_dict(f), sh = models::state_dict(h);
   for (const auto& [name, t] : sf.tensors) {
     if (name.find("running_") == std::string::npos) continue;
-    const auto a = host(t.to_float()), b = host(sh.tensors.at(name).to_float());
     INFO(name);
-    CHECK(scaled_error(a, b) <= forward_tol);
+    CHECK(test::relative_l2_error(t.to_float(), sh.tensors.at(name).to_float()) <= forward_tol);
   }
 
   // A second backward adds to the float gradients (a low-precision layer accumulates like a float one).
   auto ch2 = nn::Ctx::train(11);
   h.forward(ch2, x.cast<A>());
   h.backward(ch2, dy.cast<A>());
-  const auto twice = grads_of(h);
+  const auto twice = test::gradients_of(h);
   for (std::size_t i = 0; i < gh.size(); ++i)
     for (std::size_t j = 0; j < gh[i].size(); ++j) CHECK(twice[i][j] == Approx(2 * gh[i][j]).margin(1e-6));
 }
