@@ -234,27 +234,24 @@ class Learner final : public LearnerBase {
     HalfScope(const HalfScope&) = delete;
     HalfScope& operator=(const HalfScope&) = delete;
   };
-  // The input as the model sees it, on its device and in its dtype: under emulated fp16, a copy rounded to
-  // half (the batch itself is not changed).
+  // The input as the model sees it, on its device and in its dtype; under emulated fp16 rounded to half, in a
+  // tensor of its own (the batch itself is not changed).
   tensor model_input(const typename loader_type::batch_type& b) const {
     if (b.deferred == nullptr) return model_input(b.x);
-    Tensor<float, device_type> x = batch_input_on<device_type>(b);  // a fresh tensor: rounding it changes no batch
+    return as_model_input(batch_input_on<device_type>(b));  // a fresh tensor
+  }
+  tensor model_input(const Tensor<float, cpu>& x) const {
+    // to_device shares the batch's storage on the cpu: the emulation's rounding needs a copy there
+    if (std::is_same_v<device_type, cpu> && half_) return as_model_input(x.template to<device_type>());
+    return as_model_input(to_device(x));
+  }
+  // x, a tensor the caller may change, in the model's dtype.
+  tensor as_model_input(Tensor<float, device_type> x) const {
     if constexpr (!std::is_same_v<value_type, float>) {
       return backend::cast_on_device<value_type>(x);
     } else {
       if (half_) round_to_half(x);
       return x;
-    }
-  }
-  tensor model_input(const Tensor<float, cpu>& x) const {
-    if constexpr (!std::is_same_v<value_type, float>) {
-      return backend::cast_on_device<value_type>(to_device(x));
-    } else {
-      if (!half_) return to_device(x);
-      tensor y = tensor::empty(x.shape());
-      copy_bytes<device_type, cpu>(y.data(), x.data(), x.nbytes());
-      round_to_half(y);
-      return y;
     }
   }
   // The model's output as the loss reads it: float logits (under emulated fp16, rounded to half in place).
